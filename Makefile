@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make pipeline` and `make test`. Each creates .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= full
+PYTEST_ARGS ?=
+
+.PHONY: setup pipeline smoke test lint lab clean-data clean-reports
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m filmgenre kernel
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv, install the package, register the 'filmgenre' Jupyter kernel
+
+pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (PROFILE=full|smoke)
+	$(PY) -m filmgenre pipeline --profile $(PROFILE)
+
+smoke: $(STAMP)
+	$(PY) -m filmgenre pipeline --profile smoke
+
+test: $(STAMP)  ## the test suite (CI runs this through .ci/run)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+lab: $(STAMP)  ## JupyterLab on the notebooks, with the project's kernel
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean-data:
+	rm -rf data/raw/synth-* data/interim data/processed
+
+clean-reports:
+	rm -rf reports/*/

@@ -1,0 +1,48 @@
+"""Dataset assembly in one call: labels + audio -> manifest, decoded features, splits.
+
+Notebook 01 and ``filmgenre dataset build`` both call :func:`build_dataset`, so a
+collection is assembled the same way interactively and headlessly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import dataset, features, synth
+from .config import GENRES, FeatureParams, data_dir
+
+
+def synthetic_collection(
+    config: synth.SynthConfig, progress: bool | None = None, n_jobs: int | None = None
+) -> tuple[Path, Path]:
+    """Generate (or reuse) the default synthetic collection; returns (audio folder, label table)."""
+    out = synth.generate(data_dir() / "raw" / f"synth-{config.key()}", config, n_jobs, progress)
+    return out / "audio", out / "labels.csv"
+
+
+def build_dataset(
+    audio_dir: str | os.PathLike[str],
+    labels: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    params: FeatureParams = FeatureParams(),
+    genres: tuple[str, ...] = GENRES,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+) -> dataset.Manifest:
+    """Pair audio with labels, decode and cache features, split by film; save if ``out_dir``.
+
+    Files that cannot be used are in ``manifest.skipped`` with their reason; the
+    splits are drawn over the usable cues only.
+    """
+    manifest = dataset.build_manifest(audio_dir, labels, genres, params)
+    if len(manifest.cues):
+        manifest = features.extract(manifest, params, n_jobs=n_jobs, progress=progress)
+    if len(manifest.cues) == 0:
+        raise ValueError(f"no usable cues in {audio_dir}: {len(manifest.skipped)} file(s) skipped")
+    manifest = dataset.assign_splits(manifest, fractions, seed)
+    if out_dir is not None:
+        manifest.save(out_dir)
+    return manifest

@@ -1,0 +1,130 @@
+"""The ``filmgenre`` command: pipeline runs, synthetic data, dataset builds, kernel set-up."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def _parse_value(text: str) -> object:
+    """Read a -p value as YAML so numbers, lists and booleans keep their type."""
+    return yaml.safe_load(text)
+
+
+def _cmd_pipeline(args: argparse.Namespace) -> int:
+    from .pipeline import PipelineError, run_pipeline
+
+    overrides = {k: _parse_value(v) for k, v in (args.param or [])}
+    try:
+        run_dir = run_pipeline(
+            args.profile,
+            args.run_id,
+            overrides,
+            args.notebooks,
+            args.reports,
+            log_output=args.verbose,
+        )
+    except PipelineError as exc:
+        print(f"filmgenre pipeline FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {run_dir / 'index.html'}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from . import synth
+
+    config = synth.SynthConfig(n_films=args.films, seed=args.seed)
+    out = synth.generate(args.out, config, n_jobs=args.jobs)
+    print(f"wrote {out / 'audio'} and {out / 'labels.csv'}")
+    return 0
+
+
+def _cmd_dataset_build(args: argparse.Namespace) -> int:
+    from . import dataset
+    from .build import build_dataset
+
+    try:
+        manifest = build_dataset(
+            args.audio, args.labels, args.out, seed=args.seed, n_jobs=args.jobs
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"filmgenre dataset build: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    print(
+        f"manifest: {out / 'manifest.csv'} ({len(manifest.cues)} cues, "
+        f"{manifest.cues['film'].nunique()} films)"
+    )
+    print(dataset.split_summary(manifest).to_string())
+    if len(manifest.skipped):
+        print(f"{len(manifest.skipped)} file(s) skipped, reasons in {out / 'skipped.csv'}:")
+        print(manifest.skipped.to_string(index=False))
+    if len(manifest.label_notes):
+        print(manifest.label_notes.to_string(index=False))
+    if args.strict and (len(manifest.skipped) or len(manifest.label_notes)):
+        print("--strict: failing because files were skipped or labels changed", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_kernel(args: argparse.Namespace) -> int:
+    from .pipeline import ensure_kernel
+
+    print(f"kernel registered: {ensure_kernel()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="filmgenre", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("pipeline", help="run every notebook headlessly into reports/<run>/")
+    p.add_argument("--profile", default="full", choices=["smoke", "full"])
+    p.add_argument("--run-id", help="name of the report folder (default: timestamp-profile)")
+    p.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="override a notebook parameter (value read as YAML)",
+    )
+    p.add_argument("--notebooks", help="folder of numbered notebooks (default: notebooks/)")
+    p.add_argument("--reports", help="folder that receives the run (default: reports/)")
+    p.add_argument("--verbose", action="store_true", help="stream notebook output")
+    p.set_defaults(func=_cmd_pipeline)
+
+    p = sub.add_parser("synth", help="write the synthetic soundtrack collection")
+    p.add_argument("--out", default="data/raw/synth")
+    p.add_argument("--films", type=int, default=240)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int)
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("dataset", help="collections of audio cues")
+    dsub = p.add_subparsers(dest="action", required=True)
+    b = dsub.add_parser("build", help="manifest + splits + cached features from a folder")
+    b.add_argument("--audio", required=True, help="folder with <film>/<cue>.<ext>")
+    b.add_argument("--labels", required=True, help="CSV or JSON: film -> genres")
+    b.add_argument("--out", default="data/processed/collection")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--jobs", type=int)
+    b.add_argument("--strict", action="store_true", help="exit non-zero if anything was skipped")
+    b.set_defaults(func=_cmd_dataset_build)
+
+    p = sub.add_parser("kernel", help="register the 'filmgenre' Jupyter kernel")
+    p.set_defaults(func=_cmd_kernel)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""Paths, the genre list and the feature parameters shared by every stage.
+
+Everything a cache key or a report must record lives in a dataclass here, so one
+``asdict`` gives the exact parameters that produced a result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: The ten IMDB genres of the original study, in its output order.
+GENRES: tuple[str, ...] = (
+    "Action",
+    "Adventure",
+    "Comedy",
+    "Crime",
+    "Drama",
+    "Fantasy",
+    "Musical",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+)
+
+#: Name under which the project's Jupyter kernel is registered (papermill uses it).
+KERNEL_NAME = "filmgenre"
+
+
+def project_root() -> Path:
+    """The repository root: ``$FILMGENRE_ROOT``, else the nearest parent holding pyproject.toml.
+
+    Notebooks run with their own folder as working directory; resolving paths
+    against the root lets the same relative parameters work from Lab, papermill
+    and the command line.
+    """
+    env = os.environ.get("FILMGENRE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "pyproject.toml").is_file() and (candidate / "filmgenre").is_dir():
+            return candidate
+    package_parent = Path(__file__).resolve().parent.parent
+    if (package_parent / "pyproject.toml").is_file():
+        return package_parent
+    return here
+
+
+def resolve(path: str | os.PathLike[str]) -> Path:
+    """Resolve ``path`` against the project root unless it is absolute."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else project_root() / p
+
+
+def data_dir() -> Path:
+    """Where generated and cached data live (``$FILMGENRE_DATA`` or ``<root>/data``)."""
+    env = os.environ.get("FILMGENRE_DATA")
+    return Path(env).resolve() if env else project_root() / "data"
+
+
+def shared_dir() -> Path | None:
+    """The ``../shared`` folder beside the repository (study data, real audio), if present."""
+    env = os.environ.get("FILMGENRE_SHARED")
+    candidate = Path(env) if env else project_root().parent / "shared"
+    return candidate.resolve() if candidate.is_dir() else None
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Spectrogram and tiling parameters.
+
+    Defaults follow the study: 40 coefficients x 100 frames per tile, a frame
+    every 0.1 s, so a tile covers 10 s of audio.
+    """
+
+    sample_rate: int = 22050
+    n_fft: int = 4096
+    hop_length: int = 2205
+    n_mels: int = 40
+    n_mfcc: int = 40
+    fmin: float = 0.0
+    fmax: float | None = None
+    tile_frames: int = 100
+    tile_hop_frames: int = 50
+
+    @property
+    def tile_seconds(self) -> float:
+        """Length of audio one tile covers."""
+        return self.tile_frames * self.hop_length / self.sample_rate
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest decoded signal that still yields one full tile."""
+        return (self.tile_frames - 1) * self.hop_length + 1
+
+    def key(self) -> str:
+        """Short stable hash of every parameter: part of each cache key."""
+        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,336 @@
+"""Manifests: which cues belong to which film, their genres, and film-grouped splits.
+
+A collection on disk is ``<audio>/<film>/<cue>.<ext>`` plus a label table (CSV or
+JSON) with one row per film (``film``, ``genres`` as an IMDB string such as
+"Action, Adventure, Sci-Fi") or one row per cue (``path`` or ``cue`` beside
+``film``/``genres``). The synthetic generator writes the same shape.
+
+Rules for labels (documented in the README): genre names are normalised for
+case, spacing and common spellings ("SciFi", "Science Fiction" -> "Sci-Fi"); a
+genre outside the chosen list is *removed from that film's label set and
+reported*; a film left with no genre of the list is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .audio import is_audio_file, probe_duration
+from .config import GENRES, FeatureParams
+
+SPLITS = ("train", "val", "test")
+
+_ALIASES = {
+    "scifi": "Sci-Fi",
+    "sciencefiction": "Sci-Fi",
+    "sf": "Sci-Fi",
+    "music": "Musical",
+    "musicals": "Musical",
+    "romantic": "Romance",
+    "thrillers": "Thriller",
+    "comedies": "Comedy",
+    "dramas": "Drama",
+}
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def normalise_genre(name: str, genres: tuple[str, ...] = GENRES) -> str:
+    """Canonical spelling of a genre name: a member of ``genres`` or the cleaned input."""
+    key = _squash(name)
+    for genre in genres:
+        if _squash(genre) == key:
+            return genre
+    alias = _ALIASES.get(key)
+    if alias in genres:
+        return alias
+    return name.strip()
+
+
+def parse_genres(text: object, genres: tuple[str, ...] = GENRES) -> tuple[list[str], list[str]]:
+    """Split an IMDB-style genre string; returns (known genres in list order, unknown names)."""
+    if isinstance(text, list | tuple):
+        parts = [str(p) for p in text]
+    elif text is None or (isinstance(text, float) and np.isnan(text)):
+        parts = []
+    else:
+        parts = re.split(r"[,|;/]", str(text))
+    found = {normalise_genre(p, genres) for p in parts if p.strip()}
+    known = [g for g in genres if g in found]
+    unknown = sorted(found - set(genres))
+    return known, unknown
+
+
+def read_label_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV or JSON label table into a frame with at least ``film`` and ``genres``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"label table not found: {path}")
+    if path.suffix.lower() == ".json":
+        raw = json.loads(path.read_text())
+        if isinstance(raw, dict):  # {"film": "genres", ...} or {"film": [genres]}
+            raw = [{"film": k, "genres": v} for k, v in raw.items()]
+        table = pd.DataFrame(raw)
+    else:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.columns = [c.strip().lower() for c in table.columns]
+    table = table.rename(
+        columns={
+            "genre": "genres",
+            "title": "film",
+            "movie": "film",
+            "file": "path",
+            "filename": "path",
+        }
+    )
+    missing = {"film", "genres"} - set(table.columns)
+    if "film" in missing and "path" in table.columns:
+        table["film"] = [Path(p).parent.name for p in table["path"]]
+        missing.discard("film")
+    if missing:
+        raise ValueError(
+            f"{path}: label table lacks column(s) {sorted(missing)}; it has {list(table.columns)}"
+        )
+    table["film"] = table["film"].astype(str).str.strip()
+    return table
+
+
+@dataclass
+class Manifest:
+    """The cues of a collection, what was skipped and why, and label notes."""
+
+    cues: pd.DataFrame
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["path", "reason"]))
+    label_notes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["film", "note"])
+    )
+    genres: tuple[str, ...] = GENRES
+
+    def labels(self) -> np.ndarray:
+        """Multi-hot genre matrix (cues x genres)."""
+        return self.cues[list(self.genres)].to_numpy(dtype=np.float32)
+
+    def split(self, name: str) -> pd.DataFrame:
+        return self.cues[self.cues["split"] == name]
+
+    def digest(self) -> str:
+        """Hash of the cue list, genres and splits: recorded beside every result."""
+        cols = ["film", "cue", "genres", "split"] if "split" in self.cues else ["film", "cue"]
+        blob = self.cues[cols].to_csv(index=False).encode()
+        return hashlib.sha1(blob).hexdigest()[:16]
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.cues.to_csv(folder / "manifest.csv", index=False)
+        self.skipped.to_csv(folder / "skipped.csv", index=False)
+        self.label_notes.to_csv(folder / "label_notes.csv", index=False)
+        (folder / "manifest.json").write_text(
+            json.dumps(
+                {
+                    "genres": list(self.genres),
+                    "digest": self.digest(),
+                    "n_cues": len(self.cues),
+                    "n_films": int(self.cues["film"].nunique()),
+                    "n_skipped": len(self.skipped),
+                },
+                indent=2,
+            )
+        )
+        return folder / "manifest.csv"
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> Manifest:
+        folder = Path(folder)
+        if not (folder / "manifest.csv").is_file():
+            raise FileNotFoundError(
+                f"no manifest.csv in {folder}: run notebook 01 or `filmgenre dataset build` first"
+            )
+        meta = json.loads((folder / "manifest.json").read_text())
+        cues = pd.read_csv(folder / "manifest.csv", keep_default_na=False)
+        cues["film"] = cues["film"].astype(str)
+        skipped = pd.read_csv(folder / "skipped.csv", keep_default_na=False)
+        notes = pd.read_csv(folder / "label_notes.csv", keep_default_na=False)
+        return cls(cues, skipped, notes, tuple(meta["genres"]))
+
+
+def build_manifest(
+    audio_dir: str | os.PathLike[str],
+    labels: str | os.PathLike[str],
+    genres: tuple[str, ...] = GENRES,
+    params: FeatureParams = FeatureParams(),
+) -> Manifest:
+    """Pair the audio files under ``audio_dir`` with the label table; list what was skipped.
+
+    Checks here are cheap (headers only); decoding problems surface when features
+    are extracted and are added to the same skipped list.
+    """
+    audio_dir = Path(audio_dir)
+    if not audio_dir.is_dir():
+        raise FileNotFoundError(f"audio folder not found: {audio_dir}")
+    table = read_label_table(labels)
+    skipped: list[dict] = []
+    notes: list[dict] = []
+    film_genres: dict[str, list[str]] = {}
+    for film, rows in table.groupby("film", sort=False):
+        known, unknown = parse_genres(rows["genres"].iloc[0], genres)
+        if unknown:
+            notes.append(
+                {
+                    "film": film,
+                    "note": "genre(s) outside the genre list, removed: " + ", ".join(unknown),
+                }
+            )
+        if not known:
+            notes.append({"film": film, "note": "no genre of the genre list: film skipped"})
+            continue
+        film_genres[film] = known
+
+    listed = "path" in table.columns and table["path"].astype(str).str.len().gt(0).any()
+    if listed:
+        candidates = [(str(r.film), audio_dir / str(r.path)) for r in table.itertuples()]
+    else:
+        files = sorted(
+            p for p in audio_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+        )
+        candidates = []
+        for p in files:
+            if not is_audio_file(p):
+                skipped.append(
+                    {"path": str(p), "reason": f"not an audio file extension ({p.suffix})"}
+                )
+                continue
+            film = (
+                p.relative_to(audio_dir).parts[0] if len(p.relative_to(audio_dir).parts) > 1 else ""
+            )
+            candidates.append((film, p))
+
+    rows, seen_films = [], set()
+    for film, path in candidates:
+        if film not in film_genres:
+            reason = (
+                "file is not inside a film folder"
+                if not film
+                else f"no label row for film '{film}'"
+            )
+            if film in set(table["film"]):
+                reason = f"film '{film}' has no genre of the genre list"
+            skipped.append({"path": str(path), "reason": reason})
+            continue
+        if not path.is_file():
+            skipped.append({"path": str(path), "reason": "listed in the label table but not found"})
+            continue
+        duration = probe_duration(path)
+        if duration is not None and duration * params.sample_rate < params.min_samples:
+            skipped.append(
+                {
+                    "path": str(path),
+                    "reason": f"shorter than one tile ({duration:.2f} s "
+                    f"< {params.tile_seconds:.1f} s)",
+                }
+            )
+            continue
+        seen_films.add(film)
+        known = film_genres[film]
+        row = {
+            "film": film,
+            "cue": path.stem,
+            "path": str(path.resolve()),
+            "genres": ", ".join(known),
+            "duration": duration if duration is not None else np.nan,
+        }
+        row.update({g: int(g in known) for g in genres})
+        rows.append(row)
+    for film in film_genres:
+        if film not in seen_films:
+            notes.append({"film": film, "note": "label row with no usable audio"})
+    cues = pd.DataFrame(rows, columns=["film", "cue", "path", "genres", "duration", *genres])
+    return Manifest(
+        cues,
+        pd.DataFrame(skipped, columns=["path", "reason"]),
+        pd.DataFrame(notes, columns=["film", "note"]),
+        tuple(genres),
+    )
+
+
+def iterative_stratification(
+    labels: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator
+) -> np.ndarray:
+    """Assign rows of a multi-label matrix to folds (Sechidis et al. 2011).
+
+    Repeatedly takes the label with the fewest unassigned positives and deals its
+    rows to the fold that most lacks that label, so rare genres are spread
+    across folds in proportion. Returns each row's fold index.
+    """
+    n, k = labels.shape
+    fractions = np.asarray(fractions, dtype=float) / np.sum(fractions)
+    want_label = np.outer(fractions, labels.sum(axis=0))
+    want_total = fractions * n
+    fold = np.full(n, -1)
+    remaining = labels.astype(bool).copy()
+    while (fold < 0).any():
+        counts = remaining[fold < 0].sum(axis=0)
+        if counts.sum() == 0:
+            rows = np.flatnonzero(fold < 0)
+            label = None
+        else:
+            counts = np.where(counts > 0, counts, np.inf)
+            label = rng.choice(np.flatnonzero(counts == counts.min()))
+            rows = np.flatnonzero((fold < 0) & remaining[:, label])
+        for row in rng.permutation(rows):
+            if label is None:
+                scores = want_total
+            else:
+                scores = want_label[:, label] + 1e-6 * want_total
+            best = np.flatnonzero(np.isclose(scores, scores.max()))
+            chosen = rng.choice(best)
+            fold[row] = chosen
+            want_label[chosen] -= labels[row]
+            want_total[chosen] -= 1
+    return fold
+
+
+def assign_splits(
+    manifest: Manifest, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 0
+) -> Manifest:
+    """Give every cue a split; all cues of a film share one split, stratified over genres."""
+    films = manifest.cues.groupby("film", sort=True)[list(manifest.genres)].max()
+    rng = np.random.default_rng(seed)
+    fold = iterative_stratification(films.to_numpy(), fractions, rng)
+    for empty in [i for i in range(len(fractions)) if not (fold == i).any()]:
+        largest = np.bincount(fold, minlength=len(fractions)).argmax()
+        fold[rng.choice(np.flatnonzero(fold == largest))] = empty
+    split_of = dict(zip(films.index, np.array(SPLITS)[fold], strict=True))
+    cues = manifest.cues.copy()
+    cues["split"] = cues["film"].map(split_of)
+    return Manifest(cues, manifest.skipped, manifest.label_notes, manifest.genres)
+
+
+def split_summary(manifest: Manifest) -> pd.DataFrame:
+    """Films, cues and positives per genre in each split: the table notebook 01 shows."""
+    cues = manifest.cues
+    table = cues.groupby("split")[list(manifest.genres)].sum().T
+    table.loc["(cues)"] = cues.groupby("split").size()
+    table.loc["(films)"] = cues.groupby("split")["film"].nunique()
+    return table.reindex(columns=[s for s in SPLITS if s in table.columns]).astype(int)
+
+
+def example_cues(manifest: Manifest, genre: str, n: int = 1, seed: int = 0) -> pd.DataFrame:
+    """Up to ``n`` cues that show ``genre`` most plainly (films with fewest other genres first)."""
+    cues = manifest.cues[manifest.cues[genre] == 1]
+    if cues.empty:
+        return cues
+    n_genres = cues[list(manifest.genres)].sum(axis=1)
+    order = np.random.default_rng(seed).permutation(len(cues))
+    ranked = cues.iloc[order].assign(_n=n_genres.iloc[order].to_numpy())
+    return ranked.sort_values("_n", kind="stable").head(n).drop(columns="_n")

@@ -1,0 +1,291 @@
+"""Multi-label metrics, film-resampled bootstrap intervals and result tables.
+
+The metrics are written with NumPy so a thousand bootstrap resamples of several
+models take seconds; tests check each against scikit-learn on known inputs.
+Intervals resample *films* (every cue of a drawn film comes along), because cues
+of one film share labels and sound: resampling cues would overstate certainty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from .config import GENRES
+
+HEADLINE = ("macro_roc_auc", "micro_roc_auc", "macro_ap", "lrap", "precision_at_1", "recall_at_3")
+
+
+def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Binary ROC-AUC by the rank-sum formula (ties get half credit); NaN if one class."""
+    y = np.asarray(y, bool)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(y: np.ndarray, s: np.ndarray) -> float:
+    """Average precision as scikit-learn defines it (step-wise, tied scores as one threshold)."""
+    y = np.asarray(y, bool)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-np.asarray(s), kind="mergesort")
+    s_sorted, y_sorted = np.asarray(s)[order], y[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]
+    tp = np.cumsum(y_sorted)[last_of_tie]
+    fp = (last_of_tie + 1) - tp
+    precision = tp / (tp + fp)
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def lrap(y: np.ndarray, s: np.ndarray) -> float:
+    """Label ranking average precision (scikit-learn's definition, ties counted pessimistically)."""
+    y = np.asarray(y, bool)
+    s = np.asarray(s, float)
+    # rank[i, j] = number of labels of sample i scored >= label j
+    geq = s[:, None, :] >= s[:, :, None]
+    rank = geq.sum(axis=2)
+    pos_rank = (geq & y[:, None, :]).sum(axis=2)
+    n_pos = y.sum(axis=1)
+    per_label = np.where(y, pos_rank / rank, 0.0)
+    scores = np.where(
+        (n_pos > 0) & (n_pos < y.shape[1]), per_label.sum(axis=1) / np.maximum(n_pos, 1), 1.0
+    )
+    return float(scores.mean())
+
+
+def precision_at_1(y: np.ndarray, s: np.ndarray) -> float:
+    """Share of cues whose top-scored genre is one of their genres."""
+    top = np.argmax(s, axis=1)
+    return float(np.mean(np.asarray(y, bool)[np.arange(len(y)), top]))
+
+
+def recall_at_k(y: np.ndarray, s: np.ndarray, k: int = 3) -> float:
+    """Mean share of a cue's genres found among its k top-scored genres (cues with genres only)."""
+    y = np.asarray(y, bool)
+    top = np.argsort(-s, axis=1, kind="mergesort")[:, :k]
+    hits = np.take_along_axis(y, top, axis=1).sum(axis=1)
+    n_pos = y.sum(axis=1)
+    keep = n_pos > 0
+    return float(np.mean(hits[keep] / n_pos[keep])) if keep.any() else float("nan")
+
+
+def headline_metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
+    """The threshold-free numbers of a results table's row."""
+    y = np.asarray(y, bool)
+    s = np.asarray(s, float)
+    per_auc = [roc_auc(y[:, j], s[:, j]) for j in range(y.shape[1])]
+    per_ap = [average_precision(y[:, j], s[:, j]) for j in range(y.shape[1])]
+    return {
+        "macro_roc_auc": float(np.nanmean(per_auc)),
+        "micro_roc_auc": roc_auc(y.ravel(), s.ravel()),
+        "macro_ap": float(np.nanmean(per_ap)),
+        "lrap": lrap(y, s),
+        "precision_at_1": precision_at_1(y, s),
+        "recall_at_3": recall_at_k(y, s, 3),
+    }
+
+
+def per_genre_metrics(
+    y: np.ndarray, s: np.ndarray, genres: tuple[str, ...] = GENRES
+) -> pd.DataFrame:
+    """ROC-AUC, average precision and positives for each genre."""
+    y = np.asarray(y, bool)
+    return pd.DataFrame(
+        {
+            "roc_auc": [roc_auc(y[:, j], s[:, j]) for j in range(len(genres))],
+            "ap": [average_precision(y[:, j], s[:, j]) for j in range(len(genres))],
+            "positives": y.sum(axis=0).astype(int),
+        },
+        index=list(genres),
+    )
+
+
+def film_resamples(films: np.ndarray, n_boot: int = 1000, seed: int = 0) -> list[np.ndarray]:
+    """Cue indices of ``n_boot`` bootstrap samples that draw films with replacement."""
+    films = np.asarray(films)
+    unique, inverse = np.unique(films, return_inverse=True)
+    members = [np.flatnonzero(inverse == i) for i in range(len(unique))]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(unique), size=(n_boot, len(unique)))
+    return [np.concatenate([members[d] for d in row]) for row in draws]
+
+
+def bootstrap(
+    y: np.ndarray,
+    s: np.ndarray,
+    films: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    resamples: list[np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Headline metrics on each film resample (rows = resamples)."""
+    resamples = resamples if resamples is not None else film_resamples(films, n_boot, seed)
+    return pd.DataFrame([headline_metrics(y[idx], s[idx]) for idx in resamples])
+
+
+def interval(values: np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap values."""
+    alpha = (1 - level) / 2
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))
+
+
+def score_model(
+    y: np.ndarray,
+    s: np.ndarray,
+    films: np.ndarray,
+    genres: tuple[str, ...] = GENRES,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """Point estimates, 95% film-bootstrap intervals and per-genre metrics of one model."""
+    point = headline_metrics(y, s)
+    boots = bootstrap(y, s, films, n_boot, seed)
+    return {
+        "n_cues": int(len(y)),
+        "n_films": int(len(np.unique(films))),
+        "metrics": point,
+        "ci95": {k: interval(boots[k]) for k in HEADLINE},
+        "per_genre": per_genre_metrics(y, s, genres).reset_index(names="genre").to_dict("records"),
+    }
+
+
+def paired_difference(
+    y: np.ndarray,
+    s_a: np.ndarray,
+    s_b: np.ndarray,
+    films: np.ndarray,
+    metric: str = "macro_roc_auc",
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Difference A - B of one metric on the same film resamples, with its 95% interval.
+
+    ``p_not_better`` is the share of resamples in which A does not beat B.
+    """
+    resamples = film_resamples(films, n_boot, seed)
+    a = bootstrap(y, s_a, films, resamples=resamples)[metric].to_numpy()
+    b = bootstrap(y, s_b, films, resamples=resamples)[metric].to_numpy()
+    diff = a - b
+    lo, hi = interval(diff)
+    point = headline_metrics(y, s_a)[metric] - headline_metrics(y, s_b)[metric]
+    return {
+        "metric": metric,
+        "difference": float(point),
+        "ci95_low": lo,
+        "ci95_high": hi,
+        "p_not_better": float(np.mean(diff[np.isfinite(diff)] <= 0)),
+    }
+
+
+def prior_scores(train_labels: np.ndarray, n_cues: int) -> np.ndarray:
+    """The trivial baseline: every cue scored with each genre's training frequency."""
+    return np.repeat(np.asarray(train_labels, float).mean(axis=0)[None], n_cues, axis=0)
+
+
+# ----------------------------------------------------------------------------- predictions on disk
+
+
+def split_predictions(
+    frame: pd.DataFrame, genres: tuple[str, ...] = GENRES, split: str = "test"
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(truth, scores, rows) of one split from a ``predictions.csv`` frame."""
+    rows = frame[frame["split"] == split].reset_index(drop=True)
+    y = rows[[f"y_{g}" for g in genres]].to_numpy(dtype=int)
+    s = rows[[f"p_{g}" for g in genres]].to_numpy(dtype=float)
+    return y, s, rows
+
+
+def load_run_predictions(run_dir: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
+    """Every model's ``predictions.csv`` under ``run_dir/models``, by model name."""
+    out = {}
+    for path in sorted(Path(run_dir).glob("models/*/predictions.csv")):
+        out[path.parent.name] = pd.read_csv(path, keep_default_na=False)
+    return out
+
+
+def results_table(scores: dict[str, dict]) -> pd.DataFrame:
+    """One row per model: each headline metric as 'value [low, high]' plus cue/film counts."""
+    rows = {}
+    for name, sc in scores.items():
+        row = {
+            k: f"{sc['metrics'][k]:.3f} [{sc['ci95'][k][0]:.3f}, {sc['ci95'][k][1]:.3f}]"
+            for k in HEADLINE
+        }
+        row["cues"] = sc["n_cues"]
+        row["films"] = sc["n_films"]
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def per_genre_table(scores: dict[str, dict], column: str = "roc_auc") -> pd.DataFrame:
+    """Genres x models of one per-genre metric, with the positives of the first model's set."""
+    table = pd.DataFrame(
+        {name: {r["genre"]: r[column] for r in sc["per_genre"]} for name, sc in scores.items()}
+    )
+    first = next(iter(scores.values()))
+    table["positives"] = [r["positives"] for r in first["per_genre"]]
+    return table
+
+
+def write_metrics(path: str | os.PathLike[str], payload: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=float))
+    return path
+
+
+# ----------------------------------------------------------------------------- the study's schema
+
+
+def load_study_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read predictions in the study's ``pooling_dict.json`` schema into a predictions frame.
+
+    Records carry ``Film``, ``Cue``, ``Targets`` (10 booleans) and ``Predictions``
+    (10 probabilities) in the order of :data:`filmgenre.config.GENRES`.
+    """
+    records = json.loads(Path(path).read_text())
+    rows = []
+    for r in records:
+        if len(r["Targets"]) != len(GENRES) or len(r["Predictions"]) != len(GENRES):
+            raise ValueError(
+                f"{path}: record for {r.get('Film')!r} does not have {len(GENRES)} genres"
+            )
+        row = {"film": str(r["Film"]), "cue": str(r["Cue"]), "split": "test"}
+        row.update({f"y_{g}": int(bool(t)) for g, t in zip(GENRES, r["Targets"], strict=True)})
+        row.update({f"p_{g}": float(p) for g, p in zip(GENRES, r["Predictions"], strict=True)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def export_study_schema(
+    predictions: pd.DataFrame, path: str | os.PathLike[str], split: str = "test"
+) -> Path:
+    """Write one split of our predictions in the study's schema, so one loader reads both."""
+    y, s, rows = split_predictions(predictions, GENRES, split)
+    records = [
+        {
+            "Film": f,
+            "Cue": c,
+            "Year": None,
+            "Composer": None,
+            "Targets": [bool(v) for v in yt],
+            "Predictions": [float(v) for v in st],
+        }
+        for f, c, yt, st in zip(rows["film"], rows["cue"], y, s, strict=True)
+    ]
+    path = Path(path)
+    path.write_text(json.dumps(records, indent=1))
+    return path

@@ -1,0 +1,230 @@
+"""Log-mel spectrograms and MFCCs, cut into tiles, cached on disk.
+
+Each cue is decoded once; its full log-mel and MFCC matrices are stored under
+``<cache>/<parameter hash>/<content hash>.npz``. The key covers the file's bytes
+and every feature parameter, so renaming a file reuses its features and changing
+any parameter never does. Extraction runs in several processes with a progress bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .audio import AudioError, load_audio
+from .config import FeatureParams, data_dir
+from .dataset import Manifest
+
+FEATURE_KINDS = ("logmel", "mfcc")
+
+
+def default_cache_dir() -> Path:
+    return data_dir() / "interim" / "features"
+
+
+def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """SHA-1 of a file's bytes (the content half of the cache key)."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def logmel(y: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Log-power mel spectrogram in dB (n_mels x frames), as librosa computes it."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=y,
+        sr=params.sample_rate,
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        n_mels=params.n_mels,
+        fmin=params.fmin,
+        fmax=params.fmax,
+    )
+    return librosa.power_to_db(mel).astype(np.float32)
+
+
+def mfcc_from_logmel(logmel_db: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """MFCCs (n_mfcc x frames) from a log-mel matrix, as librosa.feature.mfcc(y=...) gives."""
+    import librosa
+
+    return librosa.feature.mfcc(S=logmel_db, n_mfcc=params.n_mfcc).astype(np.float32)
+
+
+def compute_features(y: np.ndarray, params: FeatureParams) -> dict[str, np.ndarray]:
+    db = logmel(y, params)
+    return {"logmel": db, "mfcc": mfcc_from_logmel(db, params)}
+
+
+def tile(matrix: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Cut a (bins x frames) matrix into (n_tiles x bins x tile_frames) windows."""
+    n_frames = matrix.shape[1]
+    if n_frames < params.tile_frames:
+        return np.empty((0, matrix.shape[0], params.tile_frames), dtype=matrix.dtype)
+    starts = range(0, n_frames - params.tile_frames + 1, params.tile_hop_frames)
+    return np.stack([matrix[:, s : s + params.tile_frames] for s in starts])
+
+
+def load_cue(features_file: str | os.PathLike[str], kind: str = "mfcc") -> np.ndarray:
+    """The cached (bins x frames) matrix of one cue."""
+    with np.load(features_file) as z:
+        return z[kind]
+
+
+def summary_statistics(mfcc: np.ndarray) -> np.ndarray:
+    """Per-cue MFCC summary: mean and std of the coefficients and of their deltas."""
+    import librosa
+
+    delta = librosa.feature.delta(mfcc, width=min(9, mfcc.shape[1] - (mfcc.shape[1] + 1) % 2))
+    return np.concatenate([mfcc.mean(1), mfcc.std(1), delta.mean(1), delta.std(1)]).astype(
+        np.float32
+    )
+
+
+def cache_path(digest: str, params: FeatureParams, cache_dir: Path) -> Path:
+    return cache_dir / params.key() / digest[:2] / f"{digest}.npz"
+
+
+def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, str | None]:
+    """Worker: returns (path, cache file or None, error reason or None)."""
+    path, params, cache_dir = job
+    try:
+        target = cache_path(file_digest(path), params, Path(cache_dir))
+        if not target.exists():
+            y = load_audio(path, params.sample_rate)
+            if y.size < params.min_samples:
+                raise AudioError(
+                    path,
+                    f"shorter than one tile ({y.size / params.sample_rate:.2f} s "
+                    f"< {params.tile_seconds:.1f} s)",
+                )
+            feats = compute_features(y, params)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, **feats, n_samples=np.int64(y.size))
+            os.replace(tmp, target)
+        return path, str(target), None
+    except AudioError as exc:
+        return path, None, exc.reason
+    except OSError as exc:
+        return path, None, f"cannot read file ({exc})"
+
+
+def extract(
+    manifest: Manifest,
+    params: FeatureParams = FeatureParams(),
+    cache_dir: str | os.PathLike[str] | None = None,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+) -> Manifest:
+    """Compute (or find in the cache) the features of every cue of ``manifest``.
+
+    Returns a manifest with a ``features`` column (cache file) and ``n_tiles``;
+    cues that fail to decode move to the skipped list with their reason.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    jobs = [(p, params, str(cache_dir)) for p in manifest.cues["path"]]
+    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(jobs)))
+    results: dict[str, tuple[str | None, str | None]] = {}
+    bar = tqdm(
+        total=len(jobs),
+        desc="features",
+        unit="cue",
+        leave=False,
+        disable=None if progress is None else not progress,
+    )
+    if n_jobs == 1:
+        for job in jobs:
+            path, target, error = _extract_one(job)
+            results[path] = (target, error)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(n_jobs) as pool:
+            for path, target, error in pool.map(_extract_one, jobs, chunksize=4):
+                results[path] = (target, error)
+                bar.update()
+    bar.close()
+    cues = manifest.cues.copy()
+    cues["features"] = [results[p][0] for p in cues["path"]]
+    errors = [{"path": p, "reason": results[p][1]} for p in cues["path"] if results[p][1]]
+    cues = cues[cues["features"].notna()].reset_index(drop=True)
+    frames = []
+    for f in cues["features"]:
+        with np.load(f) as z:
+            frames.append(z["logmel"].shape[1])
+    n_frames = np.array(frames, dtype=int)
+    cues["n_tiles"] = np.where(
+        n_frames >= params.tile_frames,
+        (n_frames - params.tile_frames) // params.tile_hop_frames + 1,
+        0,
+    )
+    skipped = pd.concat(
+        [manifest.skipped, pd.DataFrame(errors, columns=["path", "reason"])], ignore_index=True
+    )
+    return Manifest(cues, skipped, manifest.label_notes, manifest.genres)
+
+
+@dataclass
+class TileSet:
+    """Tiles of one split with their labels and the cue each came from."""
+
+    x: np.ndarray  # (tiles, bins, frames)
+    y: np.ndarray  # (tiles, genres)
+    cue: np.ndarray  # (tiles,) row index into ``cues``
+    cues: pd.DataFrame  # the split's cues, in order
+    genres: tuple[str, ...]
+
+    def cue_labels(self) -> np.ndarray:
+        """Multi-hot genres per cue (cues x genres)."""
+        return self.cues[list(self.genres)].to_numpy(dtype=np.float32)
+
+
+def load_tiles(
+    manifest: Manifest,
+    split: str | None,
+    kind: str = "mfcc",
+    params: FeatureParams = FeatureParams(),
+) -> TileSet:
+    """Stack the cached tiles of one split (or all cues when ``split`` is None)."""
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}; choose one of {FEATURE_KINDS}")
+    if "features" not in manifest.cues:
+        raise ValueError("manifest has no features yet: call features.extract(manifest) first")
+    cues = manifest.cues if split is None else manifest.split(split)
+    cues = cues.reset_index(drop=True)
+    genres = list(manifest.genres)
+    cue_y = cues[genres].to_numpy(dtype=np.float32)
+    xs, idx = [], []
+    for i, features_file in enumerate(cues["features"]):
+        with np.load(features_file) as z:
+            tiles = tile(z[kind], params)
+        xs.append(tiles)
+        idx.append(np.full(len(tiles), i))
+    n_bins = params.n_mels if kind == "logmel" else params.n_mfcc
+    x = np.concatenate(xs) if xs else np.empty((0, n_bins, params.tile_frames), np.float32)
+    cue = np.concatenate(idx) if idx else np.empty(0, int)
+    return TileSet(x.astype(np.float32), cue_y[cue], cue, cues, manifest.genres)
+
+
+def load_summaries(
+    manifest: Manifest, split: str | None
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Per-cue MFCC summary statistics of one split: (features, labels, cues)."""
+    cues = manifest.cues if split is None else manifest.split(split)
+    cues = cues.reset_index(drop=True)
+    feats = []
+    for f in cues["features"]:
+        with np.load(f) as z:
+            feats.append(summary_statistics(z["mfcc"]))
+    x = np.stack(feats) if feats else np.empty((0, 0), np.float32)
+    return x, cues[list(manifest.genres)].to_numpy(np.float32), cues

@@ -1,0 +1,195 @@
+"""Headless reruns: every numbered notebook, in order, through papermill into reports/<run>/.
+
+A run folder holds the executed notebooks, one self-contained HTML per notebook
+and an ``index.html``, ``figures/``, the models, ``metrics.json`` (written by the
+evaluation notebook), ``parameters.yaml`` and ``versions.json``. A failing cell
+stops the run with a :class:`PipelineError` naming the notebook, the cell and
+the error; the CLI turns it into a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from .config import KERNEL_NAME, project_root
+
+#: Parameters of each profile. Every notebook receives the ones its parameters cell declares.
+PROFILES: dict[str, dict] = {
+    "smoke": {
+        "n_films": 18,
+        "cues_per_film": [2, 2],
+        "cue_seconds": [11.0, 16.0],
+        "seed": 0,
+        "epochs": 2,
+        "patience": 2,
+        "batch_size": 32,
+        "n_boot": 50,
+        "n_examples": 1,
+        "progress": False,
+    },
+    "full": {
+        "n_films": 240,
+        "cues_per_film": [2, 4],
+        "cue_seconds": [15.0, 40.0],
+        "seed": 0,
+        "epochs": 60,
+        "patience": 10,
+        "batch_size": 64,
+        "n_boot": 1000,
+        "n_examples": 2,
+        "progress": False,
+    },
+}
+
+
+class PipelineError(RuntimeError):
+    """A notebook of the pipeline failed; the message names notebook, cell and error."""
+
+
+def notebooks_in(folder: str | os.PathLike[str]) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) of a folder, in order."""
+    found = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise PipelineError(f"no numbered notebooks (NN_*.ipynb) in {folder}")
+    return found
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Register this interpreter as Jupyter kernel ``name`` (idempotent); return its spec dir.
+
+    Papermill then always finds the kernel by name, so a fresh machine never
+    hits NoSuchKernel, and the kernel is the Python that has ``filmgenre``.
+    """
+    from ipykernel.kernelspec import install
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    install(kernel_name=name, display_name="Python (filmgenre)", prefix=sys.prefix)
+    spec = KernelSpecManager().get_kernel_spec(name)
+    if Path(spec.argv[0]).resolve() != Path(sys.executable).resolve():
+        raise PipelineError(
+            f"Jupyter kernel '{name}' at {spec.resource_dir} runs {spec.argv[0]}, not this "
+            f"interpreter ({sys.executable}); remove it with `jupyter kernelspec remove {name}`"
+        )
+    return spec.resource_dir
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters``."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+def export_html(notebook: Path) -> Path:
+    """Render an executed notebook as one HTML file with its images embedded."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target = notebook.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _write_index(run_dir: Path, status: dict) -> None:
+    rows = []
+    for nb in status["notebooks"]:
+        html = Path(nb["html"]).name if nb.get("html") else None
+        link = f'<a href="{html}">{nb["name"]}</a>' if html else nb["name"]
+        rows.append(
+            f"<tr><td>{link}</td><td>{nb['status']}</td><td>{nb['seconds']:.0f} s</td></tr>"
+        )
+    metrics = run_dir / "metrics.json"
+    extra = '<p><a href="metrics.json">metrics.json</a></p>' if metrics.exists() else ""
+    (run_dir / "index.html").write_text(
+        f"<!doctype html><meta charset='utf-8'><title>filmgenre run {run_dir.name}</title>"
+        f"<h1>filmgenre run {run_dir.name}</h1><p>profile: {status['profile']}, "
+        f"status: {status['status']}</p><table border=1 cellpadding=4>"
+        f"<tr><th>notebook</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>{extra}"
+        "<p>parameters.yaml, versions.json and figures/ are beside this file.</p>",
+        encoding="utf-8",
+    )
+
+
+def run_pipeline(
+    profile: str = "full",
+    run_id: str | None = None,
+    overrides: dict | None = None,
+    notebooks_dir: str | os.PathLike[str] | None = None,
+    reports_dir: str | os.PathLike[str] | None = None,
+    kernel_name: str = KERNEL_NAME,
+    log_output: bool = False,
+    execution_timeout: int | None = None,
+) -> Path:
+    """Execute every numbered notebook with ``profile`` parameters; return the run folder."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from .train import library_versions
+
+    if profile not in PROFILES:
+        raise PipelineError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    root = project_root()
+    notebooks = notebooks_in(notebooks_dir or root / "notebooks")
+    run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{profile}"
+    run_dir = Path(reports_dir or root / "reports") / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {**PROFILES[profile], **(overrides or {}), "run_dir": str(run_dir.resolve())}
+    (run_dir / "parameters.yaml").write_text(yaml.safe_dump({"profile": profile, **parameters}))
+    (run_dir / "versions.json").write_text(json.dumps(library_versions(), indent=2))
+    ensure_kernel(kernel_name)
+    os.environ.setdefault("FILMGENRE_ROOT", str(root))
+    status = {"profile": profile, "status": "running", "notebooks": []}
+    for nb in notebooks:
+        target = run_dir / nb.name
+        wanted = declared_parameters(nb)
+        started = time.perf_counter()
+        entry = {"name": nb.name, "status": "running", "seconds": 0.0, "html": None}
+        status["notebooks"].append(entry)
+        print(f"[filmgenre] {nb.name} ...", flush=True)
+        try:
+            papermill.execute_notebook(
+                str(nb),
+                str(target),
+                parameters={k: v for k, v in parameters.items() if k in wanted},
+                kernel_name=kernel_name,
+                cwd=str(nb.parent),
+                progress_bar=False,
+                log_output=log_output,
+                execution_timeout=execution_timeout,
+            )
+        except PapermillExecutionError as exc:
+            entry["status"] = "failed"
+            status["status"] = f"failed in {nb.name}"
+            raise PipelineError(
+                f"{nb.name}: cell {exc.cell_index} (execution count {exc.exec_count}) failed with "
+                f"{exc.ename}: {exc.evalue}\n  executed copy: {target}"
+            ) from exc
+        except Exception as exc:  # dead kernel, timeout, missing kernel ...
+            entry["status"] = "failed"
+            status["status"] = f"failed in {nb.name}"
+            raise PipelineError(
+                f"{nb.name}: the run stopped: {type(exc).__name__}: {exc}\n"
+                f"  executed copy: {target}"
+            ) from exc
+        else:
+            entry["status"] = "ok"
+        finally:
+            entry["seconds"] = time.perf_counter() - started
+            if target.exists():
+                entry["html"] = str(export_html(target))
+            (run_dir / "status.json").write_text(json.dumps(status, indent=2))
+            _write_index(run_dir, status)
+        print(f"[filmgenre] {nb.name} done in {entry['seconds']:.0f} s", flush=True)
+    status["status"] = "ok"
+    (run_dir / "status.json").write_text(json.dumps(status, indent=2))
+    _write_index(run_dir, status)
+    return run_dir

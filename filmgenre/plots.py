@@ -1,0 +1,148 @@
+"""Every figure the notebooks show, and one ``save_fig`` that files them under the run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .config import GENRES, FeatureParams
+
+
+def save_fig(
+    fig: plt.Figure, name: str, run_dir: str | os.PathLike[str] | None, dpi: int = 110
+) -> Path | None:
+    """Save ``fig`` as ``<run_dir>/figures/<name>.png`` (no-op when run_dir is None)."""
+    if run_dir is None:
+        return None
+    path = Path(run_dir) / "figures" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def cooccurrence(labels: np.ndarray) -> np.ndarray:
+    """Genre x genre counts: diagonal = films/cues with the genre, off-diagonal = pairs."""
+    y = np.asarray(labels, dtype=int)
+    return y.T @ y
+
+
+def plot_cooccurrence(
+    counts: np.ndarray,
+    genres: tuple[str, ...] = GENRES,
+    title: str = "Genre co-occurrence",
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 5.5))
+    sns.heatmap(
+        pd.DataFrame(counts, index=genres, columns=genres),
+        annot=True,
+        fmt="d",
+        cmap="rocket_r",
+        cbar=False,
+        ax=ax,
+        annot_kws={"size": 8},
+    )
+    ax.set_title(title)
+    return ax.figure
+
+
+def plot_feature_grid(
+    examples: dict[str, np.ndarray], params: FeatureParams, kind: str, title: str | None = None
+) -> plt.Figure:
+    """One panel per genre: a (bins x frames) feature matrix of an example cue."""
+    n = len(examples)
+    cols = min(5, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    seconds_per_frame = params.hop_length / params.sample_rate
+    for ax, (name, matrix) in zip(axes.flat, examples.items(), strict=False):
+        extent = (0, matrix.shape[1] * seconds_per_frame, 0, matrix.shape[0])
+        ax.imshow(matrix, origin="lower", aspect="auto", extent=extent, cmap="magma")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("s")
+        ax.set_ylabel("mel band" if kind == "logmel" else "MFCC")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title or f"{kind} per genre")
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Loss and validation ROC-AUC per epoch for each model."""
+    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for name, h in histories.items():
+        (line,) = ax_loss.plot(h["epoch"], h["loss"], label=f"{name} train")
+        ax_loss.plot(h["epoch"], h["val_loss"], "--", color=line.get_color(), label=f"{name} val")
+        ax_auc.plot(h["epoch"], h["val_auc"], color=line.get_color(), label=name)
+    ax_loss.set(xlabel="epoch", ylabel="binary cross-entropy", title="Loss")
+    ax_auc.set(xlabel="epoch", ylabel="macro ROC-AUC (tiles)", title="Validation ROC-AUC")
+    ax_loss.legend(fontsize=7)
+    ax_auc.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_intervals(
+    scores: dict[str, dict], metric: str = "macro_roc_auc", reference: float | None = None
+) -> plt.Figure:
+    """Point estimate and 95% film-bootstrap interval of one metric for each model."""
+    names = list(scores)
+    values = [scores[n]["metrics"][metric] for n in names]
+    lows = [values[i] - scores[n]["ci95"][metric][0] for i, n in enumerate(names)]
+    highs = [scores[n]["ci95"][metric][1] - values[i] for i, n in enumerate(names)]
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(names) + 1.2))
+    ax.errorbar(values, range(len(names)), xerr=[lows, highs], fmt="o", capsize=4)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls=":", label=f"reference {reference:.3f}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"{metric} (95% interval, films resampled)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_genre(table: pd.DataFrame, metric: str = "ROC-AUC") -> plt.Figure:
+    """Grouped bars: genres x models (``table`` from evaluate.per_genre_table)."""
+    data = table.drop(columns=["positives"], errors="ignore")
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    width = 0.8 / max(1, data.shape[1])
+    x = np.arange(len(data))
+    for k, name in enumerate(data.columns):
+        ax.bar(x + k * width - 0.4 + width / 2, data[name], width, label=name)
+    labels = [
+        f"{g}\n(n={n})" for g, n in zip(data.index, table.get("positives", data.index), strict=True)
+    ]
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylim(0.4, 1.0)
+    ax.axhline(0.5, color="grey", lw=0.8)
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=8, ncols=min(4, data.shape[1]))
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc_curves(
+    y: np.ndarray, s: np.ndarray, genres: tuple[str, ...] = GENRES, title: str = ""
+) -> plt.Figure:
+    """Per-genre ROC curves of one model."""
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for j, g in enumerate(genres):
+        if 0 < y[:, j].sum() < len(y):
+            fpr, tpr, _ = roc_curve(y[:, j], s[:, j])
+            ax.plot(fpr, tpr, lw=1.2, label=g)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title or "ROC")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,129 @@
+"""Manifests, label parsing, skipped-file reasons and film-grouped stratified splits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from filmgenre import dataset, synth
+from filmgenre.config import GENRES
+
+
+@pytest.mark.parametrize(
+    "text, known, unknown",
+    [
+        ("Action, Adventure, Sci-Fi", ["Action", "Adventure", "Sci-Fi"], []),
+        ("  action,ADVENTURE ,SciFi", ["Action", "Adventure", "Sci-Fi"], []),
+        ("Science Fiction|Romance", ["Romance", "Sci-Fi"], []),
+        ("Drama, Horror", ["Drama"], ["Horror"]),
+        ("", [], []),
+    ],
+)
+def test_parse_genres_normalises_names(text, known, unknown):
+    assert dataset.parse_genres(text) == (known, unknown)
+
+
+def test_manifest_matches_the_collection(tiny_collection):
+    manifest = dataset.build_manifest(tiny_collection / "audio", tiny_collection / "labels.csv")
+    labels = pd.read_csv(tiny_collection / "labels.csv").set_index("film")["genres"]
+    assert len(manifest.cues) == 32 and manifest.skipped.empty and manifest.label_notes.empty
+    for row in manifest.cues.itertuples():
+        assert row.genres == labels[row.film]
+        assert [
+            g for g in GENRES if manifest.cues.loc[row.Index, g]
+        ] == row.genres.split(", ")
+    assert manifest.cues["duration"].between(11.0, 14.0).all()
+
+
+def test_splits_never_share_a_film(tiny_manifest):
+    cues = tiny_manifest.cues
+    assert set(cues["split"]) == {"train", "val", "test"}
+    assert (cues.groupby("film")["split"].nunique() == 1).all()
+    again = dataset.assign_splits(tiny_manifest, seed=0)
+    assert again.cues["split"].tolist() == cues["split"].tolist()
+
+
+def test_iterative_stratification_spreads_every_genre():
+    labels = np.array(
+        [[g in s for g in GENRES] for s in synth.sample_genre_sets(400, np.random.default_rng(3))],
+        dtype=int,
+    )
+    fold = dataset.iterative_stratification(labels, (0.7, 0.15, 0.15), np.random.default_rng(0))
+    assert np.bincount(fold).tolist() == pytest.approx([280, 60, 60], abs=6)
+    for j, genre in enumerate(GENRES):
+        shares = np.array([labels[fold == f, j].sum() for f in range(3)]) / labels[:, j].sum()
+        assert np.allclose(shares, [0.7, 0.15, 0.15], atol=0.06), genre
+    random_fold = np.random.default_rng(0).choice(3, size=400, p=[0.7, 0.15, 0.15])
+
+    def spread(f):
+        return sum(abs(labels[f == 1, j].sum() / labels[:, j].sum() - 0.15) for j in range(10))
+
+    assert spread(fold) < spread(random_fold)
+
+
+def _wav(path, seconds=11.0, sr=16000):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 440 * t), sr)
+
+
+def test_unusable_files_and_labels_are_reported_not_dropped(tmp_path):
+    audio = tmp_path / "audio"
+    _wav(audio / "Film A" / "01 Opening.wav")
+    _wav(audio / "Film A" / "02 Short.wav", seconds=2.0)
+    (audio / "Film A" / "notes.txt").write_text("not audio")
+    _wav(audio / "Unlabelled Film" / "cue.wav")
+    _wav(audio / "Horror Film" / "cue.wav")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        'film,genres\n"Film A","Action, Sci Fi, Western"\nGhost Film,Drama\nHorror Film,Horror\n'
+    )
+    m = dataset.build_manifest(audio, labels)
+    assert m.cues[["film", "cue", "genres"]].values.tolist() == [
+        ["Film A", "01 Opening", "Action, Sci-Fi"]
+    ]
+    reasons = dict(
+        zip(
+            m.skipped["path"].map(lambda p: p.split("/audio/")[1]), m.skipped["reason"], strict=True
+        )
+    )
+    assert "shorter than one tile" in reasons["Film A/02 Short.wav"]
+    assert "not an audio file" in reasons["Film A/notes.txt"]
+    assert "no label row for film 'Unlabelled Film'" in reasons["Unlabelled Film/cue.wav"]
+    assert "no genre of the genre list" in reasons["Horror Film/cue.wav"]
+    notes = dict(zip(m.label_notes["film"], m.label_notes["note"], strict=False))
+    assert "Western" in m.label_notes.loc[m.label_notes.film == "Film A", "note"].iloc[0]
+    assert notes["Ghost Film"] == "label row with no usable audio"
+
+
+def test_label_tables_in_json_and_per_cue_csv(tmp_path):
+    audio = tmp_path / "audio"
+    _wav(audio / "x" / "a.wav")
+    _wav(audio / "y" / "b.wav")
+    as_json = tmp_path / "labels.json"
+    as_json.write_text(json.dumps({"x": ["Comedy", "Romance"], "y": "Crime, Drama"}))
+    m = dataset.build_manifest(audio, as_json)
+    assert dict(zip(m.cues.film, m.cues.genres, strict=True)) == {
+        "x": "Comedy, Romance",
+        "y": "Crime, Drama",
+    }
+    per_cue = tmp_path / "cues.csv"
+    per_cue.write_text("path,film,genres\nx/a.wav,Film X,Comedy\ny/b.wav,Film Y,Musical\n")
+    m = dataset.build_manifest(audio, per_cue)
+    assert m.cues[["film", "genres"]].values.tolist() == [
+        ["Film X", "Comedy"],
+        ["Film Y", "Musical"],
+    ]
+
+
+def test_manifest_round_trip_keeps_digest(tiny_manifest, tmp_path):
+    tiny_manifest.save(tmp_path)
+    loaded = dataset.Manifest.load(tmp_path)
+    assert loaded.digest() == tiny_manifest.digest()
+    assert loaded.cues["film"].tolist() == tiny_manifest.cues["film"].tolist()
+    summary = dataset.split_summary(loaded)
+    assert summary.loc["(films)"].sum() == 16

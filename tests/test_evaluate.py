@@ -1,0 +1,118 @@
+"""Metric code against scikit-learn, film-grouped bootstrap, and the study's reference row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from filmgenre import evaluate
+from filmgenre.config import GENRES
+
+
+def _random_case(seed: int, n: int = 80, k: int = 10):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, k)) < 0.3).astype(int)
+    y[0, :] = 1  # a cue with every genre, and
+    y[1, :] = 0  # one with none: both are edge cases of LRAP
+    s = np.round(0.5 * y + rng.random((n, k)), 1)  # rounded: many ties
+    return y, s
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_metrics_equal_scikit_learn(seed):
+    y, s = _random_case(seed)
+    for j in range(y.shape[1]):
+        assert evaluate.roc_auc(y[:, j], s[:, j]) == pytest.approx(
+            skm.roc_auc_score(y[:, j], s[:, j])
+        )
+        assert evaluate.average_precision(y[:, j], s[:, j]) == pytest.approx(
+            skm.average_precision_score(y[:, j], s[:, j])
+        )
+    head = evaluate.headline_metrics(y, s)
+    assert head["macro_roc_auc"] == pytest.approx(skm.roc_auc_score(y, s, average="macro"))
+    assert head["micro_roc_auc"] == pytest.approx(skm.roc_auc_score(y, s, average="micro"))
+    assert head["macro_ap"] == pytest.approx(skm.average_precision_score(y, s, average="macro"))
+    assert head["lrap"] == pytest.approx(skm.label_ranking_average_precision_score(y, s))
+
+
+def test_ranking_metrics_on_a_hand_made_case():
+    y = np.array([[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 1]])
+    s = np.array([[0.9, 0.1, 0.2, 0.3], [0.8, 0.1, 0.0, 0.2], [0.1, 0.2, 0.3, 0.4]])
+    assert evaluate.precision_at_1(y, s) == pytest.approx(2 / 3)
+    assert evaluate.recall_at_k(y, s, 3) == pytest.approx((1 + 1 + 1) / 3)
+    assert evaluate.recall_at_k(y, s, 1) == pytest.approx((0.5 + 0 + 0.5) / 3)
+
+
+def test_single_class_genre_gives_nan_not_an_error():
+    assert np.isnan(evaluate.roc_auc(np.zeros(5), np.arange(5)))
+    y = np.array([[1, 0], [1, 1], [1, 0]])
+    s = np.array([[0.2, 0.1], [0.3, 0.9], [0.1, 0.2]])
+    assert evaluate.headline_metrics(y, s)["macro_roc_auc"] == pytest.approx(1.0)
+
+
+def test_bootstrap_resamples_whole_films():
+    films = np.array(["a", "a", "a", "b", "c", "c"])
+    for idx in evaluate.film_resamples(films, n_boot=50, seed=3):
+        drawn = films[idx]
+        for film in set(drawn):
+            # every draw of a film brings all its cues
+            assert (drawn == film).sum() % (films == film).sum() == 0
+        assert len(set(drawn)) <= 3
+
+
+def test_paired_difference():
+    y, s = _random_case(4, n=120)
+    films = np.repeat(np.arange(40), 3)
+    same = evaluate.paired_difference(y, s, s, films, n_boot=200)
+    assert same["difference"] == 0 and same["ci95_low"] == 0 and same["ci95_high"] == 0
+    better = evaluate.paired_difference(y, y + 0.01 * s, s, films, n_boot=200)
+    assert better["difference"] > 0 and better["ci95_low"] > 0 and better["p_not_better"] == 0
+
+
+def test_score_model_intervals_bracket_the_estimate():
+    y, s = _random_case(5, n=150)
+    films = np.repeat(np.arange(50), 3)
+    sc = evaluate.score_model(y, s, films, n_boot=200)
+    for k in evaluate.HEADLINE:
+        low, high = sc["ci95"][k]
+        assert low <= sc["metrics"][k] <= high
+    assert [r["positives"] for r in sc["per_genre"]] == y.sum(axis=0).tolist()
+
+
+def test_study_predictions_reproduce_the_published_numbers(shared, tmp_path):
+    frame = evaluate.load_study_predictions(shared / "seed" / "pooling_dict.json")
+    y, s, rows = evaluate.split_predictions(frame)
+    assert len(rows) == 196 and rows.film.nunique() == 141
+    head = evaluate.headline_metrics(y, s)
+    assert round(head["macro_roc_auc"], 3) == 0.756
+    assert round(head["micro_roc_auc"], 3) == 0.753
+    assert round(head["macro_ap"], 3) == 0.471
+    assert round(head["lrap"], 3) == 0.619
+    published = {
+        "Action": (0.775, 0.518, 50),
+        "Adventure": (0.689, 0.485, 62),
+        "Comedy": (0.789, 0.496, 53),
+        "Crime": (0.690, 0.329, 42),
+        "Drama": (0.630, 0.504, 74),
+        "Fantasy": (0.789, 0.380, 30),
+        "Musical": (0.914, 0.656, 30),
+        "Romance": (0.691, 0.344, 40),
+        "Sci-Fi": (0.856, 0.616, 34),
+        "Thriller": (0.739, 0.380, 44),
+    }
+    per = evaluate.per_genre_metrics(y, s, GENRES)
+    for genre, (auc, ap, pos) in published.items():
+        assert (
+            round(per.loc[genre, "roc_auc"], 3),
+            round(per.loc[genre, "ap"], 3),
+            per.loc[genre, "positives"],
+        ) == (auc, ap, pos), genre
+    low, high = evaluate.score_model(y, s, rows.film.to_numpy(), n_boot=1000, seed=0)["ci95"][
+        "macro_roc_auc"
+    ]
+    assert abs(low - 0.722) < 0.01 and abs(high - 0.791) < 0.01
+    # our own predictions written in the study's schema read back through the same loader
+    path = evaluate.export_study_schema(frame, tmp_path / "ours.json")
+    again = evaluate.split_predictions(evaluate.load_study_predictions(path))
+    assert np.array_equal(again[0], y) and np.allclose(again[1], s)

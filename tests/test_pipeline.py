@@ -1,0 +1,141 @@
+"""Papermill runs of every notebook on the smoke profile, and loud failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from filmgenre import pipeline
+from filmgenre.config import project_root
+
+ROOT = project_root()
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FILMGENRE_ROOT": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "filmgenre", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+def test_notebooks_are_numbered_clean_and_parameterised():
+    names = [p.name for p in NOTEBOOKS]
+    assert names[:5] == [
+        "01_dataset_assembly.ipynb",
+        "02_spectrogram_exploration.ipynb",
+        "03_train_cnn.ipynb",
+        "04_train_dense_baseline.ipynb",
+        "05_evaluation.ipynb",
+    ]
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert not any(c.outputs or c.execution_count for c in code), f"{path.name} has outputs"
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: one cell tagged 'parameters'"
+        assert nb.metadata.kernelspec.name == "filmgenre"
+        assert "import filmgenre" in "".join(c.source for c in code)
+        assert {"run_dir", "seed"} <= pipeline.declared_parameters(path)
+
+
+@pytest.mark.slow
+def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
+    done = _cli("pipeline", "--profile", "smoke", "--reports", str(tmp_path), "--run-id", "smoke")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = tmp_path / "smoke"
+    for nb in NOTEBOOKS:
+        executed = nbformat.read(run / nb.name, as_version=4)
+        assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+        html = (run / nb.name).with_suffix(".html").read_text()
+        assert "<html" in html and "data:image/png;base64" in html or nb.name.startswith("0")
+    assert (run / "index.html").is_file()
+    params = yaml.safe_load((run / "parameters.yaml").read_text())
+    assert params["profile"] == "smoke" and params["epochs"] == 2
+    assert "keras" in json.loads((run / "versions.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    models = metrics["models"]
+    for name in (
+        "study_cnn_mfcc",
+        "study_cnn_logmel",
+        "tile_mlp_mfcc",
+        "summary_mlp",
+        "prior (genre frequency)",
+    ):
+        low, high = models[name]["ci95"]["macro_roc_auc"]
+        assert low <= models[name]["metrics"]["macro_roc_auc"] <= high
+    assert metrics["paired"]["a"].startswith("study_cnn")
+    assert (run / "figures" / "02_logmel_per_genre.png").is_file()
+    assert (run / "figures" / "05_macro_auc_intervals.png").is_file()
+    assert (run / "dataset" / "manifest.csv").is_file()
+    assert json.loads((run / "status.json").read_text())["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_a_failing_cell_stops_the_run_and_names_notebook_cell_and_error(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell('raise ValueError("cue table is broken")'))
+    nbformat.write(nb, notebooks / "01_broken.ipynb")
+    nbformat.write(nbformat.read(NOTEBOOKS[1], as_version=4), notebooks / "02_never_run.ipynb")
+    done = _cli(
+        "pipeline",
+        "--profile",
+        "smoke",
+        "--notebooks",
+        str(notebooks),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--run-id",
+        "broken",
+    )
+    assert done.returncode != 0
+    assert "01_broken.ipynb" in done.stderr and "ValueError: cue table is broken" in done.stderr
+    assert "cell 3" in done.stderr
+    run = tmp_path / "reports" / "broken"
+    assert (run / "01_broken.html").is_file() and not (run / "02_never_run.ipynb").exists()
+    assert json.loads((run / "status.json").read_text())["status"] == "failed in 01_broken.ipynb"
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(pipeline.PipelineError, match="unknown profile"):
+        pipeline.run_pipeline("huge")
+
+
+def test_dataset_build_command_lists_skipped_files_and_honours_strict(tiny_collection, tmp_path):
+    audio = tmp_path / "audio"
+    import shutil
+
+    shutil.copytree(tiny_collection / "audio", audio)
+    (audio / "film_0000" / "broken.wav").write_bytes(b"RIFF....WAVE not really")
+    args = [
+        "dataset",
+        "build",
+        "--audio",
+        str(audio),
+        "--labels",
+        str(tiny_collection / "labels.csv"),
+        "--out",
+        str(tmp_path / "out"),
+        "--jobs",
+        "2",
+    ]
+    done = _cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert "broken.wav" in done.stdout and "corrupt" in done.stdout
+    skipped = (tmp_path / "out" / "skipped.csv").read_text()
+    assert "broken.wav" in skipped
+    assert _cli(*args, "--strict").returncode == 2
