@@ -80,6 +80,12 @@ def recall_at_k(y: np.ndarray, s: np.ndarray, k: int = 3) -> float:
     return float(np.mean(hits[keep] / n_pos[keep])) if keep.any() else float("nan")
 
 
+def _nanmean(values: list[float]) -> float:
+    """Mean over defined values; NaN (without a warning) when none is defined."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
 def headline_metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
     """The threshold-free numbers of a results table's row."""
     y = np.asarray(y, bool)
@@ -87,9 +93,9 @@ def headline_metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
     per_auc = [roc_auc(y[:, j], s[:, j]) for j in range(y.shape[1])]
     per_ap = [average_precision(y[:, j], s[:, j]) for j in range(y.shape[1])]
     return {
-        "macro_roc_auc": float(np.nanmean(per_auc)),
+        "macro_roc_auc": _nanmean(per_auc),
         "micro_roc_auc": roc_auc(y.ravel(), s.ravel()),
-        "macro_ap": float(np.nanmean(per_ap)),
+        "macro_ap": _nanmean(per_ap),
         "lrap": lrap(y, s),
         "precision_at_1": precision_at_1(y, s),
         "recall_at_3": recall_at_k(y, s, 3),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime
@@ -87,6 +88,9 @@ def declared_parameters(notebook: Path) -> set[str]:
     return set(papermill.inspect_notebook(str(notebook)))
 
 
+_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>")
+
+
 def export_html(notebook: Path) -> Path:
     """Render an executed notebook as one HTML file with its images embedded."""
     import nbformat
@@ -94,6 +98,9 @@ def export_html(notebook: Path) -> Path:
 
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    # The notebooks use neither widgets nor maths: drop the CDN scripts (require.js,
+    # MathJax) so the report opens offline without reaching out to the network.
+    body = _EXTERNAL_SCRIPT.sub("", body)
     target = notebook.with_suffix(".html")
     target.write_text(body, encoding="utf-8")
     return target
@@ -147,6 +154,7 @@ def run_pipeline(
     (run_dir / "versions.json").write_text(json.dumps(library_versions(), indent=2))
     ensure_kernel(kernel_name)
     os.environ.setdefault("FILMGENRE_ROOT", str(root))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of cells
     status = {"profile": profile, "status": "running", "notebooks": []}
     for nb in notebooks:
         target = run_dir / nb.name

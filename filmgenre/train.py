@@ -25,12 +25,17 @@ from .features import load_summaries, load_tiles
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser and stopping settings (Adam; the study's SGD schedule is not the default)."""
+    """Optimiser and stopping settings (Adam; the study's SGD schedule is not the default).
+
+    The learning rate halves after ``lr_patience`` epochs without a better validation
+    ROC-AUC (0 turns that off); training stops after ``patience`` such epochs.
+    """
 
     epochs: int = 60
     batch_size: int = 64
     learning_rate: float = 1e-3
     patience: int = 10
+    lr_patience: int = 4
     seed: int = 0
     verbose: int = 2
 
@@ -155,6 +160,12 @@ def fit(
         ),
         keras.callbacks.CSVLogger(str(out / "history.csv")),
     ]
+    if config.lr_patience:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_auc", mode="max", factor=0.5, patience=config.lr_patience, min_lr=1e-5
+            )
+        )
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False))
     history = model.fit(

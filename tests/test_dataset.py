@@ -33,9 +33,7 @@ def test_manifest_matches_the_collection(tiny_collection):
     assert len(manifest.cues) == 32 and manifest.skipped.empty and manifest.label_notes.empty
     for row in manifest.cues.itertuples():
         assert row.genres == labels[row.film]
-        assert [
-            g for g in GENRES if manifest.cues.loc[row.Index, g]
-        ] == row.genres.split(", ")
+        assert [g for g in GENRES if manifest.cues.loc[row.Index, g]] == row.genres.split(", ")
     assert manifest.cues["duration"].between(11.0, 14.0).all()
 
 

@@ -60,7 +60,9 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
         executed = nbformat.read(run / nb.name, as_version=4)
         assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
         html = (run / nb.name).with_suffix(".html").read_text()
-        assert "<html" in html and "data:image/png;base64" in html or nb.name.startswith("0")
+        assert "<html" in html and "data:image/png;base64" in html, nb.name
+        assert "https://cdnjs" not in html  # opens offline, no network needed
+    assert "data:audio/wav;base64" in (run / "02_spectrogram_exploration.html").read_text()
     assert (run / "index.html").is_file()
     params = yaml.safe_load((run / "parameters.yaml").read_text())
     assert params["profile"] == "smoke" and params["epochs"] == 2
