@@ -92,3 +92,20 @@ def probe_duration(path: str | os.PathLike[str]) -> float | None:
     except Exception:
         return None
     return info.frames / info.samplerate if info.samplerate else None
+
+
+def excerpt(path: str | os.PathLike[str], seconds: float = 10.0, rate: int = 11025,
+            start: float = 0.0) -> tuple[np.ndarray, int]:  # fmt: skip
+    """A short, low-rate slice of a cue for embedding as an audio player in reports."""
+    y = load_audio(path, rate)
+    first = int(start * rate)
+    return y[first : first + int(seconds * rate)], rate
+
+
+def player(path: str | os.PathLike[str], seconds: float = 10.0, rate: int = 11025,
+           start: float = 0.0):  # fmt: skip
+    """An IPython audio player with an excerpt of the cue embedded (travels with the HTML)."""
+    from IPython.display import Audio
+
+    data, rate = excerpt(path, seconds, rate, start)
+    return Audio(data=data, rate=rate)

@@ -71,6 +71,24 @@ def _cmd_dataset_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import runs
+
+    with pd.option_context("display.width", 160, "display.max_rows", 500, "display.precision", 4):
+        if args.action == "list":
+            table = runs.list_runs(args.reports)
+            print(table.to_string(index=False) if len(table) else "no runs yet")
+        else:
+            try:
+                print(runs.compare_runs(args.a, args.b, args.reports).to_string())
+            except FileNotFoundError as exc:
+                print(f"filmgenre runs compare: {exc}", file=sys.stderr)
+                return 1
+    return 0
+
+
 def _cmd_kernel(args: argparse.Namespace) -> int:
     from .pipeline import ensure_kernel
 
@@ -115,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--jobs", type=int)
     b.add_argument("--strict", action="store_true", help="exit non-zero if anything was skipped")
     b.set_defaults(func=_cmd_dataset_build)
+
+    p = sub.add_parser("runs", help="past runs under reports/")
+    rsub = p.add_subparsers(dest="action", required=True)
+    r = rsub.add_parser("list", help="every run with its status and best model")
+    r.add_argument("--reports", help="folder of runs (default: reports/)")
+    r = rsub.add_parser("compare", help="two runs' metrics side by side")
+    r.add_argument("a", help="run id or folder")
+    r.add_argument("b", help="run id or folder")
+    r.add_argument("--reports", help="folder of runs (default: reports/)")
+    p.set_defaults(func=_cmd_runs)
 
     p = sub.add_parser("kernel", help="register the 'filmgenre' Jupyter kernel")
     p.set_defaults(func=_cmd_kernel)

@@ -295,3 +295,64 @@ def export_study_schema(
     path = Path(path)
     path.write_text(json.dumps(records, indent=1))
     return path
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
+def choose_thresholds(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Per-genre score threshold that maximises F1 on the given (validation) cues.
+
+    A cue is called positive when its score is >= the threshold. A genre without
+    positives gets threshold +inf (never called), since no F1 can be earned there.
+    """
+    y = np.asarray(y, bool)
+    s = np.asarray(s, float)
+    out = np.full(y.shape[1], np.inf)
+    for j in range(y.shape[1]):
+        n_pos = int(y[:, j].sum())
+        if n_pos == 0:
+            continue
+        order = np.argsort(-s[:, j], kind="mergesort")
+        scores, hits = s[order, j], y[order, j]
+        last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+        tp = np.cumsum(hits)[last_of_tie]
+        called = last_of_tie + 1
+        f1 = 2 * tp / (called + n_pos)
+        out[j] = scores[last_of_tie[int(np.argmax(f1))]]
+    return out
+
+
+def f1_table(y: np.ndarray, s: np.ndarray, thresholds: np.ndarray,
+             genres: tuple[str, ...] = GENRES) -> pd.DataFrame:  # fmt: skip
+    """Precision, recall and F1 per genre when calling scores >= threshold positive."""
+    y = np.asarray(y, bool)
+    called = np.asarray(s) >= np.asarray(thresholds)[None, :]
+    tp = (called & y).sum(axis=0)
+    precision = np.divide(tp, called.sum(axis=0), out=np.zeros(len(genres)), where=called.any(0))
+    recall = np.divide(tp, y.sum(axis=0), out=np.zeros(len(genres)), where=y.any(0))
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(len(genres)), where=denom > 0)
+    return pd.DataFrame({"threshold": thresholds, "precision": precision, "recall": recall,
+                         "f1": f1, "positives": y.sum(axis=0)}, index=list(genres))  # fmt: skip
+
+
+def per_cue_loss(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Mean binary cross-entropy of each cue over the genres: low = got it right."""
+    s = np.clip(np.asarray(s, float), 1e-7, 1 - 1e-7)
+    y = np.asarray(y, float)
+    return -(y * np.log(s) + (1 - y) * np.log(1 - s)).mean(axis=1)
+
+
+def study_cooccurrence(path: str | os.PathLike[str]) -> np.ndarray:
+    """Genre x genre film counts from the study's ``tag_sets.json`` (diagonal = genre counts)."""
+    counts = np.zeros((len(GENRES), len(GENRES)), dtype=int)
+    index = {g: i for i, g in enumerate(GENRES)}
+    for entry in json.loads(Path(path).read_text()):
+        sets = entry["sets"]
+        if len(sets) == 1:
+            counts[index[sets[0]], index[sets[0]]] = entry["size"]
+        elif len(sets) == 2:
+            a, b = index[sets[0]], index[sets[1]]
+            counts[a, b] = counts[b, a] = entry["size"]
+    return counts

@@ -144,6 +144,7 @@ def run_pipeline(
 
     if profile not in PROFILES:
         raise PipelineError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of cells
     root = project_root()
     notebooks = notebooks_in(notebooks_dir or root / "notebooks")
     run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{profile}"
@@ -154,7 +155,6 @@ def run_pipeline(
     (run_dir / "versions.json").write_text(json.dumps(library_versions(), indent=2))
     ensure_kernel(kernel_name)
     os.environ.setdefault("FILMGENRE_ROOT", str(root))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of cells
     status = {"profile": profile, "status": "running", "notebooks": []}
     for nb in notebooks:
         target = run_dir / nb.name

@@ -146,3 +146,62 @@ def plot_roc_curves(
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_pr_curves(y: np.ndarray, s: np.ndarray, genres: tuple[str, ...] = GENRES,
+                   title: str = "") -> plt.Figure:  # fmt: skip
+    """Per-genre precision-recall curves of one model, each with its positives' base rate."""
+    from sklearn.metrics import precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for j, g in enumerate(genres):
+        if 0 < y[:, j].sum() < len(y):
+            precision, recall, _ = precision_recall_curve(y[:, j], s[:, j])
+            ax.step(
+                recall, precision, where="post", lw=1.2, label=f"{g} (base {y[:, j].mean():.2f})"
+            )
+    ax.set(xlabel="recall", ylabel="precision", title=title or "Precision-recall", ylim=(0, 1.02))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_calibration(
+    models: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 10
+) -> plt.Figure:
+    """Reliability diagram, genres pooled: mean predicted probability vs observed frequency."""
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=0.8, label="perfectly calibrated")
+    for name, (y, s) in models.items():
+        observed, predicted = calibration_curve(np.ravel(y), np.ravel(s), n_bins=bins,
+                                                strategy="quantile")  # fmt: skip
+        ax.plot(predicted, observed, marker="o", ms=3, label=name)
+    ax.set(xlabel="mean predicted probability", ylabel="observed share of positives",
+           title="Calibration (all genres pooled)")  # fmt: skip
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cue_panels(rows: pd.DataFrame, y: np.ndarray, s: np.ndarray,
+                    genres: tuple[str, ...] = GENRES, n_cols: int = 6,
+                    title: str = "") -> plt.Figure:  # fmt: skip
+    """The study's signature chart: one panel per cue, a bar per genre, true genres highlighted."""
+    n = len(rows)
+    n_rows = max(1, int(np.ceil(n / n_cols)))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.1 * n_rows), squeeze=False,
+                             sharey=True)  # fmt: skip
+    short = [g[:4] for g in genres]
+    for ax, (i, row) in zip(axes.flat, enumerate(rows.itertuples()), strict=False):
+        colours = ["tab:orange" if y[i, j] else "lightsteelblue" for j in range(len(genres))]
+        ax.bar(range(len(genres)), s[i], color=colours)
+        ax.set_xticks(range(len(genres)), short, rotation=90, fontsize=6)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{row.film}\n{row.cue}", fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(title or "Per-cue predictions (orange = the film's genres)", fontsize=10)
+    fig.tight_layout()
+    return fig

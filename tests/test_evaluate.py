@@ -116,3 +116,37 @@ def test_study_predictions_reproduce_the_published_numbers(shared, tmp_path):
     path = evaluate.export_study_schema(frame, tmp_path / "ours.json")
     again = evaluate.split_predictions(evaluate.load_study_predictions(path))
     assert np.array_equal(again[0], y) and np.allclose(again[1], s)
+
+
+def test_thresholds_maximise_validation_f1_and_f1_matches_scikit_learn():
+    y, s = _random_case(6, n=60)
+    thresholds = evaluate.choose_thresholds(y, s)
+    for j in range(y.shape[1]):
+        best = max(skm.f1_score(y[:, j], s[:, j] >= t, zero_division=0) for t in np.unique(s[:, j]))
+        assert skm.f1_score(y[:, j], s[:, j] >= thresholds[j]) == pytest.approx(best)
+    table = evaluate.f1_table(y, s, thresholds, GENRES)
+    for j, genre in enumerate(GENRES):
+        called = s[:, j] >= thresholds[j]
+        assert table.loc[genre, "f1"] == pytest.approx(skm.f1_score(y[:, j], called))
+        assert table.loc[genre, "precision"] == pytest.approx(skm.precision_score(y[:, j], called))
+    none = evaluate.choose_thresholds(np.zeros((5, 2)), np.random.default_rng(0).random((5, 2)))
+    assert np.isinf(none).all()
+
+
+def test_per_cue_loss_ranks_right_before_wrong():
+    y = np.array([[1, 0], [1, 0]])
+    s = np.array([[0.9, 0.1], [0.1, 0.9]])
+    loss = evaluate.per_cue_loss(y, s)
+    assert loss[0] < loss[1]
+    assert loss[0] == pytest.approx(skm.log_loss(y[0], s[0], labels=[0, 1]))
+
+
+def test_study_cooccurrence_matches_the_counts_the_generator_embeds(shared):
+    from filmgenre import synth
+
+    counts = evaluate.study_cooccurrence(shared / "seed" / "tag_sets.json")
+    for i, a in enumerate(GENRES):
+        assert counts[i, i] == synth.STUDY_GENRE_COUNTS[a]
+        for j, b in enumerate(GENRES):
+            if i < j:
+                assert counts[i, j] == synth._pair_count(a, b), (a, b)
