@@ -26,20 +26,25 @@ def build_dataset(
     labels: str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None = None,
     params: FeatureParams = FeatureParams(),
-    genres: tuple[str, ...] = GENRES,
+    genres: tuple[str, ...] | str = GENRES,
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool | None = None,
+    label_column: str | None = None,
+    scheduler: str | None = None,
 ) -> dataset.Manifest:
     """Pair audio with labels, decode and cache features, split by film; save if ``out_dir``.
 
     Files that cannot be used are in ``manifest.skipped`` with their reason; the
-    splits are drawn over the usable cues only.
+    splits are drawn over the usable cues only. ``genres`` is a tuple, a
+    comma-separated string, or "auto" (every genre the label table uses).
     """
-    manifest = dataset.build_manifest(audio_dir, labels, genres, params)
+    manifest = dataset.build_manifest(audio_dir, labels, genres, params, label_column)
     if len(manifest.cues):
-        manifest = features.extract(manifest, params, n_jobs=n_jobs, progress=progress)
+        manifest = features.extract(
+            manifest, params, n_jobs=n_jobs, progress=progress, scheduler=scheduler
+        )
     if len(manifest.cues) == 0:
         raise ValueError(f"no usable cues in {audio_dir}: {len(manifest.skipped)} file(s) skipped")
     manifest = dataset.assign_splits(manifest, fractions, seed)

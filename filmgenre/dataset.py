@@ -71,8 +71,14 @@ def parse_genres(text: object, genres: tuple[str, ...] = GENRES) -> tuple[list[s
     return known, unknown
 
 
-def read_label_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV or JSON label table into a frame with at least ``film`` and ``genres``."""
+def read_label_table(path: str | os.PathLike[str], label_column: str | None = None) -> pd.DataFrame:
+    """Read a CSV or JSON label table into a frame with at least ``film`` and ``genres``.
+
+    ``label_column`` names the column holding the genre string when it is not
+    ``genres``/``genre``. A per-cue table (``path``/``file`` column) without a
+    ``film`` column makes every file its own group, so no file can share a film
+    with another across splits by accident.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"label table not found: {path}")
@@ -83,26 +89,36 @@ def read_label_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         table = pd.DataFrame(raw)
     else:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    table.columns = [c.strip().lower() for c in table.columns]
-    table = table.rename(
-        columns={
-            "genre": "genres",
-            "title": "film",
-            "movie": "film",
-            "file": "path",
-            "filename": "path",
-        }
-    )
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if label_column:
+        key = label_column.strip().lower()
+        if key not in table.columns:
+            raise ValueError(f"{path}: no column {label_column!r}; it has {list(table.columns)}")
+        table = table.drop(columns=[c for c in ("genres",) if c != key and c in table.columns])
+        table = table.rename(columns={key: "genres"})
+    elif "genres" not in table.columns:
+        table = table.rename(columns={"genre": "genres"})
+    table = table.rename(columns={"title": "film", "movie": "film", "file": "path",
+                                  "filename": "path"})  # fmt: skip
+    if "film" not in table.columns and "path" in table.columns:
+        table["film"] = table["path"].astype(str)
     missing = {"film", "genres"} - set(table.columns)
-    if "film" in missing and "path" in table.columns:
-        table["film"] = [Path(p).parent.name for p in table["path"]]
-        missing.discard("film")
     if missing:
         raise ValueError(
             f"{path}: label table lacks column(s) {sorted(missing)}; it has {list(table.columns)}"
         )
     table["film"] = table["film"].astype(str).str.strip()
     return table
+
+
+def genres_in_table(table: pd.DataFrame) -> tuple[str, ...]:
+    """Every genre name a label table uses, normalised, in order of first appearance:
+    the genre list for collections that are not labelled with the ten film genres."""
+    seen: dict[str, None] = {}
+    for text in table["genres"]:
+        known, others = parse_genres(text, GENRES)  # film genres keep their canonical spelling
+        seen.update(dict.fromkeys(known + others))
+    return tuple(seen)
 
 
 @dataclass
@@ -167,8 +183,9 @@ class Manifest:
 def build_manifest(
     audio_dir: str | os.PathLike[str],
     labels: str | os.PathLike[str],
-    genres: tuple[str, ...] = GENRES,
+    genres: tuple[str, ...] | str = GENRES,
     params: FeatureParams = FeatureParams(),
+    label_column: str | None = None,
 ) -> Manifest:
     """Pair the audio files under ``audio_dir`` with the label table; list what was skipped.
 
@@ -178,7 +195,15 @@ def build_manifest(
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
         raise FileNotFoundError(f"audio folder not found: {audio_dir}")
-    table = read_label_table(labels)
+    table = read_label_table(labels, label_column)
+    if isinstance(genres, str):
+        genres = (
+            genres_in_table(table)
+            if genres == "auto"
+            else tuple(g.strip() for g in genres.split(",") if g.strip())
+        )
+    if not genres:
+        raise ValueError(f"{labels}: no genres to learn (the genre list is empty)")
     skipped: list[dict] = []
     notes: list[dict] = []
     film_genres: dict[str, list[str]] = {}

@@ -120,29 +120,8 @@ def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, 
         return path, None, f"cannot read file ({exc})"
 
 
-def extract(
-    manifest: Manifest,
-    params: FeatureParams = FeatureParams(),
-    cache_dir: str | os.PathLike[str] | None = None,
-    n_jobs: int | None = None,
-    progress: bool | None = None,
-) -> Manifest:
-    """Compute (or find in the cache) the features of every cue of ``manifest``.
-
-    Returns a manifest with a ``features`` column (cache file) and ``n_tiles``;
-    cues that fail to decode move to the skipped list with their reason.
-    """
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    jobs = [(p, params, str(cache_dir)) for p in manifest.cues["path"]]
-    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(jobs)))
-    results: dict[str, tuple[str | None, str | None]] = {}
-    bar = tqdm(
-        total=len(jobs),
-        desc="features",
-        unit="cue",
-        leave=False,
-        disable=None if progress is None else not progress,
-    )
+def _run_local(jobs: list, n_jobs: int, bar) -> dict[str, tuple[str | None, str | None]]:
+    results = {}
     if n_jobs == 1:
         for job in jobs:
             path, target, error = _extract_one(job)
@@ -153,10 +132,64 @@ def extract(
             for path, target, error in pool.map(_extract_one, jobs, chunksize=4):
                 results[path] = (target, error)
                 bar.update()
-    bar.close()
+    return results
+
+
+def _run_dask(jobs: list, scheduler: str, bar) -> dict[str, tuple[str | None, str | None]]:
+    """Submit the same per-file work to a Dask distributed cluster (workers must see the
+    audio and the cache folder at the same paths, e.g. a shared file system)."""
+    from distributed import Client, as_completed
+
+    results = {}
+    with Client(scheduler) as client:
+        futures = client.map(_extract_one, jobs, pure=False)
+        for future in as_completed(futures):
+            path, target, error = future.result()
+            results[path] = (target, error)
+            bar.update()
+    return results
+
+
+def extract(
+    manifest: Manifest,
+    params: FeatureParams = FeatureParams(),
+    cache_dir: str | os.PathLike[str] | None = None,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+    scheduler: str | None = None,
+) -> Manifest:
+    """Compute (or find in the cache) the features of every cue of ``manifest``.
+
+    Work runs in ``n_jobs`` local processes, or on the Dask cluster at
+    ``scheduler`` when given; either way each file is decoded once and its
+    features land in the same cache. Returns a manifest with a ``features``
+    column (cache file) and ``n_tiles``; cues that fail to decode, and copies of
+    a file already listed, move to the skipped list with their reason.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    jobs = [(p, params, str(cache_dir)) for p in manifest.cues["path"]]
+    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(jobs)))
+    disable = None if progress is None else not progress
+    with tqdm(total=len(jobs), desc="features", unit="cue", leave=False, disable=disable) as bar:
+        if scheduler:
+            results = _run_dask(jobs, scheduler, bar)
+        else:
+            results = _run_local(jobs, n_jobs, bar)
     cues = manifest.cues.copy()
     cues["features"] = [results[p][0] for p in cues["path"]]
     errors = [{"path": p, "reason": results[p][1]} for p in cues["path"] if results[p][1]]
+    # the same bytes under two names would put one recording on both sides of a split
+    first_with: dict[str, str] = {}
+    for i, (path, target) in enumerate(zip(cues["path"], cues["features"], strict=True)):
+        if target is None:
+            continue
+        if target in first_with:
+            errors.append(
+                {"path": path, "reason": f"duplicate of {first_with[target]} (same content)"}
+            )
+            cues.iloc[i, cues.columns.get_loc("features")] = None
+        else:
+            first_with[target] = path
     cues = cues[cues["features"].notna()].reset_index(drop=True)
     frames = []
     for f in cues["features"]:

@@ -1,0 +1,182 @@
+"""Ingestion of user collections: bad files get named reasons, builds resume, real recordings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from filmgenre import audio, build, dataset, features
+from filmgenre.config import project_root
+
+
+def _tone_wav(path, seconds=11.0, sr=22050, freq=330.0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, 0.3 * np.sin(2 * np.pi * freq * t), sr, subtype="PCM_16")
+    return path
+
+
+def test_truncated_wav_is_named(tmp_path):
+    whole = _tone_wav(tmp_path / "whole.wav", seconds=12)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    with pytest.raises(audio.AudioError, match="truncated: the header declares"):
+        audio.load_audio(cut, 22050)
+
+
+def test_text_with_an_audio_extension_is_named(tmp_path):
+    fake = tmp_path / "cue.mp3"
+    fake.write_text("this is a cue sheet, not audio\n" * 50)
+    with pytest.raises(audio.AudioError, match=r"corrupt or not a \.mp3 file"):
+        audio.load_audio(fake, 22050)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed here")
+def test_missing_decoder_says_what_to_install(tmp_path):
+    m4a = tmp_path / "cue.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(200))
+    with pytest.raises(audio.AudioError, match="install it .*apt-get install ffmpeg"):
+        audio.load_audio(m4a, 22050)
+
+
+def test_stereo_float_and_other_rates_decode_to_mono_at_the_target_rate(tmp_path):
+    t = np.arange(48000 * 11) / 48000
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], axis=1) * 0.3
+    for subtype, ext in (("FLOAT", "wav"), ("PCM_24", "flac"), ("PCM_U8", "wav")):
+        path = tmp_path / f"s_{subtype}.{ext}"
+        sf.write(path, stereo, 48000, subtype=subtype)
+        y = audio.load_audio(path, 22050)
+        assert y.ndim == 1 and abs(len(y) - 11 * 22050) <= 2
+        assert 0.2 < np.max(np.abs(y)) < 0.35
+
+
+def test_duplicates_are_skipped_with_the_file_they_copy(tmp_path):
+    first = _tone_wav(tmp_path / "audio" / "Film A" / "theme.wav")
+    (tmp_path / "audio" / "Film B").mkdir()
+    shutil.copy(first, tmp_path / "audio" / "Film B" / "theme (copy).wav")
+    _tone_wav(tmp_path / "audio" / "Film B" / "other.wav", freq=500)
+    (tmp_path / "labels.csv").write_text("film,genres\nFilm A,Drama\nFilm B,Comedy\n")
+    m = dataset.build_manifest(tmp_path / "audio", tmp_path / "labels.csv")
+    out = features.extract(m, cache_dir=tmp_path / "cache", n_jobs=1, progress=False)
+    assert sorted(out.cues["cue"]) == ["other", "theme"]
+    (reason,) = out.skipped["reason"]
+    assert reason.startswith("duplicate of ") and "Film A/theme.wav" in reason
+    assert out.skipped["path"].iloc[0].endswith("theme (copy).wav")
+
+
+def test_nothing_usable_fails_loudly(tmp_path):
+    (tmp_path / "audio" / "Film").mkdir(parents=True)
+    (tmp_path / "audio" / "Film" / "a.wav").write_bytes(b"")
+    (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
+    with pytest.raises(ValueError, match="no usable cues"):
+        build.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", progress=False)
+
+
+def test_an_interrupted_build_resumes_and_redoes_only_what_is_missing(tiny_collection, tmp_path):
+    env = {
+        **os.environ,
+        "FILMGENRE_DATA": str(tmp_path / "data"),
+        "FILMGENRE_ROOT": str(project_root()),
+    }
+    args = [
+        sys.executable,
+        "-m",
+        "filmgenre",
+        "dataset",
+        "build",
+        "--jobs",
+        "1",
+        "--audio",
+        str(tiny_collection / "audio"),
+        "--labels",
+        str(tiny_collection / "labels.csv"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    cache = tmp_path / "data" / "interim" / "features"
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while len(list(cache.rglob("*.npz"))) < 4 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")}
+    assert 4 <= len(done_before) < 32, "the build was not interrupted part way"
+    assert not (tmp_path / "out" / "manifest.csv").exists()
+    assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+    after = list(cache.rglob("*.npz"))
+    assert len(after) == 32 and not list(cache.rglob("*.tmp.npz"))
+    assert all(p.stat().st_mtime_ns == t for p, t in done_before.items()), "finished work redone"
+    # same result as a build that was never interrupted
+    clean = build.build_dataset(
+        tiny_collection / "audio", tiny_collection / "labels.csv", progress=False
+    )
+    resumed = pd.read_csv(tmp_path / "out" / "manifest.csv")
+    assert resumed["split"].tolist() == clean.cues["split"].tolist()
+    for a, b in zip(resumed["features"], clean.cues["features"], strict=True):
+        np.testing.assert_array_equal(features.load_cue(a), features.load_cue(b))
+
+
+def test_real_recordings_build_a_dataset_with_their_own_labels(realaudio, tmp_path):
+    """Emotify: 120 real MP3 clips, labelled with emotion tags (not film genres); each clip
+    is its own group, so a split can never hold one recording on both sides."""
+    emotify = realaudio / "emotify"
+    m = build.build_dataset(
+        emotify,
+        emotify / "labels.csv",
+        tmp_path,
+        genres="auto",
+        label_column="tags",
+        progress=False,
+    )
+    assert set(m.genres) == {
+        "amazement",
+        "solemnity",
+        "tenderness",
+        "nostalgia",
+        "calmness",
+        "power",
+        "joyful_activation",
+        "tension",
+        "sadness",
+    }
+    assert len(m.cues) + len(m.skipped) == 120
+    assert len(m.cues) >= 110, m.skipped
+    assert (m.cues.groupby("film")["split"].nunique() == 1).all()
+    assert m.cues["film"].nunique() == len(m.cues)
+    summary = dataset.split_summary(m)
+    assert (summary.loc[list(m.genres)] > 0).all().all()
+    ts = features.load_tiles(m, "train", "logmel")
+    assert ts.y.shape[1] == 9 and len(ts.x) > 300
+
+
+@pytest.mark.slow
+def test_dask_cluster_writes_the_same_cache_and_manifest(tiny_manifest, tmp_path):
+    from distributed import LocalCluster
+
+    subset = dataset.Manifest(tiny_manifest.cues.head(8).drop(columns=["features", "n_tiles"]))
+    local = features.extract(subset, cache_dir=tmp_path / "local", n_jobs=2, progress=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = features.extract(
+            subset, cache_dir=tmp_path / "dask", progress=False, scheduler=cluster.scheduler_address
+        )
+    assert remote.cues["n_tiles"].tolist() == local.cues["n_tiles"].tolist()
+    for a, b in zip(local.cues["features"], remote.cues["features"], strict=True):
+        assert a.replace(str(tmp_path / "local"), "") == b.replace(str(tmp_path / "dask"), "")
+        # single-threaded FFTs on the workers round differently in the last float32 bit
+        np.testing.assert_allclose(
+            features.load_cue(a, "logmel"), features.load_cue(b, "logmel"), rtol=1e-5, atol=1e-4
+        )
