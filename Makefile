@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline smoke test lint lab clean-data clean-reports
+.PHONY: setup pipeline smoke test bench lint lab clean-data clean-reports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ smoke: $(STAMP)
 
 test: $(STAMP)  ## the test suite (CI runs this through .ci/run)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## extraction speed and memory vs a plain sequential librosa loop (needs ../shared)
+	$(PY) benchmarks/bench_extraction.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

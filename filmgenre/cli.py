@@ -46,10 +46,17 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_dataset_build(args: argparse.Namespace) -> int:
     from . import dataset
     from .build import build_dataset
+    from .config import GENRES
 
     try:
         manifest = build_dataset(
-            args.audio, args.labels, args.out, seed=args.seed, n_jobs=args.jobs
+            args.audio,
+            args.labels,
+            args.out,
+            genres=args.genres or GENRES,
+            seed=args.seed,
+            n_jobs=args.jobs,
+            label_column=args.label_column,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"filmgenre dataset build: {exc}", file=sys.stderr)
@@ -89,6 +96,54 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_dir(args: argparse.Namespace):
+    from .predict import default_model_dir
+
+    return args.model or default_model_dir()
+
+
+def _print_skipped(skipped) -> None:
+    if len(skipped):
+        print(f"{len(skipped)} file(s) skipped:", file=sys.stderr)
+        print(skipped.to_string(index=False), file=sys.stderr)
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .predict import tag_files
+
+    try:
+        model_dir = _model_dir(args)
+        table, skipped = tag_files(args.files, model_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"filmgenre tag: {exc}", file=sys.stderr)
+        return 1
+    print(f"model: {model_dir}")
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        print(table.round(3).to_string())
+    _print_skipped(skipped)
+    return 0 if len(table) else 1
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .predict import search
+
+    try:
+        model_dir = _model_dir(args)
+        ranked, skipped = search(args.query, args.library, model_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"filmgenre search: {exc}", file=sys.stderr)
+        return 1
+    print(f"model: {model_dir}")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+        print(ranked.head(args.top).round(3).to_string())
+    _print_skipped(skipped)
+    return 0
+
+
 def _cmd_kernel(args: argparse.Namespace) -> int:
     from .pipeline import ensure_kernel
 
@@ -118,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write the synthetic soundtrack collection")
     p.add_argument("--out", default="data/raw/synth")
-    p.add_argument("--films", type=int, default=240)
+    p.add_argument("--films", type=int, default=320)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int)
     p.set_defaults(func=_cmd_synth)
@@ -129,8 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--audio", required=True, help="folder with <film>/<cue>.<ext>")
     b.add_argument("--labels", required=True, help="CSV or JSON: film -> genres")
     b.add_argument("--out", default="data/processed/collection")
+    b.add_argument(
+        "--genres",
+        help="comma-separated genre list, or 'auto' for every genre the "
+        "label table uses (default: the study's ten film genres)",
+    )
+    b.add_argument("--label-column", help="column with the genre string (default: genres/genre)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--jobs", type=int)
+    b.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786): extract on "
+        "that cluster instead of local processes",
+    )
     b.add_argument("--strict", action="store_true", help="exit non-zero if anything was skipped")
     b.set_defaults(func=_cmd_dataset_build)
 
@@ -143,6 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("b", help="run id or folder")
     r.add_argument("--reports", help="folder of runs (default: reports/)")
     p.set_defaults(func=_cmd_runs)
+
+    p = sub.add_parser("tag", help="per-genre probabilities of audio files with a trained model")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--model", help="model folder (default: best model of the newest run)")
+    p.set_defaults(func=_cmd_tag)
+
+    p = sub.add_parser("search", help="rank the cues of a folder by how well they fit a genre mix")
+    p.add_argument("query", help='genre mix, e.g. "Romance Comedy Action"')
+    p.add_argument("--library", required=True, help="folder of audio files")
+    p.add_argument("--model", help="model folder (default: best model of the newest run)")
+    p.add_argument("--top", type=int, default=20)
+    p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("kernel", help="register the 'filmgenre' Jupyter kernel")
     p.set_defaults(func=_cmd_kernel)

@@ -256,31 +256,36 @@ def write_metrics(path: str | os.PathLike[str], payload: dict) -> Path:
 # ----------------------------------------------------------------------------- the study's schema
 
 
-def load_study_predictions(path: str | os.PathLike[str]) -> pd.DataFrame:
+def load_study_predictions(
+    path: str | os.PathLike[str], genres: tuple[str, ...] = GENRES
+) -> pd.DataFrame:
     """Read predictions in the study's ``pooling_dict.json`` schema into a predictions frame.
 
-    Records carry ``Film``, ``Cue``, ``Targets`` (10 booleans) and ``Predictions``
-    (10 probabilities) in the order of :data:`filmgenre.config.GENRES`.
+    Records carry ``Film``, ``Cue``, ``Targets`` (booleans) and ``Predictions``
+    (probabilities) in the order of ``genres`` (the study's: :data:`GENRES`).
     """
     records = json.loads(Path(path).read_text())
     rows = []
     for r in records:
-        if len(r["Targets"]) != len(GENRES) or len(r["Predictions"]) != len(GENRES):
+        if len(r["Targets"]) != len(genres) or len(r["Predictions"]) != len(genres):
             raise ValueError(
-                f"{path}: record for {r.get('Film')!r} does not have {len(GENRES)} genres"
+                f"{path}: record for {r.get('Film')!r} does not have {len(genres)} genres"
             )
         row = {"film": str(r["Film"]), "cue": str(r["Cue"]), "split": "test"}
-        row.update({f"y_{g}": int(bool(t)) for g, t in zip(GENRES, r["Targets"], strict=True)})
-        row.update({f"p_{g}": float(p) for g, p in zip(GENRES, r["Predictions"], strict=True)})
+        row.update({f"y_{g}": int(bool(t)) for g, t in zip(genres, r["Targets"], strict=True)})
+        row.update({f"p_{g}": float(p) for g, p in zip(genres, r["Predictions"], strict=True)})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def export_study_schema(
-    predictions: pd.DataFrame, path: str | os.PathLike[str], split: str = "test"
+    predictions: pd.DataFrame,
+    path: str | os.PathLike[str],
+    split: str = "test",
+    genres: tuple[str, ...] = GENRES,
 ) -> Path:
     """Write one split of our predictions in the study's schema, so one loader reads both."""
-    y, s, rows = split_predictions(predictions, GENRES, split)
+    y, s, rows = split_predictions(predictions, genres, split)
     records = [
         {
             "Film": f,

@@ -36,11 +36,11 @@ PROFILES: dict[str, dict] = {
         "progress": False,
     },
     "full": {
-        "n_films": 240,
+        "n_films": 320,
         "cues_per_film": [2, 4],
         "cue_seconds": [15.0, 40.0],
         "seed": 0,
-        "epochs": 60,
+        "epochs": 80,
         "patience": 10,
         "batch_size": 64,
         "n_boot": 1000,
@@ -88,7 +88,11 @@ def declared_parameters(notebook: Path) -> set[str]:
     return set(papermill.inspect_notebook(str(notebook)))
 
 
-_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>")
+_EXTERNAL_SCRIPT = re.compile(
+    r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>'  # require.js, MathJax
+    r'|<script type="module">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>',  # Mermaid
+    flags=re.DOTALL,
+)
 
 
 def export_html(notebook: Path) -> Path:
@@ -98,8 +102,8 @@ def export_html(notebook: Path) -> Path:
 
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    # The notebooks use neither widgets nor maths: drop the CDN scripts (require.js,
-    # MathJax) so the report opens offline without reaching out to the network.
+    # The notebooks use no widgets, maths or diagrams: drop the CDN scripts (require.js,
+    # MathJax, Mermaid) so the report opens offline without reaching out to the network.
     body = _EXTERNAL_SCRIPT.sub("", body)
     target = notebook.with_suffix(".html")
     target.write_text(body, encoding="utf-8")
@@ -177,8 +181,10 @@ def run_pipeline(
         except PapermillExecutionError as exc:
             entry["status"] = "failed"
             status["status"] = f"failed in {nb.name}"
+            first_line = next((ln for ln in (exc.source or "").splitlines() if ln.strip()), "")
             raise PipelineError(
-                f"{nb.name}: cell {exc.cell_index} (execution count {exc.exec_count}) failed with "
+                f"{nb.name}: cell {exc.cell_index} of the executed copy (execution count "
+                f"{exc.exec_count}, starting `{first_line[:80]}`) failed with "
                 f"{exc.ename}: {exc.evalue}\n  executed copy: {target}"
             ) from exc
         except Exception as exc:  # dead kernel, timeout, missing kernel ...

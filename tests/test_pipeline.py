@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -84,6 +85,21 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     assert (run / "dataset" / "manifest.csv").is_file()
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
 
+    # the saved model serves `filmgenre tag` and `filmgenre search` without its notebook
+    model = run / "models" / "study_cnn_logmel"
+    cues = pd.read_csv(run / "dataset" / "manifest.csv")["path"].head(3).tolist()
+    tagged = _cli("tag", *cues, "--model", str(model))
+    assert tagged.returncode == 0, tagged.stderr
+    assert "Sci-Fi" in tagged.stdout and all(c in tagged.stdout for c in cues)
+    library = Path(cues[0]).parent.parent
+    found = _cli(
+        "search", "Romance Comedy Action", "--library", str(library), "--model", str(model)
+    )
+    assert found.returncode == 0, found.stderr
+    assert "fit" in found.stdout
+    refused = _cli("search", "Romance Western", "--library", str(library), "--model", str(model))
+    assert refused.returncode == 1 and "valid genres: Action" in refused.stderr
+
 
 @pytest.mark.slow
 def test_a_failing_cell_stops_the_run_and_names_notebook_cell_and_error(tmp_path):
@@ -106,7 +122,9 @@ def test_a_failing_cell_stops_the_run_and_names_notebook_cell_and_error(tmp_path
     )
     assert done.returncode != 0
     assert "01_broken.ipynb" in done.stderr and "ValueError: cue table is broken" in done.stderr
-    assert "cell 3" in done.stderr
+    # index 4 in the executed copy: papermill adds its injected-parameters cell after cell 1
+    assert "cell 4 of the executed copy" in done.stderr
+    assert 'starting `raise ValueError("cue table is broken")`' in done.stderr
     run = tmp_path / "reports" / "broken"
     assert (run / "01_broken.html").is_file() and not (run / "02_never_run.ipynb").exists()
     assert json.loads((run / "status.json").read_text())["status"] == "failed in 01_broken.ipynb"
@@ -141,3 +159,36 @@ def test_dataset_build_command_lists_skipped_files_and_honours_strict(tiny_colle
     skipped = (tmp_path / "out" / "skipped.csv").read_text()
     assert "broken.wav" in skipped
     assert _cli(*args, "--strict").returncode == 2
+
+
+@pytest.mark.slow
+def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio, tmp_path):
+    emotify = realaudio / "emotify"
+    done = _cli(
+        "pipeline",
+        "--profile",
+        "smoke",
+        "--reports",
+        str(tmp_path),
+        "--run-id",
+        "real",
+        "-p",
+        "audio_dir",
+        str(emotify),
+        "-p",
+        "labels",
+        str(emotify / "labels.csv"),
+        "-p",
+        "genres",
+        "auto",
+        "-p",
+        "label_column",
+        "tags",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    metrics = json.loads((tmp_path / "real" / "metrics.json").read_text())
+    models = metrics["models"]
+    assert not any(name.startswith("original study") for name in models)  # other genres
+    genres = [row["genre"] for row in models["study_cnn_logmel"]["per_genre"]]
+    assert "tenderness" in genres and "Action" not in genres and len(genres) == 9
+    assert models["study_cnn_logmel"]["n_films"] == models["study_cnn_logmel"]["n_cues"]
