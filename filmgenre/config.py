@@ -104,3 +104,10 @@ class FeatureParams:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def shared_file(relative: str) -> Path | None:
+    """A file under the shared folder (``seed/pooling_dict.json``), or None when absent."""
+    shared = shared_dir()
+    path = shared / relative if shared else None
+    return path if path is not None and path.is_file() else None

@@ -240,7 +240,7 @@ def build_manifest(
             )
             candidates.append((film, p))
 
-    rows, seen_films = [], set()
+    rows, seen_films, labelled_films = [], set(), set(table["film"])
     for film, path in candidates:
         if film not in film_genres:
             reason = (
@@ -248,7 +248,7 @@ def build_manifest(
                 if not film
                 else f"no label row for film '{film}'"
             )
-            if film in set(table["film"]):
+            if film in labelled_films:
                 reason = f"film '{film}' has no genre of the genre list"
             skipped.append({"path": str(path), "reason": reason})
             continue

@@ -48,6 +48,22 @@ def test_missing_decoder_says_what_to_install(tmp_path):
         audio.load_audio(m4a, 22050)
 
 
+@pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="ffmpeg not installed: M4A/AAC cannot be decoded"
+)
+def test_m4a_decodes_through_ffmpeg(tmp_path):
+    wav = _tone_wav(tmp_path / "cue.wav", seconds=11.0)
+    m4a = tmp_path / "cue.m4a"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True
+    )
+    y = audio.load_audio(m4a, 22050)
+    ref = audio.load_audio(wav, 22050)
+    assert abs(len(y) - len(ref)) < 0.1 * 22050
+    middle = slice(22050, 10 * 22050)
+    assert np.corrcoef(y[middle], ref[middle])[0, 1] > 0.95
+
+
 def test_stereo_float_and_other_rates_decode_to_mono_at_the_target_rate(tmp_path):
     t = np.arange(48000 * 11) / 48000
     stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], axis=1) * 0.3

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from filmgenre import pipeline
-from filmgenre.config import project_root
+from filmgenre.config import GENRES, project_root, shared_dir
 
 ROOT = project_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -80,8 +80,29 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
         low, high = models[name]["ci95"]["macro_roc_auc"]
         assert low <= models[name]["metrics"]["macro_roc_auc"] <= high
     assert metrics["paired"]["a"].startswith("study_cnn")
-    assert (run / "figures" / "02_logmel_per_genre.png").is_file()
-    assert (run / "figures" / "05_macro_auc_intervals.png").is_file()
+    figures = {p.stem for p in (run / "figures").glob("*.png")}
+    assert {
+        "02_logmel_per_genre",
+        "02_mfcc_per_genre",
+        "01_genre_cooccurrence",
+        "03_cnn_training_curves",
+        "04_dense_training_curves",
+        "05_macro_auc_intervals",
+        "05_per_genre_auc",
+        "05_roc_best",
+        "05_pr_best",
+        "05_calibration",
+        "05_cue_panels",
+        "05_cooccurrence",
+        "05_training_curves",
+    } <= figures
+    study = "original study (its own 196 cues)"
+    if shared_dir() is None:  # the reference row needs ../shared/seed
+        assert study not in models
+    else:
+        assert models[study]["metrics"]["macro_roc_auc"] == pytest.approx(0.7563, abs=5e-5)
+    assert {d["genre"] for d in metrics["decisions"]["summary_mlp"]} == set(GENRES)
+    assert (run / "models" / "summary_mlp" / "test_predictions_study_schema.json").is_file()
     assert (run / "dataset" / "manifest.csv").is_file()
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
 
