@@ -132,10 +132,6 @@ class Manifest:
     )
     genres: tuple[str, ...] = GENRES
 
-    def labels(self) -> np.ndarray:
-        """Multi-hot genre matrix (cues x genres)."""
-        return self.cues[list(self.genres)].to_numpy(dtype=np.float32)
-
     def split(self, name: str) -> pd.DataFrame:
         return self.cues[self.cues["split"] == name]
 
