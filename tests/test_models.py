@@ -75,3 +75,21 @@ def test_cue_prediction_is_the_mean_of_its_tiles():
     x = np.array([[0.1, 0.2], [0.3, 0.4], [0.9, 0.0]])
     out = train.predict_cues(Fixed(), x, np.array([0, 0, 1]), 2)
     assert_allclose(out, [[0.2, 0.3], [0.9, 0.0]])
+
+
+def test_same_seed_gives_the_same_predictions(tiny_manifest, tmp_path):
+    config = train.TrainConfig(epochs=2, batch_size=16, patience=2, verbose=0, seed=3)
+    runs = [
+        train.train_model("study_cnn", tiny_manifest, tmp_path / str(i), "logmel", config=config)
+        for i in range(2)
+    ]
+    a, b = (r.predictions.filter(like="p_").to_numpy() for r in runs)
+    assert_allclose(a, b, rtol=0, atol=1e-6)
+    other = train.train_model(
+        "study_cnn",
+        tiny_manifest,
+        tmp_path / "other",
+        "logmel",
+        config=train.TrainConfig(epochs=2, batch_size=16, verbose=0, seed=4),
+    )
+    assert not np.allclose(other.predictions.filter(like="p_").to_numpy(), a, atol=1e-4)
