@@ -199,8 +199,8 @@ def extract(
     cues = cues[cues["features"].notna()].reset_index(drop=True)
     frames = []
     for f in cues["features"]:
-        with np.load(f) as z:
-            frames.append(z["logmel"].shape[1])
+        with np.load(f) as z:  # read the stored sample count, not the feature matrices
+            frames.append(1 + int(z["n_samples"]) // params.hop_length)
     n_frames = np.array(frames, dtype=int)
     cues["n_tiles"] = np.where(
         n_frames >= params.tile_frames,
