@@ -11,6 +11,8 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# musicnn's pretrained checkpoints only: its pinned deps (TensorFlow 1, NumPy<1.17) are not used
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps musicnn==0.1.0
 	$(PY) -m filmgenre kernel
 	touch $(STAMP)
 

@@ -38,6 +38,13 @@ class TrainConfig:
     lr_patience: int = 4
     seed: int = 0
     verbose: int = 2
+    #: "bce" (binary cross-entropy), "weighted_bce" (each genre's positives weighted by
+    #: its negatives/positives ratio on training data, for rare genres) or "focal"
+    loss: str = "bce"
+    #: "float32", or a mixed policy ("mixed_float16" on GPUs, "mixed_bfloat16" on CPUs/TPUs)
+    precision: str = "float32"
+    #: at most this many evenly spread tiles of each cue to train and monitor on (None: all)
+    max_tiles_per_cue: int | None = None
 
 
 def set_seed(seed: int) -> None:
@@ -125,6 +132,22 @@ def _throughput_callback():
     return Throughput
 
 
+def make_loss(name: str, y_train: np.ndarray):
+    """The training loss by name; ``weighted_bce`` takes its weights from ``y_train``."""
+    import keras
+
+    from .models.losses import WeightedBinaryCrossentropy
+
+    if name == "bce":
+        return keras.losses.BinaryCrossentropy()
+    if name == "focal":
+        return keras.losses.BinaryFocalCrossentropy(gamma=2.0)
+    if name == "weighted_bce":
+        positives = np.clip(y_train.sum(0), 1, None)
+        return WeightedBinaryCrossentropy(((len(y_train) - positives) / positives).tolist())
+    raise ValueError(f"unknown loss {name!r}; choose bce, weighted_bce or focal")
+
+
 def fit(
     model,
     x_train: np.ndarray,
@@ -133,32 +156,51 @@ def fit(
     y_val: np.ndarray,
     out_dir: str | os.PathLike[str],
     config: TrainConfig = TrainConfig(),
-) -> pd.DataFrame:
+    resume: bool = False,
+):
     """Adapt the model's normalisation, train with early stopping on validation AUC, save.
 
-    Returns the per-epoch history (also in ``history.csv``).
+    Every epoch saves ``last.keras`` (weights and optimiser state) and, when
+    validation AUC improves, ``checkpoint.keras``. With ``resume``, an interrupted
+    run continues from ``last.keras`` at the epoch after the last one logged. The
+    returned model carries the best weights of the whole run. Returns
+    (model, per-epoch history), the history also in ``history.csv``.
     """
     import keras
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_seed(config.seed)
-    model.get_layer("standardise").adapt(x_train)
-    n_genres = y_train.shape[1]
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="binary_crossentropy",
-        metrics=[keras.metrics.AUC(multi_label=True, num_labels=n_genres, name="auc")],
-    )
+    last, best_file, log = out / "last.keras", out / "checkpoint.keras", out / "history.csv"
+    initial_epoch, best_so_far = 0, None
+    if resume and last.is_file() and log.is_file():
+        done = pd.read_csv(log)
+        initial_epoch = len(done)
+        best_so_far = float(done["val_auc"].max()) if len(done) else None
+        model = keras.models.load_model(last)  # weights, normalisation and optimiser state
+        print(f"resuming {out.name} after epoch {initial_epoch} (best val_auc {best_so_far})")
+    else:
+        for stale in (last, best_file, log):
+            stale.unlink(missing_ok=True)
+        if "standardise" in {layer.name for layer in model.layers}:
+            model.get_layer("standardise").adapt(x_train)
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss=make_loss(config.loss, y_train),
+            metrics=[keras.metrics.AUC(multi_label=True, num_labels=y_train.shape[1], name="auc")],
+        )
     callbacks = [
         _throughput_callback()(len(x_train)),
-        keras.callbacks.EarlyStopping(
-            monitor="val_auc", mode="max", patience=config.patience, restore_best_weights=True
-        ),
+        keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=config.patience),
         keras.callbacks.ModelCheckpoint(
-            out / "checkpoint.keras", monitor="val_auc", mode="max", save_best_only=True
+            best_file,
+            monitor="val_auc",
+            mode="max",
+            save_best_only=True,
+            initial_value_threshold=best_so_far,
         ),
-        keras.callbacks.CSVLogger(str(out / "history.csv")),
+        keras.callbacks.ModelCheckpoint(last),
+        keras.callbacks.CSVLogger(str(log), append=initial_epoch > 0),
     ]
     if config.lr_patience:
         callbacks.append(
@@ -168,20 +210,24 @@ def fit(
         )
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False))
-    history = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=config.verbose,
-    )
+    if initial_epoch < config.epochs:
+        model.fit(
+            x_train,
+            y_train,
+            validation_data=(x_val, y_val),
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            batch_size=config.batch_size,
+            shuffle=True,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
+    if best_file.is_file():  # the best epoch of the whole run, across interruptions
+        model.set_weights(keras.models.load_model(best_file, compile=False).get_weights())
     model.save(out / "model.keras")
-    frame = pd.DataFrame(history.history)
-    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-    return frame
+    history = load_history(out)
+    history.attrs["resumed_after_epoch"] = initial_epoch
+    return model, history
 
 
 def predict_cues(
@@ -216,6 +262,89 @@ class TrainResult:
     info: dict
 
 
+#: input kinds: what a model sees and how its cue prediction is formed
+INPUT_KINDS = ("tiles", "summary", "musicnn_patches", "musicnn_embedding")
+
+
+def load_inputs(
+    manifest: Manifest,
+    split: str,
+    input_kind: str,
+    feature_kind: str = "mfcc",
+    params: FeatureParams = FeatureParams(),
+    max_per_cue: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """(examples, labels, cue index of each example, cues) of one split for a model input."""
+    from . import transfer
+
+    if input_kind == "tiles":
+        ts = load_tiles(manifest, split, feature_kind, params)
+        keep = _per_cue_subset(ts.cue, max_per_cue)
+        return ts.x[keep], ts.y[keep], ts.cue[keep], ts.cues
+    if input_kind == "musicnn_patches":
+        return transfer.load_patches(manifest, split, max_per_cue)
+    if input_kind == "summary":
+        x, y, cues = load_summaries(manifest, split)
+    elif input_kind == "musicnn_embedding":
+        x, y, cues = transfer.load_embeddings(manifest, split)
+    else:
+        raise ValueError(f"unknown input kind {input_kind!r}; choose one of {INPUT_KINDS}")
+    return x, y, np.arange(len(cues)), cues
+
+
+def _per_cue_subset(cue: np.ndarray, limit: int | None) -> np.ndarray:
+    """Row indices keeping at most ``limit`` evenly spread examples of each cue."""
+    if limit is None:
+        return np.arange(len(cue))
+    keep = []
+    for c in np.unique(cue):
+        rows = np.flatnonzero(cue == c)
+        if len(rows) > limit:
+            rows = rows[np.unique(np.linspace(0, len(rows) - 1, limit).round().astype(int))]
+        keep.append(rows)
+    return np.concatenate(keep) if keep else np.arange(0)
+
+
+def feature_label(input_kind: str, feature_kind: str) -> str:
+    """What a model's input was, for tables and ``config.json``."""
+    return {
+        "tiles": feature_kind,
+        "summary": "mfcc_summary",
+        "musicnn_patches": "musicnn_mel96",
+        "musicnn_embedding": "musicnn_embedding",
+    }[input_kind]
+
+
+def save_predictions(
+    model, manifest: Manifest, out: Path, input_kind: str, feature_kind: str, params: FeatureParams
+) -> pd.DataFrame:
+    """Cue predictions (mean over each cue's examples) for validation and test films."""
+    frames = []
+    for split in ("val", "test"):
+        x, _, idx, cues = load_inputs(manifest, split, input_kind, feature_kind, params)
+        scores = predict_cues(model, x, idx, len(cues))
+        frames.append(predictions_frame(cues, scores, manifest.genres))
+    predictions = pd.concat(frames, ignore_index=True)
+    predictions.to_csv(out / "predictions.csv", index=False)
+    return predictions
+
+
+def run_info(label: str, architecture: str, history: pd.DataFrame, **extra) -> dict:
+    """The record saved beside a model's weights: what it is, how it trained, on what."""
+    best = int(history["val_auc"].idxmax())
+    return {
+        "name": label,
+        "architecture": architecture,
+        "epochs_run": int(len(history)),
+        "best_epoch": best + 1,
+        "best_val_auc": float(history["val_auc"].iloc[best]),
+        "examples_per_s": float(history["examples_per_s"].median()),
+        **extra,
+        "device": device_summary(),
+        "versions": library_versions(),
+    }
+
+
 def train_model(
     name: str,
     manifest: Manifest,
@@ -224,65 +353,58 @@ def train_model(
     params: FeatureParams = FeatureParams(),
     config: TrainConfig = TrainConfig(),
     label: str | None = None,
+    resume: bool = False,
     **model_kwargs,
 ) -> TrainResult:
     """Train the registered model ``name`` on the manifest's train films, stop on val films,
-    and save it with its predictions for val and test cues under ``run_dir/models/<label>``."""
+    and save it with its predictions for val and test cues under ``run_dir/models/<label>``.
+
+    ``resume`` continues an interrupted run of the same label from its last epoch.
+    """
+    import keras
+
     from . import models
 
     label = label or name
     out = Path(run_dir) / "models" / label
-    builder, input_kind = models.MODELS[name]
+    _, input_kind = models.MODELS[name]
     genres = manifest.genres
     set_seed(config.seed)
-    splits: dict[str, tuple] = {}
-    if input_kind == "tiles":
-        for split in ("train", "val", "test"):
-            ts = load_tiles(manifest, split, feature_kind, params)
-            splits[split] = (ts.x, ts.y, ts.cue, ts.cues)
-    else:
-        for split in ("train", "val", "test"):
-            x, y, cues = load_summaries(manifest, split)
-            splits[split] = (x, y, np.arange(len(cues)), cues)
-    x_tr, y_tr, _, _ = splits["train"]
-    x_va, y_va, _, _ = splits["val"]
+    limit = config.max_tiles_per_cue
+    x_tr, y_tr, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params, limit)
+    x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params, limit)
     if len(x_tr) == 0 or len(x_va) == 0:
         raise ValueError(
             f"{label}: no training or validation examples; is every cue shorter "
             "than one tile, or are the splits empty?"
         )
-    model = models.build(name, x_tr.shape[1:], len(genres), **model_kwargs)
-    started = time.perf_counter()
-    history = fit(model, x_tr, y_tr, x_va, y_va, out, config)
-    train_seconds = time.perf_counter() - started
-    frames = []
-    for split in ("val", "test"):
-        x, _, idx, cues = splits[split]
-        scores = predict_cues(model, x, idx, len(cues))
-        frames.append(predictions_frame(cues, scores, genres))
-    predictions = pd.concat(frames, ignore_index=True)
-    predictions.to_csv(out / "predictions.csv", index=False)
-    best = int(history["val_auc"].idxmax())
-    info = {
-        "name": label,
-        "architecture": name,
-        "input": input_kind,
-        "feature_kind": feature_kind if input_kind == "tiles" else "mfcc_summary",
-        "params": int(model.count_params()),
-        "train_examples": int(len(x_tr)),
-        "epochs_run": int(len(history)),
-        "best_epoch": best + 1,
-        "best_val_auc": float(history["val_auc"].iloc[best]),
-        "train_seconds": round(train_seconds, 2),
-        "examples_per_s": float(history["examples_per_s"].median()),
-        "train_config": asdict(config),
-        "model_kwargs": model_kwargs,
-        "feature_params": params.to_dict(),
-        "genres": list(genres),
-        "manifest_digest": manifest.digest(),
-        "device": device_summary(),
-        "versions": library_versions(),
-    }
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(config.precision)
+    try:
+        model = models.build(name, x_tr.shape[1:], len(genres), **model_kwargs)
+        started = time.perf_counter()
+        model, history = fit(model, x_tr, y_tr, x_va, y_va, out, config, resume=resume)
+        train_seconds = time.perf_counter() - started
+    finally:
+        keras.config.set_dtype_policy(policy)
+    predictions = save_predictions(model, manifest, out, input_kind, feature_kind, params)
+    info = run_info(
+        label,
+        name,
+        history,
+        input=input_kind,
+        feature_kind=feature_label(input_kind, feature_kind),
+        params=int(model.count_params()),
+        trainable_params=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        train_examples=int(len(x_tr)),
+        train_seconds=round(train_seconds, 2),
+        train_config=asdict(config),
+        model_kwargs=model_kwargs,
+        feature_params=params.to_dict(),
+        genres=list(genres),
+        manifest_digest=manifest.digest(),
+        resumed_after_epoch=int(history.attrs.get("resumed_after_epoch", 0)),
+    )
     (out / "config.json").write_text(json.dumps(info, indent=2, default=str))
     return TrainResult(label, model, history, predictions, info)
 

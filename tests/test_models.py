@@ -14,7 +14,18 @@ from filmgenre import features, models, train
 
 
 @pytest.mark.parametrize(
-    "name, shape", [("study_cnn", (40, 100)), ("tile_mlp", (40, 100)), ("summary_mlp", (160,))]
+    "name, shape",
+    [
+        ("study_cnn", (40, 100)),
+        ("binary_ensemble", (40, 100)),
+        ("resnet_cnn", (40, 100)),
+        ("fcn_cnn", (40, 100)),
+        ("tile_mlp", (40, 100)),
+        ("summary_mlp", (160,)),
+        ("musicnn_mlp", (400,)),
+        ("attention_pooling", (5, 50)),
+        ("gru_pooling", (5, 50)),
+    ],
 )
 def test_output_shapes(name, shape):
     model = models.build(name, shape, 10)
@@ -41,9 +52,9 @@ def test_a_few_training_steps_lower_the_loss(tiny_manifest, tmp_path):
     ts = features.load_tiles(tiny_manifest, "train", "logmel")
     model = models.build("study_cnn", ts.x.shape[1:], 10)
     config = train.TrainConfig(epochs=6, batch_size=16, patience=10, verbose=0)
-    history = train.fit(model, ts.x, ts.y, ts.x, ts.y, tmp_path, config)
+    _, history = train.fit(model, ts.x, ts.y, ts.x, ts.y, tmp_path, config)
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
-    for name in ("model.keras", "checkpoint.keras", "history.csv"):
+    for name in ("model.keras", "checkpoint.keras", "last.keras", "history.csv"):
         assert (tmp_path / name).is_file()
     assert (tmp_path / "tensorboard").is_dir()
 
@@ -93,3 +104,147 @@ def test_same_seed_gives_the_same_predictions(tiny_manifest, tmp_path):
         config=train.TrainConfig(epochs=2, batch_size=16, verbose=0, seed=4),
     )
     assert not np.allclose(other.predictions.filter(like="p_").to_numpy(), a, atol=1e-4)
+
+
+def test_modern_cnns_and_baselines_have_comparable_budgets():
+    """The fairness the comparison rests on: parameter counts within a factor of 1.6."""
+    study = models.build("study_cnn", (40, 100), 10).count_params()
+    for name in ("resnet_cnn", "fcn_cnn", "tile_mlp"):
+        ratio = models.build(name, (40, 100), 10).count_params() / study
+        assert 0.6 < ratio < 1.6, (name, ratio)
+    resnet = models.build("resnet_cnn", (40, 100), 10)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in resnet.layers)
+    assert any(isinstance(layer, keras.layers.Add) for layer in resnet.layers)
+
+
+def test_binary_ensemble_is_ten_independent_study_cnns():
+    ensemble = models.build("binary_ensemble", (40, 100), 10)
+    towers = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
+    assert len(towers) == 10
+    assert all(t.output_shape == (None, 1) for t in towers)
+    single = models.build("study_cnn", (40, 100), 1).count_params()
+    # one shared (untrained) standardisation, otherwise ten separate study CNNs
+    shared_norm = ensemble.get_layer("standardise").count_params()
+    norm_single = 2 * 40 + 1
+    assert ensemble.count_params() - shared_norm == 10 * (single - norm_single)
+    # a genre's output depends on its own tower only: perturbing tower 3 leaves genre 0 alone
+    x = np.random.default_rng(0).normal(size=(4, 40, 100)).astype(np.float32)
+    before = np.asarray(ensemble(x))
+    w = towers[3].get_layer("genres").get_weights()
+    towers[3].get_layer("genres").set_weights([w[0] + 1.0, w[1]])
+    after = np.asarray(ensemble(x))
+    assert_allclose(after[:, [0, 1, 2, 4]], before[:, [0, 1, 2, 4]])
+    assert not np.allclose(after[:, 3], before[:, 3])
+
+
+def _losses_of(name):
+    y = np.array([[1, 0], [0, 0], [0, 0], [0, 1]], np.float32)
+    p = np.array([[0.6, 0.2], [0.3, 0.1], [0.2, 0.4], [0.5, 0.7]], np.float32)
+    return float(train.make_loss(name, y)(y, p)), y, p
+
+
+def test_weighted_loss_weights_each_genres_positives_by_its_rarity():
+    value, y, p = _losses_of("weighted_bce")
+    w = np.array([3.0, 3.0])  # each genre: 3 negatives for 1 positive
+    terms = w * y * np.log(p) + (1 - y) * np.log(1 - p)
+    assert value == pytest.approx(float(-terms.mean()), rel=1e-5)
+    assert value > _losses_of("bce")[0]
+    assert _losses_of("focal")[0] < _losses_of("bce")[0]
+    with pytest.raises(ValueError, match="unknown loss"):
+        train.make_loss("hinge", y)
+
+
+def test_weighted_loss_model_saves_and_reloads(tiny_manifest, tmp_path):
+    config = train.TrainConfig(epochs=1, batch_size=16, verbose=0, loss="weighted_bce")
+    train.train_model("tile_mlp", tiny_manifest, tmp_path, "mfcc", config=config)
+    reloaded = keras.models.load_model(tmp_path / "models" / "tile_mlp" / "model.keras")
+    assert reloaded.loss.name == "weighted_bce"
+
+
+def test_interrupted_training_resumes_where_it_stopped(tiny_manifest, tmp_path):
+    """Kill training after two epochs (an exception from a callback, as Ctrl-C would), then
+    resume: it continues at epoch 3 from the saved optimiser state, and the log is whole."""
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    ts = features.load_tiles(tiny_manifest, "train", "mfcc")
+    config = train.TrainConfig(epochs=4, batch_size=16, patience=10, verbose=0)
+    model = models.build("tile_mlp", ts.x.shape[1:], 10)
+    original_fit = keras.Model.fit
+
+    def fit_with_interrupt(self, *args, callbacks=None, **kwargs):
+        return original_fit(self, *args, callbacks=[*callbacks, Interrupt()], **kwargs)
+
+    keras.Model.fit = fit_with_interrupt
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train.fit(model, ts.x, ts.y, ts.x, ts.y, tmp_path, config)
+    finally:
+        keras.Model.fit = original_fit
+    assert len(train.load_history(tmp_path)) == 2 and not (tmp_path / "model.keras").exists()
+    steps_done = keras.models.load_model(tmp_path / "last.keras").optimizer.iterations
+    assert int(steps_done) == 2 * int(np.ceil(len(ts.x) / 16))
+    fresh = models.build("tile_mlp", ts.x.shape[1:], 10)
+    resumed, history = train.fit(fresh, ts.x, ts.y, ts.x, ts.y, tmp_path, config, resume=True)
+    assert history.attrs["resumed_after_epoch"] == 2
+    assert list(history["epoch"]) == [1, 2, 3, 4]
+    assert int(resumed.optimizer.iterations) == 4 * int(np.ceil(len(ts.x) / 16))
+    best = keras.models.load_model(tmp_path / "checkpoint.keras")
+    assert_allclose(resumed.predict(ts.x, verbose=0), best.predict(ts.x, verbose=0), atol=1e-6)
+
+
+def test_mixed_precision_option_trains_and_keeps_float32_outputs(tiny_manifest, tmp_path):
+    config = train.TrainConfig(epochs=1, batch_size=16, verbose=0, precision="mixed_bfloat16")
+    result = train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", config=config)
+    conv = result.model.get_layer("conv1")
+    assert conv.compute_dtype == "bfloat16" and conv.variable_dtype == "float32"
+    assert result.model.get_layer("genres").compute_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert np.isfinite(result.predictions.filter(like="p_").to_numpy()).all()
+
+
+def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
+    from filmgenre import cue_pooling
+
+    config = train.TrainConfig(epochs=2, batch_size=16, patience=2, verbose=0)
+    train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", config=config)
+    base = tmp_path / "models" / "study_cnn"
+    maxed = cue_pooling.pool_predictions(base, tiny_manifest, "max")
+    mean = pd.read_csv(base / "predictions.csv")
+    assert (maxed.filter(like="p_").to_numpy() >= mean.filter(like="p_").to_numpy() - 1e-6).all()
+    for kind in ("attention_pooling", "gru_pooling"):
+        result = cue_pooling.train_sequence_pooler(kind, base, tiny_manifest, config)
+        folder = tmp_path / "models" / result.name
+        assert (folder / "model.keras").is_file()
+        info = json.loads((folder / "config.json").read_text())
+        assert info["base_model"] == "study_cnn" and info["input"] == "tile_sequence"
+        assert len(pd.read_csv(folder / "predictions.csv")) == len(mean)
+    with pytest.raises(ValueError, match="unknown pooling"):
+        cue_pooling.pool(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
+
+
+def test_pooling_functions():
+    from filmgenre import cue_pooling
+
+    scores = np.array([[0.1, 0.9], [0.5, 0.3], [0.7, 0.2]])
+    cue = np.array([0, 0, 1])
+    assert_allclose(cue_pooling.pool(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
+    assert_allclose(cue_pooling.pool(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
+    seq = cue_pooling.sequences(scores, cue, 2, 2)
+    assert_allclose(seq[1], [[0.7, 0.2], [0.0, 0.0]])
+
+
+def test_attention_pooling_ignores_padding():
+    model = models.build("attention_pooling", (4, 3), 2)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 4, 3)).astype(np.float32)
+    x[0, 2:] = 0.0  # two real tiles, two padded
+    out = np.asarray(model(x))
+    unpadded = models.build("attention_pooling", (2, 3), 2)  # same weights, no padding
+    unpadded.set_weights(model.get_weights())
+    assert_allclose(out, np.asarray(unpadded(x[:, :2])), atol=1e-6)
+    x[0, 2:] = 5.0  # were the padding read, this would change the output
+    assert not np.allclose(np.asarray(model(x)), out, atol=1e-4)

@@ -10,15 +10,28 @@ from collections.abc import Callable
 
 import keras
 
-from .cnn import study_cnn
-from .dense import summary_mlp, tile_mlp
+from . import layers, losses  # noqa: F401  (registers custom objects for model loading)
+from .cnn import binary_ensemble, study_cnn
+from .dense import embedding_mlp, summary_mlp, tile_mlp
+from .modern import fcn_cnn, resnet_cnn
+from .musicnn import musicnn_tagger
+from .pooling import attention_pooling, gru_pooling
 
-#: name -> (builder, input kind); "tiles" models see (bins x frames) tiles,
-#: "summary" models per-cue vectors.
+#: name -> (builder, input kind). "tiles": (bins x frames) tiles of the study's features;
+#: "summary": per-cue MFCC statistics; "musicnn_patches": musicnn's 3 s 96-band patches;
+#: "musicnn_embedding": per-cue pretrained embeddings; "tile_sequence": a cue's tiles
+#: as a sequence of a trained tile model's embeddings (see ``filmgenre.pooling``).
 MODELS: dict[str, tuple[Callable[..., keras.Model], str]] = {
     "study_cnn": (study_cnn, "tiles"),
+    "binary_ensemble": (binary_ensemble, "tiles"),
+    "resnet_cnn": (resnet_cnn, "tiles"),
+    "fcn_cnn": (fcn_cnn, "tiles"),
     "tile_mlp": (tile_mlp, "tiles"),
     "summary_mlp": (summary_mlp, "summary"),
+    "musicnn_finetuned": (musicnn_tagger, "musicnn_patches"),
+    "musicnn_mlp": (embedding_mlp, "musicnn_embedding"),
+    "attention_pooling": (attention_pooling, "tile_sequence"),
+    "gru_pooling": (gru_pooling, "tile_sequence"),
 }
 
 
@@ -29,4 +42,17 @@ def build(name: str, input_shape: tuple[int, ...], n_outputs: int, **kwargs) -> 
     return MODELS[name][0](input_shape=input_shape, n_outputs=n_outputs, **kwargs)
 
 
-__all__ = ["MODELS", "build", "study_cnn", "summary_mlp", "tile_mlp"]
+__all__ = [
+    "MODELS",
+    "attention_pooling",
+    "binary_ensemble",
+    "build",
+    "embedding_mlp",
+    "fcn_cnn",
+    "gru_pooling",
+    "musicnn_tagger",
+    "resnet_cnn",
+    "study_cnn",
+    "summary_mlp",
+    "tile_mlp",
+]

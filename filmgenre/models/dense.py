@@ -17,7 +17,7 @@ def _mlp(
     for units in hidden:
         x = layers.Dense(units, activation="relu")(x)
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(n_outputs, activation="sigmoid", name="genres")(x)
+    outputs = layers.Dense(n_outputs, activation="sigmoid", name="genres", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -44,5 +44,18 @@ def summary_mlp(
 ) -> keras.Model:
     """MLP on per-cue MFCC summary statistics (means and spreads): the classic bag-of-frames."""
     inputs = keras.Input(shape=input_shape, name="summary")
+    x = layers.Normalization(axis=-1, name="standardise")(inputs)
+    return _mlp(inputs, x, hidden, dropout, n_outputs, name)
+
+
+def embedding_mlp(
+    input_shape: tuple[int] = (400,),
+    n_outputs: int = 10,
+    hidden: tuple[int, ...] = (128,),
+    dropout: float = 0.5,
+    name: str = "embedding_mlp",
+) -> keras.Model:
+    """Small classifier on a pretrained network's per-cue embedding (transfer learning)."""
+    inputs = keras.Input(shape=input_shape, name="embedding")
     x = layers.Normalization(axis=-1, name="standardise")(inputs)
     return _mlp(inputs, x, hidden, dropout, n_outputs, name)

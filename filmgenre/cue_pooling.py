@@ -1,0 +1,162 @@
+"""From tile predictions to a cue's genres: mean (the study), max, and learned poolers.
+
+``pool_predictions`` rescores a trained tile model with another fixed pooling;
+``train_sequence_pooler`` trains attention or a GRU over the sequence of a cue's
+tile embeddings from that model (frozen). Each writes a model folder beside the
+base model (``<base>+max``, ``<base>+attention``) so the results table picks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import FeatureParams
+from .dataset import Manifest
+from .features import load_tiles
+from .train import (
+    TrainConfig,
+    TrainResult,
+    fit,
+    predictions_frame,
+    run_info,
+    set_seed,
+)
+
+POOLINGS = ("mean", "max")
+
+
+def pool(tile_scores: np.ndarray, cue_index: np.ndarray, n_cues: int, how: str) -> np.ndarray:
+    """Cue scores from tile scores: ``mean`` or ``max`` over each cue's tiles."""
+    if how == "mean":
+        sums = np.zeros((n_cues, tile_scores.shape[1]))
+        np.add.at(sums, cue_index, tile_scores)
+        return sums / np.maximum(np.bincount(cue_index, minlength=n_cues), 1)[:, None]
+    if how == "max":
+        out = np.full((n_cues, tile_scores.shape[1]), -np.inf)
+        np.maximum.at(out, cue_index, tile_scores)
+        return np.where(np.isfinite(out), out, 0.0)
+    raise ValueError(f"unknown pooling {how!r}; choose one of {POOLINGS}")
+
+
+def _base(base_dir: Path):
+    import keras
+
+    info = json.loads((base_dir / "config.json").read_text())
+    if info.get("input") != "tiles":
+        raise ValueError(f"{base_dir}: pooling needs a tile model, this one reads {info['input']}")
+    return keras.models.load_model(base_dir / "model.keras"), info
+
+
+def pool_predictions(
+    base_dir: str | os.PathLike[str], manifest: Manifest, how: str = "max"
+) -> pd.DataFrame:
+    """Score a trained tile model's val/test cues with another pooling; saved as
+    ``<base>+<how>`` with its own ``predictions.csv`` and ``config.json``."""
+    base_dir = Path(base_dir)
+    model, info = _base(base_dir)
+    params = FeatureParams(**info["feature_params"])
+    frames = []
+    for split in ("val", "test"):
+        ts = load_tiles(manifest, split, info["feature_kind"], params)
+        tile_scores = np.asarray(model.predict(ts.x, batch_size=512, verbose=0))
+        frames.append(predictions_frame(ts.cues, pool(tile_scores, ts.cue, len(ts.cues), how),
+                                        manifest.genres))  # fmt: skip
+    out = base_dir.parent / f"{base_dir.name}+{how}"
+    out.mkdir(exist_ok=True)
+    predictions = pd.concat(frames, ignore_index=True)
+    predictions.to_csv(out / "predictions.csv", index=False)
+    record = {**info, "name": out.name, "pooling": how, "base_model": base_dir.name}
+    (out / "config.json").write_text(json.dumps(record, indent=2, default=str))
+    return predictions
+
+
+def embedding_model(model):
+    """A tile model cut before its output layer: one embedding vector per tile."""
+    import keras
+
+    return keras.Model(model.input, model.get_layer("genres").input)
+
+
+def sequences(
+    embeddings: np.ndarray, cue_index: np.ndarray, n_cues: int, length: int
+) -> np.ndarray:
+    """(cues x length x dim) tile embeddings in time order, zero-padded (masked later).
+
+    Cues longer than ``length`` tiles keep their first ``length``.
+    """
+    out = np.zeros((n_cues, length, embeddings.shape[1]), np.float32)
+    position = np.zeros(n_cues, int)
+    for row, c in enumerate(cue_index):
+        if position[c] < length:
+            out[c, position[c]] = embeddings[row]
+            position[c] += 1
+    return out
+
+
+def train_sequence_pooler(
+    kind: str,
+    base_dir: str | os.PathLike[str],
+    manifest: Manifest,
+    config: TrainConfig = TrainConfig(),
+    **model_kwargs,
+) -> TrainResult:
+    """Train ``attention_pooling`` or ``gru_pooling`` on a trained tile model's frozen
+    embeddings; saved as ``<base>+attention`` / ``<base>+gru`` with predictions."""
+    from . import models
+
+    base_dir = Path(base_dir)
+    base, info = _base(base_dir)
+    params = FeatureParams(**info["feature_params"])
+    cut = embedding_model(base)
+    data = {}
+    for split in ("train", "val", "test"):
+        ts = load_tiles(manifest, split, info["feature_kind"], params)
+        # a tile embedding of exact zeros would read as padding: shift by a tiny constant
+        emb = np.asarray(cut.predict(ts.x, batch_size=512, verbose=0)) + 1e-6
+        data[split] = (emb, ts.cue, ts.cues)
+    length = max(int(np.bincount(c).max()) for _, c, _ in data.values() if len(c))
+    seqs = {s: sequences(e, c, len(cues), length) for s, (e, c, cues) in data.items()}
+    genres = list(manifest.genres)
+    labels = {s: cues[genres].to_numpy(np.float32) for s, (_, _, cues) in data.items()}
+    short = kind.removesuffix("_pooling")
+    label = f"{base_dir.name}+{short}"
+    out = base_dir.parent / label
+    set_seed(config.seed)
+    model = models.build(kind, seqs["train"].shape[1:], len(manifest.genres), **model_kwargs)
+    started = time.perf_counter()
+    model, history = fit(model, seqs["train"], labels["train"], seqs["val"], labels["val"], out,
+                         config)  # fmt: skip
+    seconds = time.perf_counter() - started
+    frames = [
+        predictions_frame(data[s][2], np.asarray(model.predict(seqs[s], verbose=0)), genres)
+        for s in ("val", "test")
+    ]
+    predictions = pd.concat(frames, ignore_index=True)
+    predictions.to_csv(out / "predictions.csv", index=False)
+    record = run_info(
+        label,
+        kind,
+        history,
+        input="tile_sequence",
+        feature_kind=info["feature_kind"],
+        base_model=base_dir.name,
+        pooling=short,
+        params=int(model.count_params()),
+        base_params=info["params"],
+        train_examples=int(len(seqs["train"])),
+        train_seconds=round(seconds, 2),
+        train_config=asdict(config),
+        model_kwargs=model_kwargs,
+        feature_params=params.to_dict(),
+        genres=list(manifest.genres),
+        manifest_digest=manifest.digest(),
+    )
+    (out / "config.json").write_text(json.dumps(record, indent=2, default=str))
+    return TrainResult(label, model, history, predictions, record)

@@ -1,0 +1,175 @@
+"""Inputs and embeddings for the pretrained musicnn tagger, cached like the other features.
+
+musicnn listens at 16 kHz through 96 mel bands (its own spec, not the study's), so
+each cue is decoded once more at that rate; the compressed spectrogram is cached
+under ``<cache>/musicnn-<spec>/``, keyed by the same content hash as the cue's
+other features, and so are the per-patch embeddings of each pretrained model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from .audio import AudioError, load_audio
+from .dataset import Manifest
+from .features import default_cache_dir
+from .models import musicnn
+
+SPEC_KEY = hashlib.sha1(
+    repr(
+        (musicnn.SAMPLE_RATE, musicnn.N_FFT, musicnn.HOP_LENGTH, musicnn.N_MELS, "log10(1e4x+1)")
+    ).encode()
+).hexdigest()[:10]
+
+
+def _content_digest(features_file: str) -> str:
+    return Path(features_file).stem  # the feature cache is named by the audio's SHA-1
+
+
+def input_path(features_file: str, cache_dir: Path) -> Path:
+    digest = _content_digest(features_file)
+    return cache_dir / f"musicnn-{SPEC_KEY}" / digest[:2] / f"{digest}.npy"
+
+
+def _extract_one(job: tuple[str, str]) -> tuple[str, str | None]:
+    path, target = job
+    if Path(target).exists():
+        return path, None
+    try:
+        with threadpool_limits(1):
+            spec = musicnn.input_features(load_audio(path, musicnn.SAMPLE_RATE))
+    except AudioError as exc:
+        return path, exc.reason
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    tmp = f"{target}.{os.getpid()}.tmp.npy"
+    np.save(tmp, spec.astype(np.float16))
+    os.replace(tmp, target)
+    return path, None
+
+
+def extract_inputs(
+    manifest: Manifest,
+    cache_dir: str | os.PathLike[str] | None = None,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+) -> None:
+    """Decode every cue at 16 kHz and cache musicnn's input spectrogram (in parallel).
+
+    The manifest's cues already decoded once for the main features, so a failure
+    here is unexpected and raised with the file's name rather than skipped.
+    """
+    if "features" not in manifest.cues:
+        raise ValueError("manifest has no features yet: call features.extract(manifest) first")
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    pairs = zip(manifest.cues["path"], manifest.cues["features"], strict=True)
+    jobs = [(p, str(input_path(f, cache))) for p, f in pairs]
+    todo = [j for j in jobs if not Path(j[1]).exists()]
+    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(todo) or 1))
+    disable = None if progress is None else not progress
+    errors = []
+    bar = tqdm(total=len(todo), desc="musicnn input", unit="cue", leave=False, disable=disable)
+    with bar:
+        if n_jobs == 1:
+            results = map(_extract_one, todo)
+        else:
+            pool = ProcessPoolExecutor(n_jobs)
+            results = pool.map(_extract_one, todo, chunksize=4)
+        for path, error in results:
+            if error:
+                errors.append(f"{path}: {error}")
+            bar.update()
+        if n_jobs > 1:
+            pool.shutdown()
+    if errors:
+        raise AudioError(errors[0].split(": ")[0], "; ".join(errors))
+
+
+def _cues(manifest: Manifest, split: str | None) -> pd.DataFrame:
+    cues = manifest.cues if split is None else manifest.split(split)
+    return cues.reset_index(drop=True)
+
+
+def _pick(n: int, limit: int | None) -> np.ndarray:
+    """Evenly spread indices of at most ``limit`` out of ``n`` (all when no limit)."""
+    if limit is None or n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
+def load_patches(
+    manifest: Manifest,
+    split: str | None,
+    max_per_cue: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """(patches, labels, cue index, cues) of one split, 3 s patches without overlap.
+
+    ``max_per_cue`` keeps that many evenly spread patches of each cue (for training
+    budgets on CPU); None keeps them all.
+    """
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cues = _cues(manifest, split)
+    xs, idx = [], []
+    for i, f in enumerate(cues["features"]):
+        p = musicnn.patches(np.load(input_path(f, cache)).astype(np.float32))
+        p = p[_pick(len(p), max_per_cue)]
+        xs.append(p)
+        idx.append(np.full(len(p), i))
+    shape = (0, musicnn.PATCH_FRAMES, musicnn.N_MELS)
+    x = np.concatenate(xs) if xs else np.empty(shape, np.float32)
+    cue = np.concatenate(idx) if idx else np.empty(0, int)
+    y = cues[list(manifest.genres)].to_numpy(np.float32)
+    return x, y[cue], cue, cues
+
+
+_EMBEDDERS: dict[tuple[str, str], object] = {}
+
+
+def embedder(model: str = "MTT_musicnn", layer: str = "penultimate"):
+    """The pretrained network cut at ``layer`` (``penultimate``: 200-d; ``pool``: 1506-d)."""
+    import keras
+
+    if (model, layer) not in _EMBEDDERS:
+        net = musicnn.load_pretrained(model)
+        _EMBEDDERS[model, layer] = keras.Model(net.input, net.get_layer(layer).output)
+    return _EMBEDDERS[model, layer]
+
+
+def load_embeddings(
+    manifest: Manifest,
+    split: str | None,
+    model: str = "MTT_musicnn",
+    layer: str = "penultimate",
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Per-cue musicnn embedding: mean and spread over the cue's 3 s patches.
+
+    Per-patch embeddings are cached by content hash, model and layer, so each cue
+    passes through the pretrained network once.
+    """
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cues = _cues(manifest, split)
+    rows = []
+    disable = None if progress is None else not progress
+    for f in tqdm(cues["features"], desc=f"{model} {layer}", unit="cue", leave=False,
+                  disable=disable):  # fmt: skip
+        target = cache / f"musicnn-{SPEC_KEY}-{model}-{layer}" / f"{_content_digest(f)}.npy"
+        if target.exists():
+            emb = np.load(target)
+        else:
+            p = musicnn.patches(np.load(input_path(f, cache)).astype(np.float32))
+            emb = np.asarray(embedder(model, layer).predict(p, batch_size=32, verbose=0))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            np.save(target, emb.astype(np.float32))
+        rows.append(np.concatenate([emb.mean(0), emb.std(0)]))
+    x = np.stack(rows).astype(np.float32) if rows else np.empty((0, 0), np.float32)
+    return x, cues[list(manifest.genres)].to_numpy(np.float32), cues
