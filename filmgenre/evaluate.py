@@ -361,3 +361,90 @@ def study_cooccurrence(path: str | os.PathLike[str]) -> np.ndarray:
             a, b = index[sets[0]], index[sets[1]]
             counts[a, b] = counts[b, a] = entry["size"]
     return counts
+
+
+def model_family(name: str) -> str:
+    """Which comparison group a run's model belongs to, read from its folder name."""
+    base, _, pooling = name.partition("+")
+    if pooling:
+        return "pooling"
+    if base.startswith("musicnn"):
+        return "transfer"
+    if base.startswith(("tile_mlp", "summary_mlp")):
+        return "fully-connected"
+    if base.startswith("binary_ensemble"):
+        return "binary ensemble"
+    if base.startswith("study_cnn"):
+        return "study CNN"
+    return "modern CNN"
+
+
+def standard_pairs(macro: dict[str, float]) -> list[tuple[str, str, str]]:
+    """The comparisons every run reports, as (question, model A, model B) triples.
+
+    ``macro`` maps model names to macro ROC-AUC (used only to pick the best of a
+    family); pairs whose models the run lacks are left out.
+    """
+    fam: dict[str, list[str]] = {}
+    for name in macro:
+        fam.setdefault(model_family(name), []).append(name)
+
+    def best(*families: str) -> str | None:
+        names = [n for f in families for n in fam.get(f, [])]
+        return max(names, key=macro.get) if names else None
+
+    pairs: list[tuple[str, str, str]] = []
+    study, overall = best("study CNN"), max(macro, key=macro.get) if macro else None
+    if study and overall and overall != study:
+        pairs.append(("best model vs the study's CNN architecture", overall, study))
+    cnn = best("study CNN", "modern CNN", "binary ensemble")
+    dense = best("fully-connected")
+    if cnn and dense:
+        pairs.append(("best CNN vs best fully-connected net", cnn, dense))
+    modern = best("modern CNN")
+    if modern and study:
+        pairs.append(("best modern CNN vs the study's CNN", modern, study))
+    for name in fam.get("binary ensemble", []):
+        multi = "study_cnn" + name.removeprefix("binary_ensemble")
+        if multi in macro:
+            pairs.append(("ten binary nets vs one multi-label net", name, multi))
+    for name in fam.get("pooling", []):
+        base, _, how = name.partition("+")
+        if base in macro:
+            pairs.append((f"{how} pooling vs mean of tiles", name, base))
+    transfer = best("transfer")
+    if transfer and study:
+        pairs.append(("pretrained musicnn (best use) vs the study's CNN", transfer, study))
+    if "musicnn_finetuned" in macro and "musicnn_mlp" in macro:
+        pairs.append(("fine-tuning vs embeddings + MLP", "musicnn_finetuned", "musicnn_mlp"))
+    return pairs
+
+
+def paired_table(
+    test_sets: dict[str, tuple[np.ndarray, np.ndarray, pd.DataFrame]],
+    pairs: list[tuple[str, str, str]],
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Paired macro ROC-AUC differences (A - B) over the same film resamples, one row per pair.
+
+    Both models must have scored the same test cues in the same order.
+    """
+    rows = []
+    for question, a, b in pairs:
+        y, s_a, rows_a = test_sets[a]
+        _, s_b, rows_b = test_sets[b]
+        if not rows_a[["film", "cue"]].equals(rows_b[["film", "cue"]]):
+            raise ValueError(f"{a} and {b} scored different test cues; cannot pair them")
+        diff = paired_difference(y, s_a, s_b, rows_a.film.to_numpy(), n_boot=n_boot, seed=seed)
+        excludes_zero = diff["ci95_low"] > 0 or diff["ci95_high"] < 0
+        rows.append(
+            {
+                "comparison": question,
+                "a": a,
+                "b": b,
+                **diff,
+                "interval_excludes_zero": excludes_zero,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -33,6 +33,9 @@ PROFILES: dict[str, dict] = {
         "batch_size": 32,
         "n_boot": 50,
         "n_examples": 1,
+        "finetune_epochs": 1,
+        "max_patches_per_cue": 1,
+        "n_tag_examples": 2,
         "progress": False,
     },
     "full": {

@@ -173,3 +173,20 @@ def load_embeddings(
         rows.append(np.concatenate([emb.mean(0), emb.std(0)]))
     x = np.stack(rows).astype(np.float32) if rows else np.empty((0, 0), np.float32)
     return x, cues[list(manifest.genres)].to_numpy(np.float32), cues
+
+
+def top_tags(
+    manifest: Manifest, n_cues: int = 8, k: int = 5, model: str = "MTT_musicnn", seed: int = 0
+) -> pd.DataFrame:
+    """What the pretrained tagger hears in a few cues: its top ``k`` of 50 tags per cue."""
+    net = musicnn.load_pretrained(model)
+    labels = musicnn.PRETRAINED[model]
+    cues = manifest.cues.sample(min(n_cues, len(manifest.cues)), random_state=seed)
+    rows = []
+    for _, cue in cues.iterrows():
+        p = musicnn.patches(np.load(input_path(cue["features"], default_cache_dir())).astype(
+            np.float32))  # fmt: skip
+        scores = np.asarray(net.predict(p, verbose=0)).mean(0)
+        top = ", ".join(f"{labels[j]} {scores[j]:.2f}" for j in np.argsort(-scores)[:k])
+        rows.append({"film": cue["film"], "cue": cue["cue"], "genres": cue["genres"], model: top})
+    return pd.DataFrame(rows)

@@ -34,12 +34,14 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def test_notebooks_are_numbered_clean_and_parameterised():
     names = [p.name for p in NOTEBOOKS]
-    assert names[:5] == [
+    assert names[:7] == [
         "01_dataset_assembly.ipynb",
         "02_spectrogram_exploration.ipynb",
         "03_train_cnn.ipynb",
         "04_train_dense_baseline.ipynb",
-        "05_evaluation.ipynb",
+        "05_modern_cnn_and_pooling.ipynb",
+        "06_transfer_musicnn.ipynb",
+        "07_evaluation.ipynb",
     ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
@@ -73,13 +75,29 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     for name in (
         "study_cnn_mfcc",
         "study_cnn_logmel",
+        "binary_ensemble_mfcc",
+        "resnet_cnn_logmel",
+        "fcn_cnn_logmel",
+        "study_cnn_mfcc+max",
         "tile_mlp_mfcc",
         "summary_mlp",
+        "musicnn_mlp",
+        "musicnn_finetuned",
         "prior (genre frequency)",
     ):
         low, high = models[name]["ci95"]["macro_roc_auc"]
         assert low <= models[name]["metrics"]["macro_roc_auc"] <= high
-    assert metrics["paired"]["a"].startswith("study_cnn")
+    assert any(k.endswith("+attention") for k in models) and any(k.endswith("+gru") for k in models)
+    questions = {p["comparison"] for p in metrics["paired"]}
+    assert {
+        "best CNN vs best fully-connected net",
+        "ten binary nets vs one multi-label net",
+        "best modern CNN vs the study's CNN",
+        "fine-tuning vs embeddings + MLP",
+        "max pooling vs mean of tiles",
+        "attention pooling vs mean of tiles",
+    } <= questions
+    assert metrics["training"]["musicnn_finetuned"]["params"] > 700_000
     figures = {p.stem for p in (run / "figures").glob("*.png")}
     assert {
         "02_logmel_per_genre",
@@ -87,14 +105,16 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
         "01_genre_cooccurrence",
         "03_cnn_training_curves",
         "04_dense_training_curves",
-        "05_macro_auc_intervals",
-        "05_per_genre_auc",
-        "05_roc_best",
-        "05_pr_best",
-        "05_calibration",
-        "05_cue_panels",
-        "05_cooccurrence",
-        "05_training_curves",
+        "05_modern_training_curves",
+        "06_transfer_training_curves",
+        "07_macro_auc_intervals",
+        "07_per_genre_auc",
+        "07_roc_best",
+        "07_pr_best",
+        "07_calibration",
+        "07_cue_panels",
+        "07_cooccurrence",
+        "07_training_curves",
     } <= figures
     study = "original study (its own 196 cues)"
     if shared_dir() is None:  # the reference row needs ../shared/seed

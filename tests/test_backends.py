@@ -1,0 +1,78 @@
+"""Model code is plain Keras 3: the same models train, save and reload under JAX or
+PyTorch, and the ported musicnn gives the same tags there as under TensorFlow."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+SCRIPT = r"""
+import json, sys
+import numpy as np
+import keras
+from filmgenre import models, train
+assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
+out = sys.argv[2]
+rng = np.random.default_rng(0)
+x = rng.normal(size=(48, 40, 100)).astype("float32")
+y = (rng.random((48, 10)) < 0.3).astype("float32")
+result = {}
+for name in ("study_cnn", "resnet_cnn"):
+    model = models.build(name, (40, 100), 10)
+    config = train.TrainConfig(epochs=2, batch_size=16, verbose=0, loss="weighted_bce")
+    model, history = train.fit(model, x, y, x, y, f"{out}/{name}", config)
+    again = keras.models.load_model(f"{out}/{name}/model.keras")
+    diff = float(np.abs(again.predict(x, verbose=0) - model.predict(x, verbose=0)).max())
+    result[name] = {"loss": history["loss"].tolist(), "reload_diff": diff}
+seq = rng.normal(size=(12, 5, 50)).astype("float32")
+pooled = models.build("attention_pooling", (5, 50), 10)
+result["attention_pooling"] = np.asarray(pooled(seq)).shape[1]
+patches = np.load(f"{out}/patches.npy")
+tagger = models.musicnn.load_pretrained()
+result["musicnn"] = np.asarray(tagger.predict(patches, verbose=0)).tolist()
+result["device"] = train.device_summary()
+print("RESULT" + json.dumps(result))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_models_train_and_musicnn_agrees_under_another_backend(backend, tmp_path):
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed: `pip install {backend}` to test that backend")
+    from filmgenre.models import musicnn
+
+    try:
+        tagger = musicnn.load_pretrained()  # under TensorFlow, this process's backend
+    except musicnn.MusicnnUnavailable as exc:
+        pytest.skip(str(exc))
+    rng = np.random.default_rng(1)
+    patches = rng.gamma(1.0, 0.5, size=(3, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(
+        np.float32
+    )
+    np.save(tmp_path / "patches.npy", patches)
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, backend, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
+    result = json.loads(line.removeprefix("RESULT"))
+    assert result["device"]["backend"] == backend
+    for name in ("study_cnn", "resnet_cnn"):
+        losses = result[name]["loss"]
+        assert len(losses) == 2 and all(np.isfinite(losses)), (name, losses)
+        assert result[name]["reload_diff"] < 1e-5, name
+    assert result["attention_pooling"] == 10
+    reference = np.asarray(tagger.predict(patches, verbose=0))
+    assert_allclose(np.asarray(result["musicnn"]), reference, atol=2e-4)
