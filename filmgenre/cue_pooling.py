@@ -100,6 +100,27 @@ def sequences(
     return out
 
 
+def tile_embeddings(
+    base, manifest: Manifest, split: str | None, feature_kind: str, params: FeatureParams
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(embedding per tile, cue index per tile, cues) of a split from a trained tile model."""
+    ts = load_tiles(manifest, split, feature_kind, params)
+    # a tile embedding of exact zeros would read as padding: shift by a tiny constant
+    emb = np.asarray(embedding_model(base).predict(ts.x, batch_size=512, verbose=0)) + 1e-6
+    return emb, ts.cue, ts.cues
+
+
+def score_with_pooler(
+    pooler, base_dir: str | os.PathLike[str], manifest: Manifest, split: str | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cue scores of a trained learned pooler (and its base tile model) for any manifest."""
+    base, info = _base(Path(base_dir))
+    params = FeatureParams(**info["feature_params"])
+    emb, cue, cues = tile_embeddings(base, manifest, split, info["feature_kind"], params)
+    seqs = sequences(emb, cue, len(cues), int(pooler.input_shape[1]))
+    return np.asarray(pooler.predict(seqs, verbose=0)), cues
+
+
 def train_sequence_pooler(
     kind: str,
     base_dir: str | os.PathLike[str],
@@ -114,13 +135,8 @@ def train_sequence_pooler(
     base_dir = Path(base_dir)
     base, info = _base(base_dir)
     params = FeatureParams(**info["feature_params"])
-    cut = embedding_model(base)
-    data = {}
-    for split in ("train", "val", "test"):
-        ts = load_tiles(manifest, split, info["feature_kind"], params)
-        # a tile embedding of exact zeros would read as padding: shift by a tiny constant
-        emb = np.asarray(cut.predict(ts.x, batch_size=512, verbose=0)) + 1e-6
-        data[split] = (emb, ts.cue, ts.cues)
+    data = {s: tile_embeddings(base, manifest, s, info["feature_kind"], params) for s in
+            ("train", "val", "test")}  # fmt: skip
     length = max(int(np.bincount(c).max()) for _, c, _ in data.values() if len(c))
     seqs = {s: sequences(e, c, len(cues), length) for s, (e, c, cues) in data.items()}
     genres = list(manifest.genres)

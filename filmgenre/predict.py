@@ -69,6 +69,9 @@ def tag_files(
     progress: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-genre probabilities (rows = files) and the files that could not be used, with why."""
+    from . import cue_pooling, transfer
+    from .train import load_inputs, predict_cues
+
     model, info = load_trained(model_dir)
     genres = info["genres"]
     params = FeatureParams(**info["feature_params"])
@@ -77,15 +80,15 @@ def tag_files(
     )
     if manifest.cues.empty:
         return pd.DataFrame(columns=genres), manifest.skipped
-    if info["input"] == "summary":
-        x, _, cues = features.load_summaries(manifest, None)
-        scores = np.asarray(model.predict(x, verbose=0))
+    kind = info["input"]
+    if kind == "tile_sequence":
+        base_dir = Path(model_dir).parent / info["base_model"]
+        scores, cues = cue_pooling.score_with_pooler(model, base_dir, manifest)
     else:
-        ts = features.load_tiles(manifest, None, info["feature_kind"], params)
-        cues = ts.cues
-        from .train import predict_cues
-
-        scores = predict_cues(model, ts.x, ts.cue, len(cues))
+        if kind.startswith("musicnn"):
+            transfer.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
+        x, _, idx, cues = load_inputs(manifest, None, kind, info["feature_kind"], params)
+        scores = predict_cues(model, x, idx, len(cues))
     table = pd.DataFrame(scores, columns=genres, index=cues["path"].to_list())
     table.index.name = "file"
     return table, manifest.skipped

@@ -268,13 +268,14 @@ INPUT_KINDS = ("tiles", "summary", "musicnn_patches", "musicnn_embedding")
 
 def load_inputs(
     manifest: Manifest,
-    split: str,
+    split: str | None,
     input_kind: str,
     feature_kind: str = "mfcc",
     params: FeatureParams = FeatureParams(),
     max_per_cue: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
-    """(examples, labels, cue index of each example, cues) of one split for a model input."""
+    """(examples, labels, cue index of each example, cues) of one split (None: every cue)
+    for a model input."""
     from . import transfer
 
     if input_kind == "tiles":

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import features, models, train
+from filmgenre import features, models, predict, train
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,13 @@ def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
         assert (folder / "model.keras").is_file()
         info = json.loads((folder / "config.json").read_text())
         assert info["base_model"] == "study_cnn" and info["input"] == "tile_sequence"
-        assert len(pd.read_csv(folder / "predictions.csv")) == len(mean)
+        stored = pd.read_csv(folder / "predictions.csv")
+        assert len(stored) == len(mean)
+        # a learned pooler tags new files through its base model, as stored
+        files = list(tiny_manifest.split("test")["path"])[:2]
+        table, _ = predict.tag_files(files, folder, n_jobs=1, progress=False)
+        first = stored[stored.split == "test"].filter(like="p_").to_numpy()[:2]
+        assert_allclose(table.to_numpy(), first, atol=1e-5)
     with pytest.raises(ValueError, match="unknown pooling"):
         cue_pooling.pool(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
 

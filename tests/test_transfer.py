@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import train, transfer
+from filmgenre import predict, train, transfer
 from filmgenre.audio import load_audio
 from filmgenre.models import musicnn
 
@@ -108,3 +108,11 @@ def test_transfer_models_train_and_save(musicnn_inputs, tmp_path, name):
         assert not np.allclose(result.model.get_layer("dense").get_weights()[0],
                                pretrained.get_layer("dense").get_weights()[0])  # fmt: skip
         assert info["trainable_params"] < info["params"]
+    # `filmgenre tag` works with transfer models: new files get musicnn inputs first
+    files = list(musicnn_inputs.split("test")["path"])[:2]
+    table, skipped = predict.tag_files(files, folder, n_jobs=1, progress=False)
+    assert table.shape == (2, 10) and skipped.empty
+    stored = preds.set_index(["film", "cue"]).filter(like="p_")
+    for path in files:
+        film, cue = musicnn_inputs.cues.set_index("path").loc[path, ["film", "cue"]]
+        assert_allclose(table.loc[path].to_numpy(), stored.loc[(film, cue)].to_numpy(), atol=1e-5)
