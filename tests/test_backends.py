@@ -53,9 +53,7 @@ def test_models_train_and_musicnn_agrees_under_another_backend(backend, tmp_path
     except musicnn.MusicnnUnavailable as exc:
         pytest.skip(str(exc))
     rng = np.random.default_rng(1)
-    patches = rng.gamma(1.0, 0.5, size=(3, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(
-        np.float32
-    )
+    patches = rng.gamma(1.0, 0.5, size=(3, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(np.float32)
     np.save(tmp_path / "patches.npy", patches)
     env = {**os.environ, "KERAS_BACKEND": backend}
     proc = subprocess.run(
