@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
@@ -150,3 +151,50 @@ def test_study_cooccurrence_matches_the_counts_the_generator_embeds(shared):
         for j, b in enumerate(GENRES):
             if i < j:
                 assert counts[i, j] == synth._pair_count(a, b), (a, b)
+
+
+def test_standard_pairs_ask_the_studys_questions():
+    macro = {
+        "study_cnn_mfcc": 0.90,
+        "study_cnn_logmel": 0.88,
+        "binary_ensemble_mfcc": 0.86,
+        "resnet_cnn_logmel": 0.93,
+        "study_cnn_mfcc+max": 0.89,
+        "resnet_cnn_logmel+attention": 0.94,
+        "tile_mlp_mfcc": 0.78,
+        "summary_mlp": 0.87,
+        "musicnn_mlp": 0.91,
+        "musicnn_finetuned": 0.92,
+    }
+    pairs = {q: (a, b) for q, a, b in evaluate.standard_pairs(macro)}
+    assert pairs["best model vs the study's CNN architecture"] == (
+        "resnet_cnn_logmel+attention",
+        "study_cnn_mfcc",
+    )
+    assert pairs["best CNN vs best fully-connected net"] == ("resnet_cnn_logmel", "summary_mlp")
+    assert pairs["ten binary nets vs one multi-label net"] == (
+        "binary_ensemble_mfcc",
+        "study_cnn_mfcc",
+    )
+    assert pairs["best modern CNN vs the study's CNN"] == ("resnet_cnn_logmel", "study_cnn_mfcc")
+    assert pairs["attention pooling vs mean of tiles"] == (
+        "resnet_cnn_logmel+attention",
+        "resnet_cnn_logmel",
+    )
+    assert pairs["fine-tuning vs embeddings + MLP"] == ("musicnn_finetuned", "musicnn_mlp")
+    assert evaluate.model_family("musicnn_mlp") == "transfer"  # not a fully-connected baseline
+    assert evaluate.standard_pairs({"summary_mlp": 0.8}) == []
+
+
+def test_paired_table_refuses_models_scored_on_different_cues():
+    rng = np.random.default_rng(0)
+    y = (rng.random((30, 3)) < 0.4).astype(int)
+    rows = pd.DataFrame({"film": np.repeat(np.arange(10), 3).astype(str), "cue": list(range(30))})
+    good = y + rng.normal(0, 0.3, y.shape)
+    bad = rng.random(y.shape)
+    sets = {"a": (y, good, rows), "b": (y, bad, rows), "c": (y, bad, rows.iloc[::-1])}
+    table = evaluate.paired_table(sets, [("a vs b", "a", "b")], n_boot=200)
+    assert table.loc[0, "difference"] > 0 and table.loc[0, "interval_excludes_zero"]
+    assert table.loc[0, "ci95_low"] <= table.loc[0, "difference"] <= table.loc[0, "ci95_high"]
+    with pytest.raises(ValueError, match="different test cues"):
+        evaluate.paired_table(sets, [("a vs c", "a", "c")], n_boot=10)
