@@ -73,6 +73,7 @@ def library_versions() -> dict[str, str]:
         "tensorflow",
         "jax",
         "torch",
+        "musicnn",
         "papermill",
         "matplotlib",
     ):
