@@ -361,7 +361,8 @@ def train_model(
     """Train the registered model ``name`` on the manifest's train films, stop on val films,
     and save it with its predictions for val and test cues under ``run_dir/models/<label>``.
 
-    ``resume`` continues an interrupted run of the same label from its last epoch.
+    ``resume`` continues an interrupted run of the same label from its last epoch, and
+    reuses a model of that label that had finished (its ``config.json`` is written last).
     """
     import keras
 
@@ -371,6 +372,18 @@ def train_model(
     out = Path(run_dir) / "models" / label
     _, input_kind = models.MODELS[name]
     genres = manifest.genres
+    if resume and (out / "config.json").is_file() and (out / "model.keras").is_file():
+        info = json.loads((out / "config.json").read_text())
+        if info.get("manifest_digest") == manifest.digest():
+            print(f"{label}: finished in an earlier run, reusing it (resume)")
+            return TrainResult(
+                label,
+                keras.models.load_model(out / "model.keras"),
+                load_history(out),
+                pd.read_csv(out / "predictions.csv", keep_default_na=False),
+                info,
+            )
+    (out / "config.json").unlink(missing_ok=True)  # written again only when training ends
     set_seed(config.seed)
     limit = config.max_tiles_per_cue
     x_tr, y_tr, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params, limit)

@@ -196,6 +196,22 @@ def test_interrupted_training_resumes_where_it_stopped(tiny_manifest, tmp_path):
     assert_allclose(resumed.predict(ts.x, verbose=0), best.predict(ts.x, verbose=0), atol=1e-6)
 
 
+def test_resume_reuses_a_finished_model_and_retrains_without_it(tiny_manifest, tmp_path):
+    config = train.TrainConfig(epochs=2, batch_size=16, verbose=0)
+    first = train.train_model("tile_mlp", tiny_manifest, tmp_path, "mfcc", config=config)
+    again = train.train_model(
+        "tile_mlp", tiny_manifest, tmp_path, "mfcc", config=config, resume=True
+    )
+    assert again.info == first.info  # nothing retrained
+    assert_allclose(again.predictions.filter(like="p_"), first.predictions.filter(like="p_"))
+    (tmp_path / "models" / "tile_mlp" / "config.json").unlink()  # as if killed before the end
+    resumed = train.train_model(
+        "tile_mlp", tiny_manifest, tmp_path, "mfcc", config=train.TrainConfig(
+            epochs=3, batch_size=16, verbose=0), resume=True
+    )  # fmt: skip
+    assert resumed.info["resumed_after_epoch"] == 2 and resumed.info["epochs_run"] == 3
+
+
 def test_mixed_precision_option_trains_and_keeps_float32_outputs(tiny_manifest, tmp_path):
     config = train.TrainConfig(epochs=1, batch_size=16, verbose=0, precision="mixed_bfloat16")
     result = train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", config=config)
