@@ -10,8 +10,15 @@ import yaml
 
 
 def _parse_value(text: str) -> object:
-    """Read a -p value as YAML so numbers, lists and booleans keep their type."""
-    return yaml.safe_load(text)
+    """Read a -p value as YAML so numbers, lists and booleans keep their type.
+
+    A relative path that exists from where the command runs becomes absolute: the
+    notebooks run elsewhere, and `-p audio_dir ../my/cues` should mean what it says.
+    """
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and not Path(value).is_absolute() and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
 
 
 def _cmd_pipeline(args: argparse.Namespace) -> int:

@@ -204,7 +204,7 @@ def test_dataset_build_command_lists_skipped_files_and_honours_strict(tiny_colle
 
 @pytest.mark.slow
 def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio, tmp_path):
-    emotify = realaudio / "emotify"
+    # paths relative to where the command runs, as a user types them (README's example)
     done = _cli(
         "pipeline",
         "--profile",
@@ -215,16 +215,17 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
         "real",
         "-p",
         "audio_dir",
-        str(emotify),
+        "realaudio/emotify",
         "-p",
         "labels",
-        str(emotify / "labels.csv"),
+        "realaudio/emotify/labels.csv",
         "-p",
         "genres",
         "auto",
         "-p",
         "label_column",
         "tags",
+        cwd=realaudio.parent,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     metrics = json.loads((tmp_path / "real" / "metrics.json").read_text())
@@ -233,3 +234,14 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
     genres = [row["genre"] for row in models["study_cnn_logmel"]["per_genre"]]
     assert "tenderness" in genres and "Action" not in genres and len(genres) == 9
     assert models["study_cnn_logmel"]["n_films"] == models["study_cnn_logmel"]["n_cues"]
+
+
+def test_relative_path_parameters_are_read_from_where_the_command_runs(tmp_path, monkeypatch):
+    from filmgenre.cli import _parse_value
+
+    (tmp_path / "cues").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert _parse_value("cues") == str(tmp_path / "cues")
+    assert _parse_value("[0.5, 0.2, 0.3]") == [0.5, 0.2, 0.3]
+    assert _parse_value("auto") == "auto"  # not a path here: left as it is
+    assert _parse_value("true") is True
