@@ -48,11 +48,11 @@ PROFILES: dict[str, dict] = {
         "batch_size": 64,
         "n_boot": 1000,
         "n_examples": 2,
-        # CPU budget: one modern CNN, and fine-tuning on 2 patches of each cue for 8 epochs
+        # CPU budget: one modern CNN, and fine-tuning on 3 patches of each cue for 8 epochs
         # (fcn_cnn and longer fine-tuning are a parameter away on a GPU)
         "modern_models": ["resnet_cnn"],
         "finetune_epochs": 8,
-        "max_patches_per_cue": 2,
+        "max_patches_per_cue": 3,
         "progress": False,
     },
 }

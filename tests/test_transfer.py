@@ -108,6 +108,8 @@ def test_transfer_models_train_and_save(musicnn_inputs, tmp_path, name):
         assert not np.allclose(result.model.get_layer("dense").get_weights()[0],
                                pretrained.get_layer("dense").get_weights()[0])  # fmt: skip
         assert info["trainable_params"] < info["params"]
+        bn = result.model.get_layer("batch_normalization_6")  # mid-end: statistics as pretrained
+        assert_allclose(bn.get_weights()[2], pretrained.get_layer(bn.name).get_weights()[2])
     # `filmgenre tag` works with transfer models: new files get musicnn inputs first
     files = list(musicnn_inputs.split("test")["path"])[:2]
     table, skipped = predict.tag_files(files, folder, n_jobs=1, progress=False)

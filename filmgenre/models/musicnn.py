@@ -252,6 +252,7 @@ def musicnn_tagger(
     n_outputs: int = 10,
     pretrained: str = "MTT_musicnn",
     train_frontend: bool = False,
+    train_batchnorm: bool = False,
     dropout: float = 0.5,
     name: str = "musicnn_finetuned",
 ):
@@ -259,7 +260,9 @@ def musicnn_tagger(
 
     The front-end stays frozen unless ``train_frontend``: it holds most of the
     compute and the most generic (timbre/rhythm) filters, and a small labelled set
-    would wear its pretrained knowledge away fastest there.
+    would wear its pretrained knowledge away fastest there. Batch-norm layers stay in
+    inference mode with their pretrained statistics unless ``train_batchnorm`` (Keras'
+    advice for fine-tuning: small batches of new data would shift them under the weights).
     """
     import keras
     from keras import layers
@@ -270,6 +273,10 @@ def musicnn_tagger(
     if not train_frontend:
         for layer_name in FRONTEND_LAYERS:
             base.get_layer(layer_name).trainable = False
+    if not train_batchnorm:
+        for layer in base.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.trainable = False
     x = layers.Dropout(dropout)(base.get_layer("penultimate").output)
     outputs = layers.Dense(n_outputs, activation="sigmoid", name="genres", dtype="float32")(x)
     return keras.Model(base.input, outputs, name=name)
