@@ -42,6 +42,8 @@ def load_trained(model_dir: str | os.PathLike[str]):
     """(Keras model, its config.json) from a model folder."""
     import keras
 
+    from . import models  # noqa: F401  (registers the custom layers and losses)
+
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
         raise FileNotFoundError(f"no model.keras in {model_dir}")

@@ -140,6 +140,11 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     assert "fit" in found.stdout
     refused = _cli("search", "Romance Western", "--library", str(library), "--model", str(model))
     assert refused.returncode == 1 and "valid genres: Action" in refused.stderr
+    # every kind of saved model serves search from a fresh process (custom layers included)
+    for kind in ("+attention", "+gru", "musicnn_mlp", "musicnn_finetuned", "binary_ensemble"):
+        folder = next(p for p in (run / "models").iterdir() if kind in p.name)
+        found = _cli("search", "Drama", "--library", str(library), "--model", str(folder))
+        assert found.returncode == 0, (folder.name, found.stderr[-2000:])
 
 
 @pytest.mark.slow
