@@ -123,6 +123,8 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
         assert models[study]["metrics"]["macro_roc_auc"] == pytest.approx(0.7563, abs=5e-5)
     assert {d["genre"] for d in metrics["decisions"]["summary_mlp"]} == set(GENRES)
     assert (run / "models" / "summary_mlp" / "test_predictions_study_schema.json").is_file()
+    beside = json.loads((run / "models" / "resnet_cnn_logmel" / "metrics.json").read_text())
+    assert beside["metrics"] == models["resnet_cnn_logmel"]["metrics"]
     assert (run / "dataset" / "manifest.csv").is_file()
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
 
