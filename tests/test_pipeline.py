@@ -144,7 +144,8 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     assert refused.returncode == 1 and "valid genres: Action" in refused.stderr
     # every kind of saved model serves search from a fresh process (custom layers included)
     for kind in ("+attention", "+gru", "musicnn_mlp", "musicnn_finetuned", "binary_ensemble"):
-        folder = next(p for p in (run / "models").iterdir() if kind in p.name)
+        folders = sorted((run / "models").iterdir())
+        folder = next(p for p in folders if kind in p.name and (p / "model.keras").is_file())
         found = _cli("search", "Drama", "--library", str(library), "--model", str(folder))
         assert found.returncode == 0, (folder.name, found.stderr[-2000:])
 
