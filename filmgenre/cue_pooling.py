@@ -24,6 +24,7 @@ from .train import (
     TrainConfig,
     TrainResult,
     fit,
+    pool_cues,
     predictions_frame,
     run_info,
     set_seed,
@@ -34,15 +35,9 @@ POOLINGS = ("mean", "max")
 
 def pool(tile_scores: np.ndarray, cue_index: np.ndarray, n_cues: int, how: str) -> np.ndarray:
     """Cue scores from tile scores: ``mean`` or ``max`` over each cue's tiles."""
-    if how == "mean":
-        sums = np.zeros((n_cues, tile_scores.shape[1]))
-        np.add.at(sums, cue_index, tile_scores)
-        return sums / np.maximum(np.bincount(cue_index, minlength=n_cues), 1)[:, None]
-    if how == "max":
-        out = np.full((n_cues, tile_scores.shape[1]), -np.inf)
-        np.maximum.at(out, cue_index, tile_scores)
-        return np.where(np.isfinite(out), out, 0.0)
-    raise ValueError(f"unknown pooling {how!r}; choose one of {POOLINGS}")
+    if how not in POOLINGS:
+        raise ValueError(f"unknown pooling {how!r}; choose one of {POOLINGS}")
+    return pool_cues(tile_scores, cue_index, n_cues, how)
 
 
 def _base(base_dir: Path):

@@ -231,15 +231,25 @@ def fit(
     return model, history
 
 
+def pool_cues(tile_scores: np.ndarray, cue_index: np.ndarray, n_cues: int, how: str = "mean"):
+    """Cue scores from tile scores: ``mean`` (the study's pooling) or ``max`` over its tiles."""
+    if how == "mean":
+        sums = np.zeros((n_cues, tile_scores.shape[1]))
+        np.add.at(sums, cue_index, tile_scores)
+        return sums / np.maximum(np.bincount(cue_index, minlength=n_cues), 1)[:, None]
+    if how == "max":
+        out = np.full((n_cues, tile_scores.shape[1]), -np.inf)
+        np.maximum.at(out, cue_index, tile_scores)
+        return np.where(np.isfinite(out), out, 0.0)
+    raise ValueError(f"unknown pooling {how!r}; choose mean or max")
+
+
 def predict_cues(
     model, x: np.ndarray, cue_index: np.ndarray, n_cues: int, batch_size: int = 512
 ) -> np.ndarray:
     """Cue prediction = mean of its tiles' predictions (the study's pooling)."""
     tile_pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    sums = np.zeros((n_cues, tile_pred.shape[1]))
-    np.add.at(sums, cue_index, tile_pred)
-    counts = np.bincount(cue_index, minlength=n_cues)[:, None]
-    return sums / np.maximum(counts, 1)
+    return pool_cues(tile_pred, cue_index, n_cues, "mean")
 
 
 def predictions_frame(

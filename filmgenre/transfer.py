@@ -76,18 +76,14 @@ def extract_inputs(
     disable = None if progress is None else not progress
     errors = []
     bar = tqdm(total=len(todo), desc="musicnn input", unit="cue", leave=False, disable=disable)
-    with bar:
-        if n_jobs == 1:
-            results = map(_extract_one, todo)
-        else:
-            pool = ProcessPoolExecutor(n_jobs)
-            results = pool.map(_extract_one, todo, chunksize=4)
+    with bar, ProcessPoolExecutor(n_jobs) as pool:
+        results = (
+            map(_extract_one, todo) if n_jobs == 1 else pool.map(_extract_one, todo, chunksize=4)
+        )
         for path, error in results:
             if error:
                 errors.append(f"{path}: {error}")
             bar.update()
-        if n_jobs > 1:
-            pool.shutdown()
     if errors:
         raise AudioError(errors[0].split(": ")[0], "; ".join(errors))
 
