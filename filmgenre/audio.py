@@ -7,7 +7,6 @@ so a dataset build can list what it skipped instead of dying or dropping files.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -58,25 +57,37 @@ def _wav_truncation(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def _decode_with_ffmpeg_backend(path: Path, sample_rate: int) -> np.ndarray:
-    """Fallback for formats libsndfile cannot read (M4A/AAC, WMA): librosa's audioread path."""
-    import warnings
+def _decode_with_pyav(path: Path, sample_rate: int) -> np.ndarray:
+    """Formats libsndfile cannot read (M4A/AAC, WMA, ...): decoded in-process by PyAV.
 
-    import librosa
-
-    if shutil.which("ffmpeg") is None and path.suffix.lower() in {".m4a", ".aac", ".wma"}:
-        raise AudioError(
-            path,
-            f"cannot decode {path.suffix} without ffmpeg; install it "
-            "(Debian/Ubuntu: apt-get install ffmpeg; conda: conda install ffmpeg)",
-        )
+    PyAV's wheels bundle FFmpeg's libraries, so no system ffmpeg is needed. Every audio
+    frame is resampled to mono float at ``sample_rate`` by FFmpeg's own resampler.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            y, _ = librosa.load(path, sr=sample_rate, mono=True)
-    except Exception as exc:  # audioread raises many unrelated types
+        import av
+    except ImportError as exc:  # pragma: no cover - av is a dependency
+        raise AudioError(
+            path, f"cannot decode {path.suffix} files without PyAV; install it (pip install av)"
+        ) from exc
+    chunks: list[np.ndarray] = []
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError(path, "no audio stream in the file")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):  # flush the resampler's delay line
+                chunks.append(out.to_ndarray().reshape(-1))
+    except AudioError:
+        raise
+    except Exception as exc:  # PyAV raises FFmpegError subclasses, OSError, ValueError ...
         raise AudioError(path, f"not decodable as audio ({type(exc).__name__}: {exc})") from exc
-    return y.astype(np.float32)
+    if not chunks:
+        raise AudioError(path, "no audio frames (empty or unreadable audio stream)")
+    return np.concatenate(chunks).astype(np.float32)
 
 
 def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
@@ -90,13 +101,16 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
         raise AudioError(path, "empty file (0 bytes)")
     try:
         data, native_rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        if path.suffix.lower() in SNDFILE_EXTENSIONS:
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        try:
+            y = _decode_with_pyav(path, sample_rate)
+        except AudioError as second:
+            if path.suffix.lower() not in SNDFILE_EXTENSIONS:
+                raise
             # libsndfile's own wording ("does not exist or is not a regular file") misleads
             raise AudioError(
                 path, f"corrupt or not a {path.suffix} file (the decoder cannot parse its content)"
-            ) from exc
-        y = _decode_with_ffmpeg_backend(path, sample_rate)
+            ) from second
     else:
         if data.shape[0] == 0:
             raise AudioError(path, "no audio frames (truncated header or empty stream)")
@@ -117,6 +131,15 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise AudioError(path, "silent (peak below -80 dBFS)")
     return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def loop_to_length(y: np.ndarray, n_samples: int) -> np.ndarray:
+    """Repeat a short signal from its start until it is ``n_samples`` long (longer: unchanged).
+
+    The rule for cues shorter than a model's window: looping keeps the cue's own texture
+    and level in every frame, where zero padding would add silence no training cue has.
+    """
+    return y if y.size >= n_samples else np.resize(y, n_samples).astype(y.dtype, copy=False)
 
 
 def probe_duration(path: str | os.PathLike[str]) -> float | None:

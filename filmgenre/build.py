@@ -33,14 +33,16 @@ def build_dataset(
     progress: bool | None = None,
     label_column: str | None = None,
     scheduler: str | None = None,
+    cue_table: str | os.PathLike[str] | None = None,
 ) -> dataset.Manifest:
     """Pair audio with labels, decode and cache features, split by film; save if ``out_dir``.
 
     Files that cannot be used are in ``manifest.skipped`` with their reason; the
     splits are drawn over the usable cues only. ``genres`` is a tuple, a
-    comma-separated string, or "auto" (every genre the label table uses).
+    comma-separated string, or "auto" (every genre the label table uses). ``cue_table``
+    adds per-cue attributes (composer, score or song ...) keyed by path.
     """
-    manifest = dataset.build_manifest(audio_dir, labels, genres, params, label_column)
+    manifest = dataset.build_manifest(audio_dir, labels, genres, params, label_column, cue_table)
     if len(manifest.cues):
         manifest = features.extract(
             manifest, params, n_jobs=n_jobs, progress=progress, scheduler=scheduler

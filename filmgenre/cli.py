@@ -64,6 +64,8 @@ def _cmd_dataset_build(args: argparse.Namespace) -> int:
             seed=args.seed,
             n_jobs=args.jobs,
             label_column=args.label_column,
+            scheduler=args.scheduler,
+            cue_table=args.cues,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"filmgenre dataset build: {exc}", file=sys.stderr)
@@ -197,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
         "label table uses (default: the study's ten film genres)",
     )
     b.add_argument("--label-column", help="column with the genre string (default: genres/genre)")
+    b.add_argument(
+        "--cues",
+        help="per-cue table (CSV with a 'path' column relative to --audio) whose other "
+        "columns, e.g. composer or a score/song flag, are kept as cue attributes",
+    )
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--jobs", type=int)
     b.add_argument(

@@ -86,6 +86,11 @@ class FeatureParams:
     fmax: float | None = None
     tile_frames: int = 100
     tile_hop_frames: int = 50
+    #: cues shorter than one tile: "loop" repeats the cue from its start until it fills
+    #: one tile (stingers and transitions are kept); "skip" lists them as skipped
+    short_cues: str = "loop"
+    #: shortest cue that is looped rather than skipped (seconds)
+    min_cue_seconds: float = 1.0
 
     @property
     def tile_seconds(self) -> float:
@@ -96,6 +101,23 @@ class FeatureParams:
     def min_samples(self) -> int:
         """Shortest decoded signal that still yields one full tile."""
         return (self.tile_frames - 1) * self.hop_length + 1
+
+    @property
+    def min_cue_samples(self) -> int:
+        """Shortest decoded signal kept as a cue under the ``short_cues`` rule."""
+        if self.short_cues == "skip":
+            return self.min_samples
+        return min(self.min_samples, max(1, int(self.min_cue_seconds * self.sample_rate)))
+
+    def too_short_reason(self, seconds: float) -> str:
+        """Why a cue of ``seconds`` cannot be used, in the words of the ``short_cues`` rule."""
+        if self.short_cues == "skip":
+            return f"shorter than one tile ({seconds:.2f} s < {self.tile_seconds:.1f} s)"
+        return f"too short to loop into a tile ({seconds:.2f} s < {self.min_cue_seconds:.1f} s)"
+
+    def __post_init__(self) -> None:
+        if self.short_cues not in ("loop", "skip"):
+            raise ValueError(f"short_cues must be 'loop' or 'skip', not {self.short_cues!r}")
 
     def key(self) -> str:
         """Short stable hash of every parameter: part of each cache key."""

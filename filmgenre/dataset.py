@@ -71,6 +71,25 @@ def parse_genres(text: object, genres: tuple[str, ...] = GENRES) -> tuple[list[s
     return known, unknown
 
 
+def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A CSV or JSON table as strings, column names lower-cased; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"table not found: {path}")
+    try:
+        if path.suffix.lower() == ".json":
+            raw = json.loads(path.read_text())
+            if isinstance(raw, dict):  # {"film": "genres", ...} or {"film": [genres]}
+                raw = [{"film": k, "genres": v} for k, v in raw.items()]
+            table = pd.DataFrame(raw)
+        else:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path}: not a readable table ({exc})") from exc
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    return table
+
+
 def read_label_table(path: str | os.PathLike[str], label_column: str | None = None) -> pd.DataFrame:
     """Read a CSV or JSON label table into a frame with at least ``film`` and ``genres``.
 
@@ -80,16 +99,7 @@ def read_label_table(path: str | os.PathLike[str], label_column: str | None = No
     with another across splits by accident.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"label table not found: {path}")
-    if path.suffix.lower() == ".json":
-        raw = json.loads(path.read_text())
-        if isinstance(raw, dict):  # {"film": "genres", ...} or {"film": [genres]}
-            raw = [{"film": k, "genres": v} for k, v in raw.items()]
-        table = pd.DataFrame(raw)
-    else:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    table.columns = [str(c).strip().lower() for c in table.columns]
+    table = _read_table(path)
     if label_column:
         key = label_column.strip().lower()
         if key not in table.columns:
@@ -98,8 +108,15 @@ def read_label_table(path: str | os.PathLike[str], label_column: str | None = No
         table = table.rename(columns={key: "genres"})
     elif "genres" not in table.columns:
         table = table.rename(columns={"genre": "genres"})
-    table = table.rename(columns={"title": "film", "movie": "film", "file": "path",
-                                  "filename": "path"})  # fmt: skip
+    renames = {"file": "path", "filename": "path"}
+    if "film" not in table.columns:  # a title names the film only when no film column does
+        alt = next((c for c in ("title", "movie") if c in table.columns), None)
+        if alt:
+            renames[alt] = "film"
+    table = table.rename(columns=renames)
+    if table.columns.duplicated().any():
+        dup = sorted(set(table.columns[table.columns.duplicated()]))
+        raise ValueError(f"{path}: column(s) {dup} given twice (after renaming file -> path)")
     if "film" not in table.columns and "path" in table.columns:
         table["film"] = table["path"].astype(str)
     missing = {"film", "genres"} - set(table.columns)
@@ -108,6 +125,44 @@ def read_label_table(path: str | os.PathLike[str], label_column: str | None = No
             f"{path}: label table lacks column(s) {sorted(missing)}; it has {list(table.columns)}"
         )
     table["film"] = table["film"].astype(str).str.strip()
+    return table
+
+
+#: manifest columns no attribute of a label or cue table may take over
+RESERVED_COLUMNS = frozenset(
+    {"film", "cue", "path", "genres", "duration", "split", "features", "n_tiles", "fold"}
+)
+
+
+def attribute_columns(table: pd.DataFrame, genres: tuple[str, ...]) -> dict[str, str]:
+    """Extra columns of a label or cue table kept as cue attributes: source -> manifest name.
+
+    Such columns (``title``, ``year``, ``composer``, ``score0_song1`` ...) travel with each
+    cue so that results can be broken down by them; a name that clashes with a manifest
+    column or a genre is kept as ``meta_<name>``.
+    """
+    out = {}
+    for column in table.columns:
+        if column in ("film", "genres", "path", "cue"):
+            continue
+        clash = column in RESERVED_COLUMNS or column in {g.lower() for g in genres}
+        out[column] = f"meta_{column}" if clash else column
+    return out
+
+
+def read_cue_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A per-cue attribute table (CSV with a ``path`` column relative to the audio folder).
+
+    Its other columns (composer, track, a score-or-song flag ...) become cue attributes;
+    genres still come from the label table.
+    """
+    table = _read_table(path)
+    table = table.rename(columns={"file": "path", "filename": "path"})
+    if "path" not in table.columns:
+        raise ValueError(f"{path}: cue table lacks a 'path' column; it has {list(table.columns)}")
+    duplicated = table["path"][table["path"].duplicated()]
+    if len(duplicated):
+        raise ValueError(f"{path}: path {duplicated.iloc[0]!r} is listed more than once")
     return table
 
 
@@ -182,11 +237,14 @@ def build_manifest(
     genres: tuple[str, ...] | str = GENRES,
     params: FeatureParams = FeatureParams(),
     label_column: str | None = None,
+    cue_table: str | os.PathLike[str] | None = None,
 ) -> Manifest:
     """Pair the audio files under ``audio_dir`` with the label table; list what was skipped.
 
     Checks here are cheap (headers only); decoding problems surface when features
-    are extracted and are added to the same skipped list.
+    are extracted and are added to the same skipped list. Extra columns of the label
+    table, and of ``cue_table`` (per-cue attributes keyed by ``path``), are kept on
+    each cue.
     """
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
@@ -217,7 +275,24 @@ def build_manifest(
             continue
         film_genres[film] = known
 
+    attrs = attribute_columns(table, genres)
+    film_attrs = table.drop_duplicates("film").set_index("film")[list(attrs)]
     listed = "path" in table.columns and table["path"].astype(str).str.len().gt(0).any()
+    cue_attrs: dict[str, dict] = {}
+    if listed:
+        for r in table.to_dict("records"):
+            cue_attrs[str((audio_dir / str(r["path"])).resolve())] = {attrs[c]: r[c] for c in attrs}
+    extra = read_cue_table(cue_table) if cue_table is not None else None
+    extra_names = attribute_columns(extra, genres) if extra is not None else {}
+    if extra is not None:
+        for r in extra.to_dict("records"):
+            where = (audio_dir / str(r["path"])).resolve()
+            if not where.is_file():
+                reason = f"listed in {Path(cue_table).name} but not found"
+                skipped.append({"path": str(where), "reason": reason})
+                continue
+            named = cue_attrs.setdefault(str(where), {})
+            named.update({extra_names[c]: r[c] for c in extra_names})
     if listed:
         candidates = [(str(r.film), audio_dir / str(r.path)) for r in table.itertuples()]
     else:
@@ -252,14 +327,8 @@ def build_manifest(
             skipped.append({"path": str(path), "reason": "listed in the label table but not found"})
             continue
         duration = probe_duration(path)
-        if duration is not None and duration * params.sample_rate < params.min_samples:
-            skipped.append(
-                {
-                    "path": str(path),
-                    "reason": f"shorter than one tile ({duration:.2f} s "
-                    f"< {params.tile_seconds:.1f} s)",
-                }
-            )
+        if duration is not None and duration * params.sample_rate < params.min_cue_samples:
+            skipped.append({"path": str(path), "reason": params.too_short_reason(duration)})
             continue
         seen_films.add(film)
         known = film_genres[film]
@@ -271,11 +340,17 @@ def build_manifest(
             "duration": duration if duration is not None else np.nan,
         }
         row.update({g: int(g in known) for g in genres})
+        if not listed and film in film_attrs.index:
+            row.update({attrs[c]: film_attrs.at[film, c] for c in attrs})
+        row.update(cue_attrs.get(row["path"], {}))
         rows.append(row)
     for film in film_genres:
         if film not in seen_films:
             notes.append({"film": film, "note": "label row with no usable audio"})
-    cues = pd.DataFrame(rows, columns=["film", "cue", "path", "genres", "duration", *genres])
+    names = list(dict.fromkeys([*attrs.values(), *extra_names.values()]))
+    cues = pd.DataFrame(
+        rows, columns=["film", "cue", "path", "genres", "duration", *genres, *names]
+    )
     return Manifest(
         cues,
         pd.DataFrame(skipped, columns=["path", "reason"]),

@@ -19,7 +19,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .audio import AudioError, load_audio
+from .audio import AudioError, load_audio, loop_to_length
 from .config import FeatureParams, data_dir
 from .dataset import Manifest
 
@@ -92,6 +92,18 @@ def summary_statistics(mfcc: np.ndarray) -> np.ndarray:
     )
 
 
+def fit_to_tile(y: np.ndarray, params: FeatureParams, path: str | os.PathLike[str]) -> np.ndarray:
+    """A decoded cue at least one tile long: short cues looped (``params.short_cues``).
+
+    Raises AudioError naming the file when the cue is below the rule's minimum.
+    """
+    if y.size >= params.min_samples:
+        return y
+    if y.size < params.min_cue_samples:
+        raise AudioError(path, params.too_short_reason(y.size / params.sample_rate))
+    return loop_to_length(y, params.min_samples)
+
+
 def cache_path(digest: str, params: FeatureParams, cache_dir: Path) -> Path:
     return cache_dir / params.key() / digest[:2] / f"{digest}.npz"
 
@@ -107,13 +119,7 @@ def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, 
             # with default threading, 2.0x with this limit), and every path (in-process,
             # pool, Dask) sums in the same order, so features are identical bit for bit.
             with threadpool_limits(1):
-                y = load_audio(path, params.sample_rate)
-                if y.size < params.min_samples:
-                    raise AudioError(
-                        path,
-                        f"shorter than one tile ({y.size / params.sample_rate:.2f} s "
-                        f"< {params.tile_seconds:.1f} s)",
-                    )
+                y = fit_to_tile(load_audio(path, params.sample_rate), params, path)
                 feats = compute_features(y, params)
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")

@@ -18,7 +18,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .audio import AudioError, load_audio
+from .audio import AudioError, load_audio, loop_to_length
 from .dataset import Manifest
 from .features import default_cache_dir
 from .models import musicnn
@@ -45,7 +45,10 @@ def _extract_one(job: tuple[str, str]) -> tuple[str, str | None]:
         return path, None
     try:
         with threadpool_limits(1):
-            spec = musicnn.input_features(load_audio(path, musicnn.SAMPLE_RATE))
+            y = load_audio(path, musicnn.SAMPLE_RATE)
+            # a cue shorter than one 3 s patch is looped to one, by the tiles' rule
+            y = loop_to_length(y, (musicnn.PATCH_FRAMES - 1) * musicnn.HOP_LENGTH + 1)
+            spec = musicnn.input_features(y)
     except AudioError as exc:
         return path, exc.reason
     Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -126,17 +129,47 @@ def load_patches(
     return x, y[cue], cue, cues
 
 
-_EMBEDDERS: dict[tuple[str, str], object] = {}
+#: embedding layers of the pretrained network: name -> Keras layer. ``taggram``: its 50 tag
+#: probabilities; ``penultimate``: the 200-d dense layer; ``pool``: mean+max of the mid-end
+#: over time (1506-d)
+EMBEDDING_LAYERS = {"taggram": "dense_1", "penultimate": "penultimate", "pool": "pool"}
+
+_EMBEDDERS: dict[str, object] = {}
 
 
-def embedder(model: str = "MTT_musicnn", layer: str = "penultimate"):
-    """The pretrained network cut at ``layer`` (``penultimate``: 200-d; ``pool``: 1506-d)."""
+def embedder(model: str = "MTT_musicnn"):
+    """The pretrained network with one output per :data:`EMBEDDING_LAYERS` entry."""
     import keras
 
-    if (model, layer) not in _EMBEDDERS:
+    if model not in _EMBEDDERS:
         net = musicnn.load_pretrained(model)
-        _EMBEDDERS[model, layer] = keras.Model(net.input, net.get_layer(layer).output)
-    return _EMBEDDERS[model, layer]
+        outputs = [net.get_layer(name).output for name in EMBEDDING_LAYERS.values()]
+        _EMBEDDERS[model] = keras.Model(net.input, outputs)
+    return _EMBEDDERS[model]
+
+
+def _embedding_file(cache: Path, model: str, layer: str, features_file: str) -> Path:
+    return cache / f"musicnn-{SPEC_KEY}-{model}-{layer}" / f"{_content_digest(features_file)}.npy"
+
+
+def patch_embeddings(
+    features_file: str, model: str, layer: str, cache: Path, batch_size: int = 32
+) -> np.ndarray:
+    """(patches x dims) embedding of one cue; every layer of a pass is cached at once."""
+    if layer not in EMBEDDING_LAYERS:
+        raise ValueError(f"unknown musicnn layer {layer!r}; choose one of {list(EMBEDDING_LAYERS)}")
+    target = _embedding_file(cache, model, layer, features_file)
+    if target.exists():
+        return np.load(target)
+    p = musicnn.patches(np.load(input_path(features_file, cache)).astype(np.float32))
+    outputs = embedder(model).predict(p, batch_size=batch_size, verbose=0)
+    for name, out in zip(EMBEDDING_LAYERS, outputs, strict=True):
+        file = _embedding_file(cache, model, name, features_file)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, np.asarray(out, dtype=np.float32))
+        os.replace(tmp, file)
+    return np.load(target)
 
 
 def load_embeddings(
@@ -158,14 +191,7 @@ def load_embeddings(
     disable = None if progress is None else not progress
     for f in tqdm(cues["features"], desc=f"{model} {layer}", unit="cue", leave=False,
                   disable=disable):  # fmt: skip
-        target = cache / f"musicnn-{SPEC_KEY}-{model}-{layer}" / f"{_content_digest(f)}.npy"
-        if target.exists():
-            emb = np.load(target)
-        else:
-            p = musicnn.patches(np.load(input_path(f, cache)).astype(np.float32))
-            emb = np.asarray(embedder(model, layer).predict(p, batch_size=32, verbose=0))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            np.save(target, emb.astype(np.float32))
+        emb = patch_embeddings(f, model, layer, cache)
         rows.append(np.concatenate([emb.mean(0), emb.std(0)]))
     x = np.stack(rows).astype(np.float32) if rows else np.empty((0, 0), np.float32)
     return x, cues[list(manifest.genres)].to_numpy(np.float32), cues

@@ -73,7 +73,7 @@ def _wav(path, seconds=11.0, sr=16000):
 def test_unusable_files_and_labels_are_reported_not_dropped(tmp_path):
     audio = tmp_path / "audio"
     _wav(audio / "Film A" / "01 Opening.wav")
-    _wav(audio / "Film A" / "02 Short.wav", seconds=2.0)
+    _wav(audio / "Film A" / "02 Short.wav", seconds=0.5)
     (audio / "Film A" / "notes.txt").write_text("not audio")
     _wav(audio / "Unlabelled Film" / "cue.wav")
     _wav(audio / "Horror Film" / "cue.wav")
@@ -90,7 +90,7 @@ def test_unusable_files_and_labels_are_reported_not_dropped(tmp_path):
             m.skipped["path"].map(lambda p: p.split("/audio/")[1]), m.skipped["reason"], strict=True
         )
     )
-    assert "shorter than one tile" in reasons["Film A/02 Short.wav"]
+    assert "too short to loop into a tile (0.50 s < 1.0 s)" in reasons["Film A/02 Short.wav"]
     assert "not an audio file" in reasons["Film A/notes.txt"]
     assert "no label row for film 'Unlabelled Film'" in reasons["Unlabelled Film/cue.wav"]
     assert "no genre of the genre list" in reasons["Horror Film/cue.wav"]
@@ -126,3 +126,38 @@ def test_manifest_round_trip_keeps_digest(tiny_manifest, tmp_path):
     assert loaded.cues["film"].tolist() == tiny_manifest.cues["film"].tolist()
     summary = dataset.split_summary(loaded)
     assert summary.loc["(films)"].sum() == 16
+
+
+def test_a_title_column_beside_film_and_a_cue_table_become_cue_attributes(tmp_path):
+    audio = tmp_path / "audio"
+    _wav(audio / "heat" / "a_sample_1.wav")
+    _wav(audio / "heat" / "b_sample_1.wav")
+    labels = tmp_path / "labels.csv"
+    labels.write_text('film,title,year,genres\nheat,Heat,1995,"Action, Crime, Drama, Western"\n')
+    cue_table = tmp_path / "cues.csv"
+    cue_table.write_text(
+        "path,film,composer,score0_song1,split\n"
+        "heat/a_sample_1.wav,heat,Elliot Goldenthal,0,x\n"
+        "heat/b_sample_1.wav,heat,Moby,1,y\n"
+        "heat/missing.wav,heat,Moby,1,z\n"
+    )
+    m = dataset.build_manifest(audio, labels, cue_table=cue_table)
+    cues = m.cues.set_index("cue")
+    assert cues.loc["a_sample_1", ["film", "title", "year", "genres"]].tolist() == [
+        "heat", "Heat", "1995", "Action, Crime, Drama"]  # fmt: skip
+    assert cues.loc["b_sample_1", ["composer", "score0_song1"]].tolist() == ["Moby", "1"]
+    assert cues.loc["b_sample_1", "meta_split"] == "y"  # a clash with a manifest column
+    assert "listed in cues.csv but not found" in m.skipped["reason"].iloc[0]
+    assert "Western" in m.label_notes["note"].iloc[0]
+
+
+def test_shipped_filmscore_tables_pair_with_their_audio(realaudio):
+    folder = realaudio / "filmscore"
+    if not (folder / "cues.csv").is_file():
+        pytest.skip(f"{folder} is absent (see ../shared/realaudio/MANIFEST.md)")
+    m = dataset.build_manifest(folder, folder / "labels.csv", cue_table=folder / "cues.csv")
+    reasons = m.skipped["reason"].tolist()
+    assert reasons.count("not an audio file extension (.csv)") == 2
+    assert m.cues["film"].nunique() == 74  # two documentaries have none of the ten genres
+    assert {"title", "composer", "score0_song1"} <= set(m.cues.columns)
+    assert m.cues["composer"].ne("").all()

@@ -40,28 +40,64 @@ def test_text_with_an_audio_extension_is_named(tmp_path):
         audio.load_audio(fake, 22050)
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is not None, reason="ffmpeg is installed here")
-def test_missing_decoder_says_what_to_install(tmp_path):
-    m4a = tmp_path / "cue.m4a"
-    m4a.write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(200))
-    with pytest.raises(audio.AudioError, match="install it .*apt-get install ffmpeg"):
-        audio.load_audio(m4a, 22050)
+def _encode_aac(wav, target):
+    """Encode a WAV file to AAC in an MP4 container with PyAV (FFmpeg inside its wheel)."""
+    import av
+
+    y, sr = sf.read(wav, dtype="float32")
+    with av.open(str(target), "w") as out:
+        stream = out.add_stream("aac", rate=sr, layout="mono")
+        for start in range(0, len(y), 1024):
+            frame = av.AudioFrame.from_ndarray(y[None, start : start + 1024], format="flt",
+                                               layout="mono")  # fmt: skip
+            frame.sample_rate = sr
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
 
 
-@pytest.mark.skipif(
-    shutil.which("ffmpeg") is None, reason="ffmpeg not installed: M4A/AAC cannot be decoded"
-)
-def test_m4a_decodes_through_ffmpeg(tmp_path):
+def test_m4a_decodes_in_process_without_a_system_ffmpeg(tmp_path, monkeypatch):
     wav = _tone_wav(tmp_path / "cue.wav", seconds=11.0)
-    m4a = tmp_path / "cue.m4a"
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True
-    )
+    m4a = _encode_aac(wav, tmp_path / "cue.m4a")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg binary can be found
     y = audio.load_audio(m4a, 22050)
     ref = audio.load_audio(wav, 22050)
     assert abs(len(y) - len(ref)) < 0.1 * 22050
-    middle = slice(22050, 10 * 22050)
-    assert np.corrcoef(y[middle], ref[middle])[0, 1] > 0.95
+    middle = ref[22050 : 10 * 22050]
+    # AAC's encoder delay shifts the signal by up to a few thousand samples
+    best = max(np.corrcoef(y[22050 + lag : 22050 + lag + len(middle)], middle)[0, 1]
+               for lag in range(-3000, 3001, 4))  # fmt: skip
+    assert best > 0.95
+
+
+def test_undecodable_m4a_is_named_with_the_decoder_error(tmp_path):
+    m4a = tmp_path / "cue.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(200))
+    with pytest.raises(audio.AudioError, match=r"cue\.m4a: not decodable as audio \("):
+        audio.load_audio(m4a, 22050)
+
+
+def test_a_3_s_cue_is_looped_to_one_tile_and_the_rule_can_be_turned_off(tmp_path):
+    short = _tone_wav(tmp_path / "audio" / "Film A" / "stinger.wav", seconds=3.0)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("film,genres\nFilm A,Thriller\n")
+    m = build.build_dataset(tmp_path / "audio", labels, progress=False, n_jobs=1,
+                            fractions=(1.0, 0.0, 0.0))  # fmt: skip
+    assert m.cues["n_tiles"].tolist() == [1] and m.skipped.empty
+    params = features.FeatureParams()
+    y = audio.load_audio(short, params.sample_rate)
+    looped = np.resize(y, params.min_samples)  # the documented rule: repeat from the start
+    expected = features.compute_features(looped, params)["logmel"]
+    np.testing.assert_allclose(features.load_cue(m.cues.features[0], "logmel"), expected)
+    assert features.tile(expected, params).shape == (1, params.n_mels, params.tile_frames)
+
+    off = features.FeatureParams(short_cues="skip")
+    with pytest.raises(ValueError, match="no usable cues"):
+        build.build_dataset(tmp_path / "audio", labels, params=off, progress=False, n_jobs=1)
+    manifest = dataset.build_manifest(tmp_path / "audio", labels, params=off)
+    assert "shorter than one tile (3.00 s < 10.0 s)" in manifest.skipped["reason"].iloc[0]
 
 
 def test_stereo_float_and_other_rates_decode_to_mono_at_the_target_rate(tmp_path):
