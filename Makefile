@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline smoke test bench lint lab clean-data clean-reports
+.PHONY: setup pipeline smoke test bench bench-tag lint lab clean-data clean-reports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(STAMP)  ## the test suite (CI runs this through .ci/run)
 
 bench: $(STAMP)  ## extraction speed and memory vs a plain sequential librosa loop (needs ../shared)
 	$(PY) benchmarks/bench_extraction.py
+
+bench-tag: $(STAMP)  ## peak memory of `filmgenre tag` with the largest model, 100 vs 300 files
+	$(PY) benchmarks/bench_tag_memory.py --baseline
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -111,6 +111,21 @@ def _model_dir(args: argparse.Namespace):
     return args.model or default_model_dir()
 
 
+def _print_model(model_dir) -> None:
+    """Say which model scores the audio and what it was trained on; warn about synthetic."""
+    from .predict import _config, training_data
+
+    info = _config(Path(model_dir))
+    print(f"model: {model_dir}")
+    print(f"trained on: {training_data(info)}")
+    if (info.get("trained_on") or {}).get("synthetic"):
+        print(
+            "WARNING: this model learned the synthetic collection's motifs; its genre scores "
+            "for real recordings mean little. Pass --model with a model trained on real music.",
+            file=sys.stderr,
+        )
+
+
 def _print_skipped(skipped) -> None:
     if len(skipped):
         print(f"{len(skipped)} file(s) skipped:", file=sys.stderr)
@@ -128,7 +143,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"filmgenre tag: {exc}", file=sys.stderr)
         return 1
-    print(f"model: {model_dir}")
+    _print_model(model_dir)
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         print(table.round(3).to_string())
     _print_skipped(skipped)
@@ -146,7 +161,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"filmgenre search: {exc}", file=sys.stderr)
         return 1
-    print(f"model: {model_dir}")
+    _print_model(model_dir)
     with pd.option_context("display.width", 200, "display.max_colwidth", 80):
         print(ranked.head(args.top).round(3).to_string())
     _print_skipped(skipped)
@@ -161,11 +176,13 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .pipeline import PROFILES
+
     parser = argparse.ArgumentParser(prog="filmgenre", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("pipeline", help="run every notebook headlessly into reports/<run>/")
-    p.add_argument("--profile", default="full", choices=["smoke", "full"])
+    p.add_argument("--profile", default="full", choices=sorted(PROFILES))
     p.add_argument("--run-id", help="name of the report folder (default: timestamp-profile)")
     p.add_argument(
         "-p",
@@ -226,13 +243,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tag", help="per-genre probabilities of audio files with a trained model")
     p.add_argument("files", nargs="+")
-    p.add_argument("--model", help="model folder (default: best model of the newest run)")
+    p.add_argument(
+        "--model",
+        help="model folder (default: the newest run's best model trained on real "
+        "recordings, else the one shipped with filmgenre)",
+    )
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("search", help="rank the cues of a folder by how well they fit a genre mix")
     p.add_argument("query", help='genre mix, e.g. "Romance Comedy Action"')
     p.add_argument("--library", required=True, help="folder of audio files")
-    p.add_argument("--model", help="model folder (default: best model of the newest run)")
+    p.add_argument(
+        "--model",
+        help="model folder (default: the newest run's best model trained on real "
+        "recordings, else the one shipped with filmgenre)",
+    )
     p.add_argument("--top", type=int, default=20)
     p.set_defaults(func=_cmd_search)
 

@@ -359,6 +359,25 @@ def build_manifest(
     )
 
 
+def source_summary(cues: pd.DataFrame, genres: tuple[str, ...]) -> dict:
+    """What a model is trained on: the audio folder, whether it is the synthetic collection
+    (a ``synth.json`` beside its audio), films, cues and genres. Saved with every model."""
+    paths = [str(p) for p in cues["path"]] if len(cues) else []
+    folder = Path(os.path.commonpath(paths)) if paths else None
+    if folder is not None and folder.is_file():
+        folder = folder.parent
+    synthetic = folder is not None and any(
+        (d / "synth.json").is_file() for d in (folder, *list(folder.parents)[:3])
+    )
+    return {
+        "audio_dir": str(folder) if folder else None,
+        "synthetic": bool(synthetic),
+        "n_films": int(cues["film"].nunique()) if paths else 0,
+        "n_cues": len(paths),
+        "genres": list(genres),
+    }
+
+
 def iterative_stratification(
     labels: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator
 ) -> np.ndarray:

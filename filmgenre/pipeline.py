@@ -36,6 +36,11 @@ PROFILES: dict[str, dict] = {
         "finetune_epochs": 1,
         "max_patches_per_cue": 1,
         "n_tag_examples": 2,
+        "cv_folds": 3,
+        "cv_epochs": 1,
+        "cv_patience": 1,
+        "cv_augment_variants": 1,
+        "cv_keras_models": [["study_cnn", "mfcc"]],
         "progress": False,
     },
     "full": {
@@ -53,9 +58,35 @@ PROFILES: dict[str, dict] = {
         "modern_models": ["resnet_cnn"],
         "finetune_epochs": 8,
         "max_patches_per_cue": 3,
+        "cv_keras_models": [],  # CNNs are compared on the single split above at this size
+        "progress": False,
+    },
+    # a small real collection (filmscore: 74 films, 292 cues of 15 s): needs -p audio_dir and
+    # -p labels; short training, no ten-net ensemble, 5-fold cross-validation repeated 3 times
+    "real": {
+        "seed": 0,
+        "cue_table": "auto",
+        "epochs": 40,
+        "patience": 8,
+        "batch_size": 32,
+        "n_boot": 1000,
+        "n_examples": 1,
+        "binary_ensemble": False,
+        "modern_models": ["resnet_cnn"],
+        "sequence_poolers": ["attention_pooling"],
+        "finetune_epochs": 6,
+        "max_patches_per_cue": 3,
+        "cv_folds": 5,
+        "cv_repeats": 3,
+        "cv_epochs": 12,
+        "cv_patience": 4,
+        "cv_precision": "auto",
         "progress": False,
     },
 }
+
+#: parameters a profile cannot run without
+REQUIRED = {"real": ("audio_dir", "labels")}
 
 
 class PipelineError(RuntimeError):
@@ -156,6 +187,13 @@ def run_pipeline(
 
     if profile not in PROFILES:
         raise PipelineError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    missing = [p for p in REQUIRED.get(profile, ()) if (overrides or {}).get(p) is None]
+    if missing:
+        raise PipelineError(
+            f"profile {profile!r} needs "
+            + " and ".join(f"-p {p} ..." for p in missing)
+            + " (a folder of <film>/<cue> audio and its film -> genres table)"
+        )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of cells
     root = project_root()
     notebooks = notebooks_in(notebooks_dir or root / "notebooks")

@@ -19,14 +19,63 @@ from . import dataset, features
 from .audio import is_audio_file
 from .config import FeatureParams, project_root
 
+#: final models that ship inside the package (trained on real film music)
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+
+
+def _config(model_dir: Path) -> dict:
+    path = model_dir / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def is_real(info: dict) -> bool:
+    """Whether a model's config says it was trained on real recordings."""
+    source = info.get("trained_on") or {}
+    return bool(source) and not source.get("synthetic", True)
+
+
+def training_data(info: dict) -> str:
+    """One line saying what a model was trained on, for every place a model is used."""
+    source = info.get("trained_on")
+    if not source:
+        return "not recorded (a model saved before filmgenre recorded its training data)"
+    kind = "the SYNTHETIC collection" if source.get("synthetic") else "real recordings"
+    return (
+        f"{kind} in {source.get('audio_dir')} ({source.get('n_films')} films, "
+        f"{source.get('n_cues')} cues; genres: {', '.join(source.get('genres', []))})"
+    )
+
+
+def shipped_models() -> list[Path]:
+    """Model folders inside the package, best cross-validated macro ROC-AUC first."""
+    found = [p.parent for p in PRETRAINED_DIR.glob("*/model.keras")]
+    return sorted(found, key=lambda p: -_cv_auc(_config(p)))
+
+
+def _cv_auc(info: dict) -> float:
+    return float(info.get("cross_validation", {}).get("macro_roc_auc", float("-inf")))
+
 
 def default_model_dir(reports: str | os.PathLike[str] | None = None) -> Path:
-    """The best model (macro ROC-AUC on test films) of the newest finished run."""
+    """The model ``tag`` and ``search`` use without ``--model``.
+
+    In order: the best cross-validated final model trained on real recordings in the
+    newest run that has one; the model shipped inside the package (real film music);
+    only then the best test-set model of the newest run, which may be synthetic.
+    """
     folder = Path(reports) if reports else project_root() / "reports"
-    runs = sorted(
-        (p.parent for p in folder.glob("*/metrics.json")), key=lambda p: p.stat().st_mtime
-    )
+    runs = sorted((p for p in folder.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
     for run in reversed(runs):
+        real = [p.parent for p in run.glob("models/*/model.keras")
+                if _config(p.parent).get("final") and is_real(_config(p.parent))]  # fmt: skip
+        if real:
+            return max(real, key=lambda p: _cv_auc(_config(p)))
+    shipped = shipped_models()
+    if shipped:
+        return shipped[0]
+    for run in reversed(runs):
+        if not (run / "metrics.json").is_file():
+            continue
         models = json.loads((run / "metrics.json").read_text()).get("models", {})
         trained = {
             k: v["metrics"]["macro_roc_auc"]
@@ -64,36 +113,59 @@ def _collection(paths: list[Path]) -> dataset.Manifest:
     return dataset.Manifest(cues, genres=())
 
 
+#: examples per prediction batch by input kind: musicnn patches need megabytes of
+#: activations each, so a fixed large batch would grow memory past gigabytes
+PREDICT_BATCH = {"musicnn_patches": 16, "tiles": 128, "tile_sequence": 16}
+
+
 def tag_files(
     paths: list[str | os.PathLike[str]],
     model_dir: str | os.PathLike[str],
     n_jobs: int | None = None,
     progress: bool | None = None,
+    chunk_size: int = 64,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-genre probabilities (rows = files) and the files that could not be used, with why."""
+    """Per-genre probabilities (rows = files) and the files that could not be used, with why.
+
+    Files go through in chunks of ``chunk_size`` and each chunk's examples through the
+    model in batches sized to its input, so memory stays bounded for any number of files.
+    """
     from . import cue_pooling, transfer
+    from .crossval import cue_vectors
     from .train import load_inputs, predict_cues
 
     model, info = load_trained(model_dir)
     genres = info["genres"]
     params = FeatureParams(**info["feature_params"])
-    manifest = features.extract(
-        _collection([Path(p) for p in paths]), params, n_jobs=n_jobs, progress=progress
-    )
-    if manifest.cues.empty:
-        return pd.DataFrame(columns=genres), manifest.skipped
     kind = info["input"]
-    if kind == "tile_sequence":
-        base_dir = Path(model_dir).parent / info["base_model"]
-        scores, cues = cue_pooling.score_with_pooler(model, base_dir, manifest)
-    else:
-        if kind.startswith("musicnn"):
+    batch = PREDICT_BATCH.get(kind, 512)
+    tables, skipped = [], []
+    files = [Path(p) for p in paths]
+    for start in range(0, len(files), chunk_size):
+        manifest = features.extract(_collection(files[start : start + chunk_size]), params,
+                                    n_jobs=n_jobs, progress=progress)  # fmt: skip
+        skipped.append(manifest.skipped)
+        if manifest.cues.empty:
+            continue
+        needs_musicnn = kind.startswith("musicnn") or any(
+            p.startswith("musicnn") for p in info.get("parts", [])
+        )
+        if needs_musicnn:
             transfer.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
-        x, _, idx, cues = load_inputs(manifest, None, kind, info["feature_kind"], params)
-        scores = predict_cues(model, x, idx, len(cues))
-    table = pd.DataFrame(scores, columns=genres, index=cues["path"].to_list())
+        if kind == "tile_sequence":
+            base_dir = Path(model_dir).parent / info["base_model"]
+            scores, cues = cue_pooling.score_with_pooler(model, base_dir, manifest)
+        elif kind == "cue_vector":
+            cues = manifest.cues
+            x = cue_vectors(manifest, info["parts"], progress=progress)
+            scores = np.asarray(model.predict(x, batch_size=batch, verbose=0))
+        else:
+            x, _, idx, cues = load_inputs(manifest, None, kind, info["feature_kind"], params)
+            scores = predict_cues(model, x, idx, len(cues), batch_size=batch)
+        tables.append(pd.DataFrame(scores, columns=genres, index=cues["path"].to_list()))
+    table = pd.concat(tables) if tables else pd.DataFrame(columns=genres)
     table.index.name = "file"
-    return table, manifest.skipped
+    return table, pd.concat(skipped, ignore_index=True)
 
 
 def parse_genre_query(query: str, genres: list[str] | tuple[str, ...]) -> list[str]:

@@ -12,14 +12,14 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .config import FeatureParams
-from .dataset import Manifest
+from .dataset import Manifest, source_summary
 from .features import load_summaries, load_tiles
 
 
@@ -41,10 +41,18 @@ class TrainConfig:
     #: "bce" (binary cross-entropy), "weighted_bce" (each genre's positives weighted by
     #: its negatives/positives ratio on training data, for rare genres) or "focal"
     loss: str = "bce"
-    #: "float32", or a mixed policy ("mixed_float16" on GPUs, "mixed_bfloat16" on CPUs/TPUs)
+    #: "float32", a mixed policy ("mixed_float16" on GPUs, "mixed_bfloat16" on CPUs/TPUs),
+    #: or "auto": the mixed policy the hardware runs fast (see :func:`auto_precision`)
     precision: str = "float32"
     #: at most this many evenly spread tiles of each cue to train and monitor on (None: all)
     max_tiles_per_cue: int | None = None
+    #: augmentation for tile models (see filmgenre.augment): audiomentations renderings of
+    #: each training cue (gain, noise, pitch shift, time stretch) added to the training tiles
+    augment_variants: int = 0
+    #: random crops: training tiles cut every this many frames instead of the default hop
+    crop_hop_frames: int | None = None
+    #: mixup of training batches with weights ~ Beta(alpha, alpha); 0 turns it off
+    mixup_alpha: float = 0.0
 
 
 def set_seed(seed: int) -> None:
@@ -52,6 +60,18 @@ def set_seed(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
+
+
+def auto_precision() -> str:
+    """The fastest safe policy here: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a
+    CPU with native bfloat16 units (AVX-512 BF16 or AMX), else ``float32``."""
+    if device_summary()["gpus"]:
+        return "mixed_float16"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "float32"
+    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
 def library_versions() -> dict[str, str]:
@@ -212,14 +232,19 @@ def fit(
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False))
     if initial_epoch < config.epochs:
+        if config.mixup_alpha > 0:
+            from .augment import mixup_batches
+
+            batches = mixup_batches(x_train, y_train, config.batch_size, config.mixup_alpha,
+                                    config.seed + initial_epoch)  # fmt: skip
+            data = {"x": batches}
+        else:
+            data = {"x": x_train, "y": y_train, "batch_size": config.batch_size, "shuffle": True}
         model.fit(
-            x_train,
-            y_train,
+            **data,
             validation_data=(x_val, y_val),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
-            batch_size=config.batch_size,
-            shuffle=True,
             callbacks=callbacks,
             verbose=config.verbose,
         )
@@ -317,6 +342,33 @@ def _per_cue_subset(cue: np.ndarray, limit: int | None) -> np.ndarray:
     return np.concatenate(keep) if keep else np.arange(0)
 
 
+def training_examples(
+    manifest: Manifest,
+    input_kind: str,
+    feature_kind: str,
+    params: FeatureParams,
+    config: TrainConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The training split's examples, with the config's crops and augmented renderings
+    when the model sees tiles (validation and test tiles are never augmented)."""
+    limit = config.max_tiles_per_cue
+    augmenting = input_kind == "tiles" and (config.crop_hop_frames or config.augment_variants)
+    if not augmenting:
+        x, y, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params, limit)
+        return x, y
+    from . import augment
+
+    crops = replace(params, tile_hop_frames=config.crop_hop_frames or params.tile_hop_frames)
+    x, y, _, _ = load_inputs(manifest, "train", "tiles", feature_kind, crops, limit)
+    if config.augment_variants:
+        train_only = Manifest(manifest.split("train"), genres=manifest.genres)
+        augment.extract_variants(train_only, config.augment_variants, params, progress=False)
+        xa, ya = augment.variant_tiles(manifest, "train", config.augment_variants, feature_kind,
+                                       params, config.crop_hop_frames)  # fmt: skip
+        x, y = np.concatenate([x, xa]), np.concatenate([y, ya]).astype(y.dtype)
+    return x, y
+
+
 def feature_label(input_kind: str, feature_kind: str) -> str:
     """What a model's input was, for tables and ``config.json``."""
     return {
@@ -396,7 +448,7 @@ def train_model(
     (out / "config.json").unlink(missing_ok=True)  # written again only when training ends
     set_seed(config.seed)
     limit = config.max_tiles_per_cue
-    x_tr, y_tr, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params, limit)
+    x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
     x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params, limit)
     if len(x_tr) == 0 or len(x_va) == 0:
         raise ValueError(
@@ -404,6 +456,8 @@ def train_model(
             "than one tile, or are the splits empty?"
         )
     policy = keras.config.dtype_policy()
+    if config.precision == "auto":
+        config = replace(config, precision=auto_precision())
     keras.config.set_dtype_policy(config.precision)
     try:
         model = models.build(name, x_tr.shape[1:], len(genres), **model_kwargs)
@@ -428,6 +482,7 @@ def train_model(
         feature_params=params.to_dict(),
         genres=list(genres),
         manifest_digest=manifest.digest(),
+        trained_on=source_summary(manifest.split("train"), genres),
         resumed_after_epoch=int(history.attrs.get("resumed_after_epoch", 0)),
     )
     (out / "config.json").write_text(json.dumps(info, indent=2, default=str))

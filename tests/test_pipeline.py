@@ -34,7 +34,7 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def test_notebooks_are_numbered_clean_and_parameterised():
     names = [p.name for p in NOTEBOOKS]
-    assert names[:7] == [
+    assert names == [
         "01_dataset_assembly.ipynb",
         "02_spectrogram_exploration.ipynb",
         "03_train_cnn.ipynb",
@@ -42,6 +42,7 @@ def test_notebooks_are_numbered_clean_and_parameterised():
         "05_modern_cnn_and_pooling.ipynb",
         "06_transfer_musicnn.ipynb",
         "07_evaluation.ipynb",
+        "08_cross_validation.ipynb",
     ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
@@ -128,6 +129,28 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     assert (run / "dataset" / "manifest.csv").is_file()
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
 
+    # notebook 08: out-of-fold scores at cue and film level, leakage, final models
+    cv = json.loads((run / "crossval" / "metrics.json").read_text())
+    assert set(cv["levels"]) == {"cue", "film (mean of cues)", "film (max of cues)"}
+    n_cues = len(pd.read_csv(run / "dataset" / "manifest.csv"))
+    for level, scores in cv["levels"].items():
+        for name, sc in scores.items():
+            low, high = sc["ci95"]["macro_roc_auc"]
+            assert low <= sc["metrics"]["macro_roc_auc"] <= high, (level, name)
+            assert sc["n_cues"] == (n_cues if level == "cue" else sc["n_films"])
+    assert {"mfcc_logreg", "combined_logreg", "study_cnn_mfcc", "ensemble_of_all"} <= set(
+        cv["levels"]["cue"]
+    )
+    assert {(r["model"], r["grouping"]) for r in cv["leakage"]} >= {
+        ("mfcc_logreg", "cue"), ("mfcc_logreg", "film")}  # fmt: skip
+    assert all(p["b"] == "mfcc_logreg" for p in cv["paired"])
+    oof = pd.read_csv(run / "crossval" / "combined_logreg" / "oof_predictions.csv")
+    assert len(oof) == n_cues and not oof.duplicated(["film", "cue"]).any()
+    final = json.loads((run / "models" / "combined_logreg_final" / "config.json").read_text())
+    assert final["trained_on"]["synthetic"] is True and final["final"] is True
+    assert final["cross_validation"]["macro_roc_auc"] == pytest.approx(
+        cv["levels"]["cue"]["combined_logreg"]["metrics"]["macro_roc_auc"])  # fmt: skip
+
     # the saved model serves `filmgenre tag` and `filmgenre search` without its notebook
     model = run / "models" / "study_cnn_logmel"
     cues = pd.read_csv(run / "dataset" / "manifest.csv")["path"].head(3).tolist()
@@ -143,7 +166,8 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     refused = _cli("search", "Romance Western", "--library", str(library), "--model", str(model))
     assert refused.returncode == 1 and "valid genres: Action" in refused.stderr
     # every kind of saved model serves search from a fresh process (custom layers included)
-    for kind in ("+attention", "+gru", "musicnn_mlp", "musicnn_finetuned", "binary_ensemble"):
+    for kind in ("+attention", "+gru", "musicnn_mlp", "musicnn_finetuned", "binary_ensemble",
+                 "combined_logreg_final"):  # fmt: skip
         folders = sorted((run / "models").iterdir())
         folder = next(p for p in folders if kind in p.name and (p / "model.keras").is_file())
         found = _cli("search", "Drama", "--library", str(library), "--model", str(folder))
@@ -182,6 +206,11 @@ def test_a_failing_cell_stops_the_run_and_names_notebook_cell_and_error(tmp_path
 def test_unknown_profile_is_refused():
     with pytest.raises(pipeline.PipelineError, match="unknown profile"):
         pipeline.run_pipeline("huge")
+
+
+def test_the_real_profile_asks_for_the_collection():
+    with pytest.raises(pipeline.PipelineError, match="needs -p audio_dir ... and -p labels"):
+        pipeline.run_pipeline("real", overrides={"labels": None})
 
 
 def test_dataset_build_command_lists_skipped_files_and_honours_strict(tiny_collection, tmp_path):
@@ -244,6 +273,12 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
         "-p",
         "modern_models",
         '["fcn_cnn"]',
+        "-p",
+        "cv_families",
+        '["mfcc_logreg", "musicnn_MTT_penultimate_logreg"]',
+        "-p",
+        "cv_keras_models",
+        "[]",
         cwd=realaudio.parent,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -255,6 +290,10 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
     assert models["study_cnn_logmel"]["n_films"] == models["study_cnn_logmel"]["n_cues"]
     assert {"musicnn_mlp", "musicnn_finetuned", "fcn_cnn_logmel"} <= set(models)
     assert "binary_ensemble_mfcc" not in models  # the parameter reached notebook 03
+    cv = json.loads((tmp_path / "real" / "crossval" / "metrics.json").read_text())
+    assert set(cv["levels"]["cue"]) == {"mfcc_logreg", "musicnn_MTT_penultimate_logreg",
+                                        "ensemble_of_all"}  # fmt: skip
+    assert cv["levels"]["cue"]["mfcc_logreg"]["n_cues"] == 48  # every clip predicted once
 
 
 def test_relative_path_parameters_are_read_from_where_the_command_runs(tmp_path, monkeypatch):

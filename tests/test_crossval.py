@@ -1,0 +1,166 @@
+"""Grouped cross-validation: folds keep groups whole, out-of-fold scores cannot leak a
+group, film-level pooling, final models that tag new audio and say what they learned."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from filmgenre import crossval, dataset, predict
+from filmgenre.config import GENRES
+
+
+def _cues(n_films: int = 30, per_film: int = 4, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for f in range(n_films):
+        genres = rng.random(len(GENRES)) < 0.3
+        genres[f % len(GENRES)] = True
+        for c in range(per_film):
+            rows.append({"film": f"film{f:02d}", "cue": f"cue{c}",
+                         **{g: int(v) for g, v in zip(GENRES, genres, strict=True)}})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_composer_credits_are_split_and_normalised():
+    assert crossval.composer_names("Hans Zimmer & Lorne Balfe") == ["hans zimmer", "lorne balfe"]
+    assert crossval.composer_names("Soundtree, Luis Almau (as Almau)") == [
+        "luis almau",
+        "soundtree",
+    ]
+    assert crossval.composer_names("Nina Simone/ Screamin' Jay Hawkins") == [
+        "nina simone", "screamin' jay hawkins"]  # fmt: skip
+
+
+def test_composer_groups_join_films_that_share_a_composer():
+    cues = pd.DataFrame({
+        "film": ["a", "a", "b", "c", "d"], "cue": ["1", "2", "1", "1", "1"],
+        "composer": ["Hans Zimmer", "The Who", "Hans Zimmer & Lorne Balfe", "Lorne Balfe",
+                     "Mica Levi"]})  # fmt: skip
+    g = crossval.groups(cues, "composer")
+    assert g[0] == g[1] == g[2] == g[3]  # a-b through Zimmer, b-c through Balfe
+    assert g[4] != g[0]
+    with pytest.raises(ValueError, match="needs a 'composer' cue attribute"):
+        crossval.groups(cues.drop(columns="composer"), "composer")
+
+
+def test_folds_keep_films_whole_cover_every_cue_and_repeat_from_the_seed():
+    cues = _cues()
+    folds = crossval.assign_folds(cues, GENRES, k=5, seed=3)
+    assert set(folds) == set(range(5))
+    assert (cues.assign(fold=folds).groupby("film")["fold"].nunique() == 1).all()
+    assert (folds == crossval.assign_folds(cues, GENRES, k=5, seed=3)).all()
+    assert (folds != crossval.assign_folds(cues, GENRES, k=5, seed=4)).any()
+    by_cue = crossval.assign_folds(cues, GENRES, k=5, seed=3, by="cue")
+    assert (cues.assign(fold=by_cue).groupby("film")["fold"].nunique() > 1).any()
+
+
+def test_grouping_decides_whether_a_model_can_memorise_films():
+    """Features that only identify the film, genres drawn per film: grouped by film the
+    model cannot know an unseen film (about 0.5); with cues at random it memorises films."""
+    cues = _cues(n_films=40, per_film=4, seed=1)
+    manifest = dataset.Manifest(cues.assign(path="", genres=""), genres=GENRES)
+    films = pd.factorize(cues["film"])[0]
+    x = np.eye(films.max() + 1)[films] + 0.01 * np.random.default_rng(0).normal(
+        size=(len(films), films.max() + 1))  # fmt: skip
+    family = crossval.Family(("film_identity",), grid=(1.0,))
+    auc = {}
+    for by in ("film", "cue"):
+        result = crossval.cross_validate_vectors("ident", manifest, x, crossval.CVConfig(by=by),
+                                                 family)  # fmt: skip
+        frame = result.predictions
+        assert len(frame) == len(cues) and frame["split"].eq("oof").all()
+        auc[by] = crossval.score_frame(frame, GENRES, n_boot=20)["metrics"]["macro_roc_auc"]
+    assert auc["film"] < 0.62
+    assert auc["cue"] > 0.85
+
+
+def test_film_level_scores_pool_a_films_cues():
+    frame = pd.DataFrame({"film": ["a", "a", "b"], "cue": ["1", "2", "1"], "split": "oof",
+                          "y_Drama": [1, 1, 0], "p_Drama": [0.2, 0.6, 0.3]})  # fmt: skip
+    mean = crossval.film_level(frame, ("Drama",), "mean").set_index("film")
+    top = crossval.film_level(frame, ("Drama",), "max").set_index("film")
+    assert mean.loc["a", "p_Drama"] == pytest.approx(0.4)
+    assert top.loc["a", "p_Drama"] == pytest.approx(0.6)
+    assert mean.loc["a", "y_Drama"] == 1 and len(mean) == 2
+
+
+@pytest.mark.slow
+def test_final_model_tags_new_audio_and_is_preferred_when_trained_on_real_music(
+    tiny_manifest, tiny_collection, tmp_path
+):
+    run = tmp_path / "reports" / "run1"
+    x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
+    result = crossval.cross_validate_vectors("mfcc_logreg", tiny_manifest, x,
+                                             crossval.CVConfig(k=3))  # fmt: skip
+    scores = crossval.score_frame(result.predictions, tiny_manifest.genres, 20)["metrics"]
+    folder = crossval.fit_final("mfcc_logreg", tiny_manifest, x, run / "models" / "final",
+                                scores)  # fmt: skip
+    info = json.loads((folder / "config.json").read_text())
+    assert info["trained_on"]["synthetic"] is True and info["input"] == "cue_vector"
+    files = sorted((tiny_collection / "audio").rglob("*.wav"))[:3]
+    table, skipped = predict.tag_files(files, folder)
+    assert table.shape == (3, len(tiny_manifest.genres)) and skipped.empty
+    assert ((table >= 0) & (table <= 1)).all().all()
+
+    # a synthetic final model is not preferred over the model that ships with the package
+    try:
+        chosen = predict.default_model_dir(tmp_path / "reports")
+    except FileNotFoundError:  # no model ships with the package
+        chosen = None
+    assert chosen != folder
+    info["trained_on"]["synthetic"] = False
+    (folder / "config.json").write_text(json.dumps(info))
+    assert predict.default_model_dir(tmp_path / "reports") == folder
+
+    out = subprocess.run(
+        [sys.executable, "-m", "filmgenre", "tag", str(files[0]), "--model", str(folder)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "trained on: real recordings in" in out.stdout
+    info["trained_on"]["synthetic"] = True
+    (folder / "config.json").write_text(json.dumps(info))
+    out = subprocess.run(
+        [sys.executable, "-m", "filmgenre", "tag", str(files[0]), "--model", str(folder)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "the SYNTHETIC collection" in out.stdout and "WARNING" in out.stderr
+
+
+def test_filmscore_composer_groups_never_straddle_folds(realaudio):
+    folder = realaudio / "filmscore"
+    if not (folder / "cues.csv").is_file():
+        pytest.skip(f"{folder} is absent (see ../shared/realaudio/MANIFEST.md)")
+    m = dataset.build_manifest(folder, folder / "labels.csv", cue_table=folder / "cues.csv")
+    cues = m.cues
+    group = crossval.groups(cues, "composer")
+    zimmer = np.flatnonzero(cues["composer"].str.contains("Hans Zimmer").to_numpy())
+    assert cues["film"].iloc[zimmer].nunique() >= 3 and len(set(group[zimmer])) == 1
+    assert len(set(group)) < cues["film"].nunique()
+    folds = crossval.assign_folds(cues, m.genres, k=5, seed=0, by="composer")
+    for name in {n for credit in cues["composer"] for n in crossval.composer_names(credit)}:
+        has = cues["composer"].map(lambda c, n=name: n in crossval.composer_names(c))
+        assert len(set(folds[has.to_numpy()])) == 1, name
+
+
+def test_the_shipped_model_is_trained_on_real_film_music_and_tags_from_a_fresh_clone(
+    realaudio, tmp_path
+):
+    shipped = predict.shipped_models()
+    assert shipped, "no final model ships in filmgenre/pretrained"
+    info = json.loads((shipped[0] / "config.json").read_text())
+    assert predict.is_real(info) and info["trained_on"]["n_films"] >= 70
+    assert info["cross_validation"]["macro_roc_auc"] > 0.6
+    clip = sorted((realaudio / "filmscore").rglob("*.mp3"))[0]
+    env = {"FILMGENRE_ROOT": str(tmp_path), "FILMGENRE_DATA": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-m", "filmgenre", "tag", str(clip)], cwd=tmp_path,
+                         capture_output=True, text=True, env={**os.environ, **env})  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"model: {shipped[0]}" in out.stdout and "trained on: real recordings" in out.stdout
+    assert "WARNING" not in out.stderr and "Drama" in out.stdout
