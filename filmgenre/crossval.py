@@ -331,10 +331,11 @@ def cross_validate_keras(
 ) -> CVResult:
     """Out-of-fold predictions of a registered Keras model trained with the project's loop
     (``train.train_model``) on each fold; models land in ``out_dir/<label>/fold<k>``."""
+    from .models import MODELS
     from .train import TrainConfig, train_model
 
     config = config or TrainConfig()
-    label = label or f"{name}_{feature_kind}"
+    label = label or (f"{name}_{feature_kind}" if MODELS[name][1] == "tiles" else name)
     cues = manifest.cues.reset_index(drop=True)
     genres = manifest.genres
     started = time.perf_counter()
