@@ -347,7 +347,11 @@ def cross_validate_keras(
                                  feature_kind, config=config, label=f"repeat{r}_fold{f}",
                                  **model_kwargs)  # fmt: skip
             test = result.predictions[result.predictions["split"] == "test"]
-            where = pd.Index(key).get_indexer(test["film"].astype(str) + "\0" + test["cue"])
+            where = pd.Index(key).get_indexer(
+                test["film"].astype(str) + "\0" + test["cue"].astype(str)
+            )
+            if (where < 0).any() or len(set(where)) != len(where):
+                raise RuntimeError(f"{label}: fold {f} predicted cues the manifest lacks")
             total[where] += test[[f"p_{g}" for g in genres]].to_numpy()
     info = {
         "name": label,

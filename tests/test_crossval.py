@@ -164,3 +164,22 @@ def test_the_shipped_model_is_trained_on_real_film_music_and_tags_from_a_fresh_c
     assert out.returncode == 0, out.stderr[-2000:]
     assert f"model: {shipped[0]}" in out.stdout and "trained on: real recordings" in out.stdout
     assert "WARNING" not in out.stderr and "Drama" in out.stdout
+
+
+@pytest.mark.slow
+def test_keras_models_run_through_the_same_folds_with_numeric_cue_names(tiny_manifest, tmp_path):
+    from filmgenre import train
+
+    cues = tiny_manifest.cues.copy()
+    cues["cue"] = np.arange(len(cues))  # emotify-style names read back from CSV as integers
+    manifest = dataset.Manifest(cues, genres=tiny_manifest.genres)
+    config = train.TrainConfig(epochs=1, batch_size=16, verbose=0)
+    result = crossval.cross_validate_keras("tile_mlp", manifest, tmp_path, "mfcc",
+                                           crossval.CVConfig(k=3), config)  # fmt: skip
+    frame = result.predictions
+    assert result.name == "tile_mlp_mfcc" and len(frame) == len(cues)
+    assert frame[[f"p_{g}" for g in manifest.genres]].gt(0).all().all()  # every cue predicted
+    folds = crossval.assign_folds(cues, manifest.genres, k=3)
+    assert (frame["fold"].to_numpy() == folds).all()
+    assert sorted(p.name for p in (tmp_path / "tile_mlp_mfcc" / "models").iterdir()) == [
+        "repeat0_fold0", "repeat0_fold1", "repeat0_fold2"]  # fmt: skip
