@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PROFILE ?= full
+PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline smoke test bench bench-tag lint lab clean-data clean-reports
+.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream lint lab clean-data clean-reports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv, install the package, register the 'filmgenre' Jupyter kernel
 
-pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (PROFILE=full|smoke)
+pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (PROFILE=default|smoke|full)
 	$(PY) -m filmgenre pipeline --profile $(PROFILE)
 
 smoke: $(STAMP)
@@ -32,6 +32,12 @@ bench: $(STAMP)  ## extraction speed and memory vs a plain sequential librosa lo
 
 bench-tag: $(STAMP)  ## peak memory of `filmgenre tag` with the largest model, 100 vs 300 files
 	$(PY) benchmarks/bench_tag_memory.py --baseline
+
+bench-train: $(STAMP)  ## training tiles/s, our loop vs a plain model.fit, per tile model and precision
+	$(PY) benchmarks/bench_train.py
+
+bench-stream: $(STAMP)  ## peak memory and tiles/s of streamed vs in-memory training, 1x and 4x data
+	$(PY) benchmarks/bench_stream_memory.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("pipeline", help="run every notebook headlessly into reports/<run>/")
-    p.add_argument("--profile", default="full", choices=sorted(PROFILES))
+    p.add_argument("--profile", default="default", choices=sorted(PROFILES))
     p.add_argument("--run-id", help="name of the report folder (default: timestamp-profile)")
     p.add_argument(
         "-p",

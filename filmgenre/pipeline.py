@@ -21,69 +21,150 @@ import yaml
 
 from .config import KERNEL_NAME, project_root
 
-#: Parameters of each profile. Every notebook receives the ones its parameters cell declares.
+#: Every notebook parameter's default: the fast default run (``make pipeline``, about a quarter
+#: of an hour on 2 CPU cores). The notebooks' parameter cells hold these same values (a test
+#: checks it), so a notebook opened in JupyterLab runs the default profile.
+DEFAULTS: dict[str, object] = {
+    "seed": 0,
+    "progress": None,  # None: progress bars in Lab, hidden when output is captured
+    # 01 dataset
+    "audio_dir": None,
+    "labels": None,
+    "genres": None,
+    "label_column": None,
+    "cue_table": None,
+    "scheduler": None,
+    "n_films": 120,
+    "cues_per_film": [2, 3],
+    "cue_seconds": [15.0, 30.0],
+    "split_fractions": [0.7, 0.15, 0.15],
+    # 02 exploration
+    "n_examples": 1,
+    "excerpt_seconds": 10.0,
+    # 03-06 training
+    "resume": False,
+    "epochs": 25,
+    "patience": 6,
+    "batch_size": 64,
+    "learning_rate": 0.001,
+    "loss": "bce",
+    "precision": "auto",
+    "feature_kinds": ["mfcc", "logmel"],
+    "binary_ensemble": True,
+    "ensemble_feature_kind": "mfcc",
+    "modern_models": ["resnet_cnn", "fcn_cnn"],
+    "feature_kind": "logmel",
+    "max_pooling": True,
+    "sequence_poolers": ["attention_pooling", "gru_pooling"],
+    "finetune_epochs": 3,
+    "finetune_learning_rate": 0.001,
+    "max_patches_per_cue": 2,
+    "pretrained": "MTT_musicnn",
+    "n_tag_examples": 4,
+    # 07 evaluation
+    "n_boot": 1000,
+    "study_predictions": None,
+    "study_tag_sets": None,
+    "n_audio_cues": 12,
+    # 08 cross-validation
+    "cv_folds": 5,
+    "cv_repeats": 1,
+    "cv_families": [
+        "mfcc_logreg",
+        "musicnn_MTT_taggram_logreg",
+        "musicnn_MSD_taggram_logreg",
+        "musicnn_MTT_penultimate_logreg",
+        "musicnn_MSD_penultimate_logreg",
+        "musicnn_MTT_pool_logreg",
+        "musicnn_MSD_pool_logreg",
+        "musicnn_MTT_penultimate_mlp",
+        "musicnn_both_penultimate_logreg",
+        "combined_logreg",
+    ],
+    "anchor": "mfcc_logreg",
+    "cv_keras_models": [["study_cnn", "mfcc"]],
+    "cv_keras_repeats": 1,
+    "cv_epochs": 10,
+    "cv_patience": 4,
+    "cv_batch_size": 32,
+    "cv_augment_variants": 1,
+    "cv_crop_hop_frames": 25,
+    "cv_mixup_alpha": 0.2,
+    "cv_precision": "auto",
+    "leakage_groupings": ["cue", "film", "composer"],
+    "min_films": 3,
+    "ensemble": True,
+    "save_final": True,
+}
+
+#: Each profile's changes to :data:`DEFAULTS` (see :func:`profile_parameters`).
 PROFILES: dict[str, dict] = {
+    "default": {},
     "smoke": {
         "n_films": 18,
         "cues_per_film": [2, 2],
         "cue_seconds": [11.0, 16.0],
-        "seed": 0,
         "epochs": 2,
         "patience": 2,
         "batch_size": 32,
         "n_boot": 50,
-        "n_examples": 1,
         "finetune_epochs": 1,
         "max_patches_per_cue": 1,
         "n_tag_examples": 2,
         "cv_folds": 3,
         "cv_epochs": 1,
         "cv_patience": 1,
-        "cv_augment_variants": 1,
-        "cv_keras_models": [["study_cnn", "mfcc"]],
         "progress": False,
     },
+    # the long run, for a GPU or a patient CPU (about 1.5 hours on 2 cores)
     "full": {
         "n_films": 320,
         "cues_per_film": [2, 4],
         "cue_seconds": [15.0, 40.0],
-        "seed": 0,
         "epochs": 80,
         "patience": 10,
-        "batch_size": 64,
-        "n_boot": 1000,
         "n_examples": 2,
-        # CPU budget: one modern CNN, and fine-tuning on 3 patches of each cue for 8 epochs
-        # (fcn_cnn and longer fine-tuning are a parameter away on a GPU)
-        "modern_models": ["resnet_cnn"],
         "finetune_epochs": 8,
         "max_patches_per_cue": 3,
-        "cv_keras_models": [],  # CNNs are compared on the single split above at this size
-        "progress": False,
+        "n_tag_examples": 8,
+        # CPU budget: one modern CNN; CNNs are compared on the single split at this size
+        "modern_models": ["resnet_cnn"],
+        "cv_keras_models": [],
+        "cv_epochs": 30,
+        "cv_patience": 6,
+        "cv_augment_variants": 2,
     },
     # a small real collection (filmscore: 74 films, 292 cues of 15 s): needs -p audio_dir and
     # -p labels; short training, no ten-net ensemble, 5-fold cross-validation repeated 3 times
     "real": {
-        "seed": 0,
         "cue_table": "auto",
+        "precision": "float32",  # the README's filmscore tables were measured so
         "epochs": 40,
         "patience": 8,
         "batch_size": 32,
-        "n_boot": 1000,
-        "n_examples": 1,
         "binary_ensemble": False,
         "modern_models": ["resnet_cnn"],
         "sequence_poolers": ["attention_pooling"],
         "finetune_epochs": 6,
         "max_patches_per_cue": 3,
-        "cv_folds": 5,
         "cv_repeats": 3,
+        "cv_keras_models": [["study_cnn", "mfcc"], ["resnet_cnn", "logmel"]],
         "cv_epochs": 12,
         "cv_patience": 4,
-        "cv_precision": "auto",
-        "progress": False,
+        "cv_augment_variants": 2,
     },
 }
+
+
+def profile_parameters(profile: str) -> dict:
+    """The notebook parameters of a profile: :data:`DEFAULTS` with the profile's changes."""
+    if profile not in PROFILES:
+        raise PipelineError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    unknown = set(PROFILES[profile]) - set(DEFAULTS)
+    if unknown:
+        raise PipelineError(f"profile {profile!r} sets unknown parameters {sorted(unknown)}")
+    return {**DEFAULTS, **PROFILES[profile]}
+
 
 #: parameters a profile cannot run without
 REQUIRED = {"real": ("audio_dir", "labels")}
@@ -170,7 +251,7 @@ def _write_index(run_dir: Path, status: dict) -> None:
 
 
 def run_pipeline(
-    profile: str = "full",
+    profile: str = "default",
     run_id: str | None = None,
     overrides: dict | None = None,
     notebooks_dir: str | os.PathLike[str] | None = None,
@@ -185,8 +266,7 @@ def run_pipeline(
 
     from .train import library_versions
 
-    if profile not in PROFILES:
-        raise PipelineError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    profile_values = profile_parameters(profile)
     missing = [p for p in REQUIRED.get(profile, ()) if (overrides or {}).get(p) is None]
     if missing:
         raise PipelineError(
@@ -200,7 +280,7 @@ def run_pipeline(
     run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{profile}"
     run_dir = Path(reports_dir or root / "reports") / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {**PROFILES[profile], **(overrides or {}), "run_dir": str(run_dir.resolve())}
+    parameters = {**profile_values, **(overrides or {}), "run_dir": str(run_dir.resolve())}
     (run_dir / "parameters.yaml").write_text(yaml.safe_dump({"profile": profile, **parameters}))
     (run_dir / "versions.json").write_text(json.dumps(library_versions(), indent=2))
     ensure_kernel(kernel_name)

@@ -203,6 +203,44 @@ def test_a_failing_cell_stops_the_run_and_names_notebook_cell_and_error(tmp_path
     assert json.loads((run / "status.json").read_text())["status"] == "failed in 01_broken.ipynb"
 
 
+def test_notebook_parameter_cells_hold_the_default_profile():
+    # one source for every default: a notebook opened in JupyterLab runs the default profile
+    import ast
+
+    import papermill
+
+    declared: dict[str, object] = {}
+    for path in NOTEBOOKS:
+        for name, info in papermill.inspect_notebook(str(path)).items():
+            if name == "run_dir":
+                continue
+            value = ast.literal_eval(info["default"])
+            assert name in pipeline.DEFAULTS, f"{path.name}: {name} is not in pipeline.DEFAULTS"
+            assert value == pipeline.DEFAULTS[name], (
+                f"{path.name}: {name} = {value!r}, pipeline.DEFAULTS has "
+                f"{pipeline.DEFAULTS[name]!r}"
+            )
+            declared[name] = value
+    assert set(pipeline.DEFAULTS) == set(declared), "a default no notebook declares"
+    assert pipeline.profile_parameters("default") == pipeline.DEFAULTS
+
+
+def test_profiles_change_only_known_parameters():
+    for name in pipeline.PROFILES:
+        assert set(pipeline.profile_parameters(name)) == set(pipeline.DEFAULTS), name
+    assert pipeline.profile_parameters("smoke")["epochs"] == 2
+    assert pipeline.profile_parameters("full")["n_films"] > pipeline.DEFAULTS["n_films"]
+
+
+def test_cli_profile_choices_come_from_the_profiles():
+    done = _cli("pipeline", "--help")
+    assert done.returncode == 0
+    for name in pipeline.PROFILES:
+        assert name in done.stdout
+    done = _cli("pipeline", "--profile", "huge")
+    assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
 def test_unknown_profile_is_refused():
     with pytest.raises(pipeline.PipelineError, match="unknown profile"):
         pipeline.run_pipeline("huge")
