@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pandas as pd
 from .config import FeatureParams
 from .dataset import Manifest, source_summary
 from .features import load_summaries, load_tiles
+from .streaming import per_cue_subset
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ class TrainConfig:
     crop_hop_frames: int | None = None
     #: mixup of training batches with weights ~ Beta(alpha, alpha); 0 turns it off
     mixup_alpha: float = 0.0
+    #: tile models: read batches from the per-cue feature caches while training
+    #: (filmgenre.streaming), so memory does not grow with the collection; False stacks
+    #: the split's tiles in memory first
+    stream: bool = True
+    #: data parallelism: "auto" splits every batch over all local GPUs when there are
+    #: several (tf.distribute.MirroredStrategy under TensorFlow, keras.distribution
+    #: DataParallel under JAX), "all" over every local device the backend lists (logical
+    #: CPU devices included: how the tests exercise it), "none" trains on one device
+    parallel: str = "auto"
 
 
 def set_seed(seed: int) -> None:
@@ -130,6 +141,62 @@ def device_summary() -> dict[str, object]:
     }
 
 
+def parallel_devices(mode: str = "auto") -> list[str]:
+    """The devices a data-parallel run of ``mode`` ("auto", "all", "none") spreads over;
+    one device or none means no distribution."""
+    import keras
+
+    if mode not in ("auto", "all", "none"):
+        raise ValueError(f"unknown parallel mode {mode!r}; choose auto, all or none")
+    if mode == "none":
+        return []
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        kinds = ("GPU",) if mode == "auto" else ("GPU", "CPU")
+        for kind in kinds:
+            found = [d.name for d in tf.config.list_logical_devices(kind)]
+            if len(found) > 1:
+                return found
+        return []
+    if backend == "jax":
+        import jax
+
+        found = [d for d in jax.devices() if mode == "all" or d.platform == "gpu"]
+        return [str(d) for d in found] if len(found) > 1 else []
+    return []  # torch: one device (torch's DistributedDataParallel needs a launcher)
+
+
+@contextmanager
+def data_parallel(mode: str = "auto"):
+    """Build, compile and fit models inside this to split each batch over
+    :func:`parallel_devices`; yields the device names (empty: one device, no change)."""
+    import keras
+
+    devices = parallel_devices(mode)
+    if not devices:
+        yield []
+        return
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.distribute.MirroredStrategy(devices).scope():
+            yield devices
+        return
+    import jax
+
+    wanted = set(devices)
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=[d for d in jax.devices() if str(d) in wanted])
+    )
+    try:
+        yield devices
+    finally:
+        keras.distribution.set_distribution(previous)
+
+
 def _throughput_callback():
     import keras
 
@@ -187,6 +254,63 @@ def fit(
     returned model carries the best weights of the whole run. Returns
     (model, per-epoch history), the history also in ``history.csv``.
     """
+    if config.mixup_alpha > 0:
+        from .augment import mixup_batches
+
+        def batches(initial_epoch: int):
+            seed = config.seed + initial_epoch
+            data = mixup_batches(x_train, y_train, config.batch_size, config.mixup_alpha, seed)
+            return {"x": data}
+    else:
+
+        def batches(initial_epoch: int):
+            return {"x": x_train, "y": y_train, "batch_size": config.batch_size, "shuffle": True}
+
+    def adapt(layer) -> None:
+        layer.adapt(x_train)
+
+    return _fit(model, batches, (x_val, y_val), y_train, adapt, out_dir, config, resume)
+
+
+def fit_streamed(
+    model,
+    train_index,
+    val_index,
+    out_dir: str | os.PathLike[str],
+    config: TrainConfig = TrainConfig(),
+    resume: bool = False,
+    multiple: int = 1,
+):
+    """:func:`fit` on tiles read from the feature caches (two
+    :class:`filmgenre.streaming.TileIndex`): the normalisation is adapted one cue at a
+    time in float64, batches are shuffled across cues each epoch and prefetched.
+    ``multiple``: batch sizes split evenly over that many devices (JAX data parallelism)."""
+    from .streaming import tile_batches
+
+    def batches(initial_epoch: int):
+        seed = config.seed + initial_epoch
+        data = tile_batches(train_index, config.batch_size, seed=seed,
+                            mixup_alpha=config.mixup_alpha, multiple=multiple)  # fmt: skip
+        return {"x": data, "shuffle": False}  # batch order is the stream's (cache-friendly)
+
+    def adapt(layer) -> None:
+        mean, variance = train_index.standardisation()
+        # two rows per bin, mean -+ one standard deviation: their mean and variance are
+        # exactly the collection's, and adapt() computes them in NumPy
+        layer.adapt(np.stack([mean - np.sqrt(variance), mean + np.sqrt(variance)])[..., None])
+
+    validation = tile_batches(val_index, PREDICT_BATCH - PREDICT_BATCH % multiple,
+                              shuffle=False, multiple=multiple)  # fmt: skip
+    return _fit(model, batches, validation, train_index.labels, adapt, out_dir, config, resume)
+
+
+#: tiles per prediction batch
+PREDICT_BATCH = 256
+
+
+def _fit(model, batches, validation, y_train: np.ndarray, adapt, out_dir, config, resume):
+    """The loop behind :func:`fit` and :func:`fit_streamed`: ``batches(initial_epoch)``
+    gives ``model.fit``'s data arguments, ``adapt(layer)`` fits the normalisation."""
     import keras
 
     out = Path(out_dir)
@@ -204,14 +328,14 @@ def fit(
         for stale in (last, best_file, log):
             stale.unlink(missing_ok=True)
         if "standardise" in {layer.name for layer in model.layers}:
-            model.get_layer("standardise").adapt(x_train)
+            adapt(model.get_layer("standardise"))
         model.compile(
             optimizer=keras.optimizers.Adam(config.learning_rate),
             loss=make_loss(config.loss, y_train),
             metrics=[keras.metrics.AUC(multi_label=True, num_labels=y_train.shape[1], name="auc")],
         )
     callbacks = [
-        _throughput_callback()(len(x_train)),
+        _throughput_callback()(len(y_train)),
         keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=config.patience),
         keras.callbacks.ModelCheckpoint(
             best_file,
@@ -232,17 +356,9 @@ def fit(
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False))
     if initial_epoch < config.epochs:
-        if config.mixup_alpha > 0:
-            from .augment import mixup_batches
-
-            batches = mixup_batches(x_train, y_train, config.batch_size, config.mixup_alpha,
-                                    config.seed + initial_epoch)  # fmt: skip
-            data = {"x": batches}
-        else:
-            data = {"x": x_train, "y": y_train, "batch_size": config.batch_size, "shuffle": True}
         model.fit(
-            **data,
-            validation_data=(x_val, y_val),
+            **batches(initial_epoch),
+            validation_data=validation,
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             callbacks=callbacks,
@@ -316,7 +432,7 @@ def load_inputs(
 
     if input_kind == "tiles":
         ts = load_tiles(manifest, split, feature_kind, params)
-        keep = _per_cue_subset(ts.cue, max_per_cue)
+        keep = per_cue_subset(ts.cue, max_per_cue)
         return ts.x[keep], ts.y[keep], ts.cue[keep], ts.cues
     if input_kind == "musicnn_patches":
         return transfer.load_patches(manifest, split, max_per_cue)
@@ -327,19 +443,6 @@ def load_inputs(
     else:
         raise ValueError(f"unknown input kind {input_kind!r}; choose one of {INPUT_KINDS}")
     return x, y, np.arange(len(cues)), cues
-
-
-def _per_cue_subset(cue: np.ndarray, limit: int | None) -> np.ndarray:
-    """Row indices keeping at most ``limit`` evenly spread examples of each cue."""
-    if limit is None:
-        return np.arange(len(cue))
-    keep = []
-    for c in np.unique(cue):
-        rows = np.flatnonzero(cue == c)
-        if len(rows) > limit:
-            rows = rows[np.unique(np.linspace(0, len(rows) - 1, limit).round().astype(int))]
-        keep.append(rows)
-    return np.concatenate(keep) if keep else np.arange(0)
 
 
 def training_examples(
@@ -369,6 +472,34 @@ def training_examples(
     return x, y
 
 
+def _divisible(x: np.ndarray, y: np.ndarray, batch_size: int, multiple: int, pad: bool):
+    """Arrays whose last batch also splits over ``multiple`` devices (see
+    :func:`filmgenre.streaming.divisible_order`); unchanged for one device."""
+    from .streaming import divisible_order
+
+    if batch_size % multiple:
+        raise ValueError(f"batch size {batch_size} does not split over {multiple} devices")
+    rows = divisible_order(np.arange(len(x)), batch_size, multiple, pad)
+    return (x, y) if len(rows) == len(x) else (x[rows], y[rows])
+
+
+def training_index(manifest: Manifest, feature_kind: str, params: FeatureParams,
+                   config: TrainConfig):  # fmt: skip
+    """(train, val) :class:`filmgenre.streaming.TileIndex` of a tile model: the training
+    tiles with the config's crops and augmented renderings (rendered and cached first),
+    the validation tiles plain."""
+    from . import augment
+    from .streaming import tile_index
+
+    if config.augment_variants:
+        train_only = Manifest(manifest.split("train"), genres=manifest.genres)
+        augment.extract_variants(train_only, config.augment_variants, params, progress=False)
+    train_index = tile_index(manifest, "train", feature_kind, params, config.max_tiles_per_cue,
+                             config.crop_hop_frames, config.augment_variants)  # fmt: skip
+    val_index = tile_index(manifest, "val", feature_kind, params, config.max_tiles_per_cue)
+    return train_index, val_index
+
+
 def feature_label(input_kind: str, feature_kind: str) -> str:
     """What a model's input was, for tables and ``config.json``."""
     return {
@@ -380,13 +511,29 @@ def feature_label(input_kind: str, feature_kind: str) -> str:
 
 
 def save_predictions(
-    model, manifest: Manifest, out: Path, input_kind: str, feature_kind: str, params: FeatureParams
+    model,
+    manifest: Manifest,
+    out: Path,
+    input_kind: str,
+    feature_kind: str,
+    params: FeatureParams,
+    stream: bool = False,
 ) -> pd.DataFrame:
-    """Cue predictions (mean over each cue's examples) for validation and test films."""
+    """Cue predictions (mean over each cue's examples) for validation and test films;
+    ``stream`` reads tiles from the feature caches batch by batch."""
+    from .streaming import tile_batches, tile_index
+
     frames = []
     for split in ("val", "test"):
-        x, _, idx, cues = load_inputs(manifest, split, input_kind, feature_kind, params)
-        scores = predict_cues(model, x, idx, len(cues))
+        if stream and input_kind == "tiles":
+            index = tile_index(manifest, split, feature_kind, params)
+            cues = manifest.split(split).reset_index(drop=True)
+            batches = tile_batches(index, PREDICT_BATCH, shuffle=False, with_labels=False)
+            tile_scores = np.asarray(model.predict(batches, verbose=0))
+            scores = pool_cues(tile_scores, index.cue, len(cues), "mean")
+        else:
+            x, _, idx, cues = load_inputs(manifest, split, input_kind, feature_kind, params)
+            scores = predict_cues(model, x, idx, len(cues))
         frames.append(predictions_frame(cues, scores, manifest.genres))
     predictions = pd.concat(frames, ignore_index=True)
     predictions.to_csv(out / "predictions.csv", index=False)
@@ -448,9 +595,16 @@ def train_model(
     (out / "config.json").unlink(missing_ok=True)  # written again only when training ends
     set_seed(config.seed)
     limit = config.max_tiles_per_cue
-    x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
-    x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params, limit)
-    if len(x_tr) == 0 or len(x_va) == 0:
+    stream = config.stream and input_kind == "tiles"
+    if stream:
+        train_index, val_index = training_index(manifest, feature_kind, params, config)
+        n_train, n_val = len(train_index), len(val_index)
+        input_shape = (train_index.n_bins, train_index.tile_frames)
+    else:
+        x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
+        x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params, limit)
+        n_train, n_val, input_shape = len(x_tr), len(x_va), x_tr.shape[1:]
+    if n_train == 0 or n_val == 0:
         raise ValueError(
             f"{label}: no training or validation examples; is every cue shorter "
             "than one tile, or are the splits empty?"
@@ -460,13 +614,23 @@ def train_model(
         config = replace(config, precision=auto_precision())
     keras.config.set_dtype_policy(config.precision)
     try:
-        model = models.build(name, x_tr.shape[1:], len(genres), **model_kwargs)
-        started = time.perf_counter()
-        model, history = fit(model, x_tr, y_tr, x_va, y_va, out, config, resume=resume)
-        train_seconds = time.perf_counter() - started
+        with data_parallel(config.parallel) as devices:
+            # JAX splits each batch into equal parts, one per device; TensorFlow needs not
+            multiple = len(devices) if devices and keras.backend.backend() == "jax" else 1
+            model = models.build(name, input_shape, len(genres), **model_kwargs)
+            started = time.perf_counter()
+            if stream:
+                model, history = fit_streamed(model, train_index, val_index, out, config,
+                                              resume, multiple)  # fmt: skip
+            else:
+                x_tr, y_tr = _divisible(x_tr, y_tr, config.batch_size, multiple, pad=False)
+                x_va, y_va = _divisible(x_va, y_va, config.batch_size, multiple, pad=True)
+                model, history = fit(model, x_tr, y_tr, x_va, y_va, out, config, resume=resume)
+            train_seconds = time.perf_counter() - started
     finally:
         keras.config.set_dtype_policy(policy)
-    predictions = save_predictions(model, manifest, out, input_kind, feature_kind, params)
+    predictions = save_predictions(model, manifest, out, input_kind, feature_kind, params,
+                                   stream=stream)  # fmt: skip
     info = run_info(
         label,
         name,
@@ -475,8 +639,9 @@ def train_model(
         feature_kind=feature_label(input_kind, feature_kind),
         params=int(model.count_params()),
         trainable_params=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-        train_examples=int(len(x_tr)),
+        train_examples=int(n_train),
         train_seconds=round(train_seconds, 2),
+        data_parallel_devices=devices,
         train_config=asdict(config),
         model_kwargs=model_kwargs,
         feature_params=params.to_dict(),

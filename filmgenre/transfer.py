@@ -22,6 +22,7 @@ from .audio import AudioError, load_audio, loop_to_length
 from .dataset import Manifest
 from .features import default_cache_dir
 from .models import musicnn
+from .streaming import evenly_spaced
 
 SPEC_KEY = hashlib.sha1(
     repr(
@@ -96,13 +97,6 @@ def _cues(manifest: Manifest, split: str | None) -> pd.DataFrame:
     return cues.reset_index(drop=True)
 
 
-def _pick(n: int, limit: int | None) -> np.ndarray:
-    """Evenly spread indices of at most ``limit`` out of ``n`` (all when no limit)."""
-    if limit is None or n <= limit:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
-
-
 def load_patches(
     manifest: Manifest,
     split: str | None,
@@ -119,7 +113,7 @@ def load_patches(
     xs, idx = [], []
     for i, f in enumerate(cues["features"]):
         p = musicnn.patches(np.load(input_path(f, cache)).astype(np.float32))
-        p = p[_pick(len(p), max_per_cue)]
+        p = p[evenly_spaced(len(p), max_per_cue)]
         xs.append(p)
         idx.append(np.full(len(p), i))
     shape = (0, musicnn.PATCH_FRAMES, musicnn.N_MELS)

@@ -74,3 +74,63 @@ def test_models_train_and_musicnn_agrees_under_another_backend(backend, tmp_path
     assert result["attention_pooling"] == 10
     reference = np.asarray(tagger.predict(patches, verbose=0))
     assert_allclose(np.asarray(result["musicnn"]), reference, atol=2e-4)
+
+
+PARALLEL_SCRIPT = r"""
+import json, sys
+backend, manifest_dir, out = sys.argv[1:4]
+if backend == "tensorflow":  # two logical CPU devices, set before TensorFlow starts
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from filmgenre import dataset, train
+
+manifest = dataset.Manifest.load(manifest_dir)
+result = {}
+for stream in (True, False):
+    config = train.TrainConfig(epochs=2, batch_size=8, verbose=0, parallel="all", stream=stream)
+    trained = train.train_model("study_cnn", manifest, out, "mfcc", config=config,
+                                label=f"cnn_{stream}")
+    model = trained.model
+    if backend == "tensorflow":
+        replicas = model.distribute_strategy.num_replicas_in_sync
+    else:  # the weights live on every device
+        replicas = len(model.trainable_variables[0].value.sharding.device_set)
+    result[str(stream)] = {"devices": trained.info["data_parallel_devices"], "replicas": replicas,
+                           "loss": trained.history["loss"].tolist(),
+                           "predicted": len(trained.predictions)}
+print("RESULT" + json.dumps(result))
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_training_runs_data_parallel_over_two_devices(backend, tiny_manifest, tmp_path):
+    # the CPU split into two logical devices stands in for two GPUs
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    tiny_manifest.save(tmp_path / "dataset")
+    env = {**os.environ, "KERAS_BACKEND": backend,
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", PARALLEL_SCRIPT, backend, str(tmp_path / "dataset"),
+         str(tmp_path / "run")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
+    for stream, result in json.loads(line.removeprefix("RESULT")).items():
+        assert len(result["devices"]) == 2 and result["replicas"] == 2, (stream, result)
+        assert all(np.isfinite(result["loss"])), (stream, result)
+        n_cues = len(tiny_manifest.split("val")) + len(tiny_manifest.split("test"))
+        assert result["predicted"] == n_cues
+
+
+def test_one_device_means_no_distribution():
+    from filmgenre import train
+
+    assert train.parallel_devices("none") == []
+    if len(train.device_summary()["gpus"]) < 2:  # "auto" spreads over GPUs only
+        assert train.parallel_devices("auto") == []
+    with pytest.raises(ValueError, match="unknown parallel mode"):
+        train.parallel_devices("many")
