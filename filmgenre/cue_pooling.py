@@ -30,15 +30,6 @@ from .train import (
     set_seed,
 )
 
-POOLINGS = ("mean", "max")
-
-
-def pool(tile_scores: np.ndarray, cue_index: np.ndarray, n_cues: int, how: str) -> np.ndarray:
-    """Cue scores from tile scores: ``mean`` or ``max`` over each cue's tiles."""
-    if how not in POOLINGS:
-        raise ValueError(f"unknown pooling {how!r}; choose one of {POOLINGS}")
-    return pool_cues(tile_scores, cue_index, n_cues, how)
-
 
 def _base(base_dir: Path):
     import keras
@@ -61,7 +52,7 @@ def pool_predictions(
     for split in ("val", "test"):
         ts = load_tiles(manifest, split, info["feature_kind"], params)
         tile_scores = np.asarray(model.predict(ts.x, batch_size=512, verbose=0))
-        frames.append(predictions_frame(ts.cues, pool(tile_scores, ts.cue, len(ts.cues), how),
+        frames.append(predictions_frame(ts.cues, pool_cues(tile_scores, ts.cue, len(ts.cues), how),
                                         manifest.genres))  # fmt: skip
     out = base_dir.parent / f"{base_dir.name}+{how}"
     out.mkdir(exist_ok=True)
@@ -73,10 +64,20 @@ def pool_predictions(
 
 
 def embedding_model(model):
-    """A tile model cut before its output layer: one embedding vector per tile."""
+    """A tile model cut before its output layer: one embedding vector per tile. For the
+    ten-net binary ensemble, the ten networks' last hidden layers side by side."""
     import keras
 
-    return keras.Model(model.input, model.get_layer("genres").input)
+    head = model.get_layer("genres")
+    if not isinstance(head.input, list):
+        return keras.Model(model.input, head.input)
+    shared = model.get_layer("standardise").output
+    parts = [
+        keras.Model(net.input, net.get_layer("genres").input)(shared)
+        for net in model.layers
+        if isinstance(net, keras.Model)
+    ]
+    return keras.Model(model.input, keras.layers.Concatenate(name="embedding")(parts))
 
 
 def sequences(

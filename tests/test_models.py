@@ -245,7 +245,7 @@ def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
         first = stored[stored.split == "test"].filter(like="p_").to_numpy()[:2]
         assert_allclose(table.to_numpy(), first, atol=1e-5)
     with pytest.raises(ValueError, match="unknown pooling"):
-        cue_pooling.pool(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
+        train.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
 
 
 def test_pooling_functions():
@@ -253,10 +253,21 @@ def test_pooling_functions():
 
     scores = np.array([[0.1, 0.9], [0.5, 0.3], [0.7, 0.2]])
     cue = np.array([0, 0, 1])
-    assert_allclose(cue_pooling.pool(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
-    assert_allclose(cue_pooling.pool(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
+    assert_allclose(train.pool_cues(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
+    assert_allclose(train.pool_cues(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
     seq = cue_pooling.sequences(scores, cue, 2, 2)
     assert_allclose(seq[1], [[0.7, 0.2], [0.0, 0.0]])
+
+
+def test_tile_embeddings_of_every_tile_cnn_are_vectors():
+    from filmgenre import cue_pooling
+
+    x = np.random.default_rng(0).normal(size=(3, 40, 100)).astype(np.float32)
+    for name, width in (("study_cnn", 50), ("binary_ensemble", 10 * 50), ("resnet_cnn", None)):
+        model = models.build(name, (40, 100), 10)
+        emb = np.asarray(cue_pooling.embedding_model(model).predict(x, verbose=0))
+        assert emb.ndim == 2 and emb.shape[0] == 3, name
+        assert width is None or emb.shape[1] == width, name
 
 
 def test_attention_pooling_ignores_padding():
