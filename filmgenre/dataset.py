@@ -71,6 +71,28 @@ def parse_genres(text: object, genres: tuple[str, ...] = GENRES) -> tuple[list[s
     return known, unknown
 
 
+def _csv_problem(path: Path) -> tuple[int | None, str | None]:
+    """The first line of a CSV file that breaks it, and how: a quote never closed, or a
+    row with more fields than the header (pandas' own message often names neither)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f, strict=True)
+        header: list[str] | None = None
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return None, None
+            except csv.Error as exc:
+                return start, f"{exc} in the row that starts here (a quote never closed?)"
+            if header is None:
+                header = row
+            elif len(row) > len(header):
+                return reader.line_num, f"{len(row)} fields where the header has {len(header)}"
+
+
 def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A CSV or JSON table as strings, column names lower-cased; errors name the file."""
     path = Path(path)
@@ -84,7 +106,13 @@ def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             table = pd.DataFrame(raw)
         else:
             table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except pd.errors.ParserError as exc:
+        line, problem = _csv_problem(path)
+        where = f"{path}, line {line}" if line else str(path)
+        raise ValueError(f"{where}: not a readable CSV table: {problem or exc}") from exc
+    except json.JSONDecodeError as exc:  # its message names line and column
+        raise ValueError(f"{path}, line {exc.lineno}: not a readable JSON table ({exc})") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable table ({exc})") from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
     return table

@@ -147,13 +147,25 @@ def _run_local(jobs: list, n_jobs: int, bar) -> dict[str, tuple[str | None, str 
     return results
 
 
+#: seconds to wait for a Dask scheduler to answer before the build fails
+SCHEDULER_TIMEOUT_S = 10
+
+
 def _run_dask(jobs: list, scheduler: str, bar) -> dict[str, tuple[str | None, str | None]]:
     """Submit the same per-file work to a Dask distributed cluster (workers must see the
     audio and the cache folder at the same paths, e.g. a shared file system)."""
     from distributed import Client, as_completed
 
     results = {}
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ValueError(
+            f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+            f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, workers with "
+            "`dask worker ADDRESS`) or leave out --scheduler to extract locally"
+        ) from exc
+    with client:
         futures = client.map(_extract_one, jobs, pure=False)
         for future in as_completed(futures):
             path, target, error = future.result()
@@ -188,20 +200,23 @@ def extract(
         else:
             results = _run_local(jobs, n_jobs, bar)
     cues = manifest.cues.copy()
-    cues["features"] = [results[p][0] for p in cues["path"]]
+    # a plain list: pandas turns None into NaN in a column, and NaN is one object, so two
+    # undecodable files would look like copies of each other below
+    targets = [results[p][0] for p in cues["path"]]
     errors = [{"path": p, "reason": results[p][1]} for p in cues["path"] if results[p][1]]
     # the same bytes under two names would put one recording on both sides of a split
     first_with: dict[str, str] = {}
-    for i, (path, target) in enumerate(zip(cues["path"], cues["features"], strict=True)):
+    for i, (path, target) in enumerate(zip(cues["path"], targets, strict=True)):
         if target is None:
             continue
         if target in first_with:
             errors.append(
                 {"path": path, "reason": f"duplicate of {first_with[target]} (same content)"}
             )
-            cues.iloc[i, cues.columns.get_loc("features")] = None
+            targets[i] = None
         else:
             first_with[target] = path
+    cues["features"] = targets
     cues = cues[cues["features"].notna()].reset_index(drop=True)
     frames = []
     for f in cues["features"]:

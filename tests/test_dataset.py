@@ -161,3 +161,63 @@ def test_shipped_filmscore_tables_pair_with_their_audio(realaudio):
     assert m.cues["film"].nunique() == 74  # two documentaries have none of the ten genres
     assert {"title", "composer", "score0_song1"} <= set(m.cues.columns)
     assert m.cues["composer"].ne("").all()
+
+
+@pytest.mark.parametrize(
+    "text, line, problem",
+    [
+        ('film,genres\nA,"Drama\nB,Comedy\n', 2, "quote never closed"),
+        ("film,genres\nA,Drama\nB,Comedy\nC,Drama,Romance,extra\n", 4, "4 fields where"),
+        ('{"A": "Drama",\n "B": }\n', 2, "JSON"),
+    ],
+)
+def test_a_malformed_label_table_is_named_with_its_line(tmp_path, text, line, problem):
+    path = tmp_path / ("labels.json" if text.startswith("{") else "labels.csv")
+    path.write_text(text)
+    with pytest.raises(ValueError) as caught:
+        dataset.read_label_table(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}, line {line}:") and problem in message, message
+
+
+def test_each_undecodable_file_is_reported_once_with_its_own_reason(tmp_path):
+    # missing features must never compare equal in the duplicate-content check
+    from filmgenre import build
+
+    audio = tmp_path / "audio"
+    _wav(audio / "Film A" / "good.wav", seconds=12.0)
+    _wav(audio / "Film A" / "copy.wav", seconds=12.0)  # same bytes: a true duplicate
+    (audio / "Film A" / "empty.wav").write_bytes(b"")
+    (audio / "Film A" / "text.mp3").write_text("this is not an mp3\n" * 20)
+    (audio / "Film A" / "broken.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x01" * 200)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("film,genres\nFilm A,Drama\n")
+    m = build.build_dataset(audio, labels, tmp_path / "out", n_jobs=1, progress=False)
+    names = m.skipped["path"].map(lambda p: p.split("/")[-1]).tolist()
+    unusable = sorted(n for n in names if n not in ("good.wav", "copy.wav"))
+    assert unusable == ["broken.m4a", "empty.wav", "text.mp3"], names  # each once
+    assert len(names) == 4, names  # and one of the two identical files
+    reasons = dict(zip(names, m.skipped["reason"], strict=True))
+    for bad in ("empty.wav", "text.mp3", "broken.m4a"):
+        assert "duplicate" not in reasons[bad], reasons
+    duplicate = next(n for n in names if n.endswith(".wav") and n != "empty.wav")
+    assert reasons[duplicate].startswith("duplicate of") and "(same content)" in reasons[duplicate]
+    assert len(m.cues) == 1
+
+
+def test_a_scheduler_address_with_no_scheduler_fails_clearly(tmp_path):
+    import subprocess
+    import sys
+
+    audio = tmp_path / "audio"
+    _wav(audio / "Film A" / "cue.wav", seconds=12.0)
+    (tmp_path / "labels.csv").write_text("film,genres\nFilm A,Drama\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "filmgenre", "dataset", "build", "--audio", str(audio),
+         "--labels", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "out"),
+         "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "no Dask scheduler answers at tcp://127.0.0.1:9" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "out" / "manifest.csv").exists()  # it did not run locally instead
