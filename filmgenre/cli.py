@@ -98,7 +98,13 @@ def _cmd_runs(args: argparse.Namespace) -> int:
             print(table.to_string(index=False) if len(table) else "no runs yet")
         else:
             try:
-                print(runs.compare_runs(args.a, args.b, args.reports).to_string())
+                table = runs.compare_runs(args.a, args.b, args.reports)
+                print(table.to_string())
+                if args.html:
+                    from .report import comparison_html
+
+                    Path(args.html).write_text(comparison_html(table, args.a, args.b))
+                    print(f"wrote {args.html}")
             except FileNotFoundError as exc:
                 print(f"filmgenre runs compare: {exc}", file=sys.stderr)
                 return 1
@@ -111,13 +117,13 @@ def _model_dir(args: argparse.Namespace):
     return args.model or default_model_dir()
 
 
-def _print_model(model_dir) -> None:
+def _print_model(model_dir, stream=None) -> None:
     """Say which model scores the audio and what it was trained on; warn about synthetic."""
     from .predict import _config, training_data
 
     info = _config(Path(model_dir))
-    print(f"model: {model_dir}")
-    print(f"trained on: {training_data(info)}")
+    print(f"model: {model_dir}", file=stream)
+    print(f"trained on: {training_data(info)}", file=stream)
     if (info.get("trained_on") or {}).get("synthetic"):
         print(
             "WARNING: this model learned the synthetic collection's motifs; its genre scores "
@@ -132,9 +138,44 @@ def _print_skipped(skipped) -> None:
         print(skipped.to_string(index=False), file=sys.stderr)
 
 
-def _cmd_tag(args: argparse.Namespace) -> int:
+def _emit(table, args: argparse.Namespace, model_dir, skipped) -> None:
+    """Write a tag/search result as ``--format`` (table, csv, json) to ``--out`` or stdout.
+
+    Machine-readable output keeps stdout clean: the model lines then go to stderr. JSON
+    carries the model, what it was trained on and the skipped files beside the rows.
+    """
+    import json
+
     import pandas as pd
 
+    from .predict import _config
+
+    machine = args.format != "table"
+    _print_model(model_dir, sys.stderr if machine or args.out else None)
+    if args.format == "table":
+        with pd.option_context("display.width", 200, "display.max_columns", 50,
+                               "display.max_colwidth", 80):  # fmt: skip
+            text = table.round(3).to_string() + "\n"
+    elif args.format == "csv":
+        text = table.to_csv()
+    else:
+        info = _config(Path(model_dir))
+        text = json.dumps({
+            "model": str(model_dir),
+            "trained_on": info.get("trained_on"),
+            "results": json.loads(table.reset_index().to_json(orient="records")),
+            "skipped": skipped.to_dict(orient="records"),
+        }, indent=2) + "\n"  # fmt: skip
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out} ({len(table)} rows, {args.format})", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    _print_skipped(skipped)
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
     from .predict import tag_files
 
     try:
@@ -143,16 +184,11 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"filmgenre tag: {exc}", file=sys.stderr)
         return 1
-    _print_model(model_dir)
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        print(table.round(3).to_string())
-    _print_skipped(skipped)
+    _emit(table, args, model_dir, skipped)
     return 0 if len(table) else 1
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from .predict import search
 
     try:
@@ -161,10 +197,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"filmgenre search: {exc}", file=sys.stderr)
         return 1
-    _print_model(model_dir)
-    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
-        print(ranked.head(args.top).round(3).to_string())
-    _print_skipped(skipped)
+    _emit(ranked.head(args.top), args, model_dir, skipped)
     return 0
 
 
@@ -173,6 +206,12 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
 
     print(f"kernel registered: {ensure_kernel()}")
     return 0
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (default, for reading), csv or json (for other tools)")  # fmt: skip
+    p.add_argument("--out", help="write the result to this file instead of stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("a", help="run id or folder")
     r.add_argument("b", help="run id or folder")
     r.add_argument("--reports", help="folder of runs (default: reports/)")
+    r.add_argument("--html", help="also write the comparison as an HTML page to this file")
     p.set_defaults(func=_cmd_runs)
 
     p = sub.add_parser("tag", help="per-genre probabilities of audio files with a trained model")
@@ -248,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="model folder (default: the newest run's best model trained on real "
         "recordings, else the one shipped with filmgenre)",
     )
+    _output_options(p)
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("search", help="rank the cues of a folder by how well they fit a genre mix")
@@ -259,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recordings, else the one shipped with filmgenre)",
     )
     p.add_argument("--top", type=int, default=20)
+    _output_options(p)
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("kernel", help="register the 'filmgenre' Jupyter kernel")

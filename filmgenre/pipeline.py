@@ -216,11 +216,13 @@ _EXTERNAL_SCRIPT = re.compile(
 
 
 def export_html(notebook: Path) -> Path:
-    """Render an executed notebook as one HTML file with its images embedded."""
+    """Render an executed notebook as one HTML report, code hidden, images embedded."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    # a report: outputs only (the executed .ipynb beside it keeps the code)
+    exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     # The notebooks use no widgets, maths or diagrams: drop the CDN scripts (require.js,
     # MathJax, Mermaid) so the report opens offline without reaching out to the network.
@@ -231,23 +233,10 @@ def export_html(notebook: Path) -> Path:
 
 
 def _write_index(run_dir: Path, status: dict) -> None:
-    rows = []
-    for nb in status["notebooks"]:
-        html = Path(nb["html"]).name if nb.get("html") else None
-        link = f'<a href="{html}">{nb["name"]}</a>' if html else nb["name"]
-        rows.append(
-            f"<tr><td>{link}</td><td>{nb['status']}</td><td>{nb['seconds']:.0f} s</td></tr>"
-        )
-    metrics = run_dir / "metrics.json"
-    extra = '<p><a href="metrics.json">metrics.json</a></p>' if metrics.exists() else ""
-    (run_dir / "index.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>filmgenre run {run_dir.name}</title>"
-        f"<h1>filmgenre run {run_dir.name}</h1><p>profile: {status['profile']}, "
-        f"status: {status['status']}</p><table border=1 cellpadding=4>"
-        f"<tr><th>notebook</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>{extra}"
-        "<p>parameters.yaml, versions.json and figures/ are beside this file.</p>",
-        encoding="utf-8",
-    )
+    from .report import write_reports_index, write_run_index
+
+    write_run_index(run_dir, status)
+    write_reports_index(run_dir.parent)
 
 
 def run_pipeline(

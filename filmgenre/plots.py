@@ -14,14 +14,24 @@ from .config import GENRES, FeatureParams
 
 def save_fig(
     fig: plt.Figure, name: str, run_dir: str | os.PathLike[str] | None, dpi: int = 110
-) -> Path | None:
-    """Save ``fig`` as ``<run_dir>/figures/<name>.png`` (no-op when run_dir is None)."""
+) -> None:
+    """Save ``fig`` as ``<run_dir>/figures/<name>.png`` (no-op when run_dir is None).
+
+    Returns nothing, so a notebook cell that ends with it prints no path."""
     if run_dir is None:
-        return None
+        return
     path = Path(run_dir) / "figures" / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+
+
+def distinct_colours(n: int) -> list:
+    """``n`` colours that do not repeat: tab10 up to 10, tab20 up to 20, then a ramp."""
+    if n <= 10:
+        return [plt.get_cmap("tab10")(i) for i in range(n)]
+    if n <= 20:
+        return [plt.get_cmap("tab20")(i) for i in range(n)]
+    return [plt.get_cmap("turbo")(i / max(n - 1, 1)) for i in range(n)]
 
 
 def cooccurrence(labels: np.ndarray) -> np.ndarray:
@@ -77,15 +87,16 @@ def plot_feature_grid(
 
 def plot_training_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
     """Loss and validation ROC-AUC per epoch for each model."""
-    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for name, h in histories.items():
-        (line,) = ax_loss.plot(h["epoch"], h["loss"], label=f"{name} train")
-        ax_loss.plot(h["epoch"], h["val_loss"], "--", color=line.get_color(), label=f"{name} val")
-        ax_auc.plot(h["epoch"], h["val_auc"], color=line.get_color(), label=name)
-    ax_loss.set(xlabel="epoch", ylabel="binary cross-entropy", title="Loss")
+    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(12, 3.8))
+    colours = distinct_colours(len(histories))
+    for colour, (name, h) in zip(colours, histories.items(), strict=True):
+        ax_loss.plot(h["epoch"], h["loss"], color=colour)
+        ax_loss.plot(h["epoch"], h["val_loss"], "--", color=colour)
+        ax_auc.plot(h["epoch"], h["val_auc"], color=colour, label=name)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss (solid: training, dashed: validation)")
     ax_auc.set(xlabel="epoch", ylabel="macro ROC-AUC (tiles)", title="Validation ROC-AUC")
-    ax_loss.legend(fontsize=7)
-    ax_auc.legend(fontsize=7)
+    # one legend, outside the axes, so it never covers a curve
+    ax_auc.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -93,8 +104,9 @@ def plot_training_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
 def plot_metric_intervals(
     scores: dict[str, dict], metric: str = "macro_roc_auc", reference: float | None = None
 ) -> plt.Figure:
-    """Point estimate and 95% film-bootstrap interval of one metric for each model."""
-    names = list(scores)
+    """Point estimate and 95% film-bootstrap interval of one metric for each model, best
+    first."""
+    names = sorted(scores, key=lambda n: scores[n]["metrics"][metric], reverse=True)
     values = [scores[n]["metrics"][metric] for n in names]
     lows = [values[i] - scores[n]["ci95"][metric][0] for i, n in enumerate(names)]
     highs = [scores[n]["ci95"][metric][1] - values[i] for i, n in enumerate(names)]
@@ -111,21 +123,22 @@ def plot_metric_intervals(
 
 
 def plot_per_genre(table: pd.DataFrame, metric: str = "ROC-AUC") -> plt.Figure:
-    """Grouped bars: genres x models (``table`` from evaluate.per_genre_table)."""
-    data = table.drop(columns=["positives"], errors="ignore")
-    fig, ax = plt.subplots(figsize=(11, 3.8))
-    width = 0.8 / max(1, data.shape[1])
-    x = np.arange(len(data))
-    for k, name in enumerate(data.columns):
-        ax.bar(x + k * width - 0.4 + width / 2, data[name], width, label=name)
-    labels = [
-        f"{g}\n(n={n})" for g, n in zip(data.index, table.get("positives", data.index), strict=True)
-    ]
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set_ylim(0.4, 1.0)
-    ax.axhline(0.5, color="grey", lw=0.8)
-    ax.set_ylabel(metric)
-    ax.legend(fontsize=8, ncols=min(4, data.shape[1]))
+    """Annotated heatmap of models (rows, best mean first) x genres (columns, with their
+    positives); ``table`` from evaluate.per_genre_table (genres x models). Reads with any
+    number of models, where grouped bars ran out of colours."""
+    import seaborn as sns
+
+    data = table.drop(columns=["positives"], errors="ignore").T.astype(float)
+    data = data.loc[data.mean(axis=1).sort_values(ascending=False).index]
+    positives = table["positives"] if "positives" in table else None
+    labels = [g if positives is None else f"{g}\n(n={positives[g]})" for g in data.columns]
+    fig, ax = plt.subplots(figsize=(0.85 * data.shape[1] + 4, 0.34 * data.shape[0] + 1.6))
+    sns.heatmap(data, annot=True, fmt=".2f", annot_kws={"fontsize": 7}, cmap="RdBu_r",
+                center=0.5, vmin=0.2, vmax=1.0, linewidths=0.4, xticklabels=labels,
+                cbar_kws={"label": metric, "shrink": 0.8}, ax=ax)  # fmt: skip
+    ax.set(xlabel="", ylabel="")
+    ax.tick_params(axis="x", labelsize=8, rotation=0)
+    ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     return fig
 

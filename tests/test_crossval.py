@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 
 from filmgenre import crossval, dataset, predict
 from filmgenre.config import GENRES
@@ -185,3 +187,34 @@ def test_keras_models_run_through_the_same_folds_with_numeric_cue_names(tiny_man
     assert (frame["fold"].to_numpy() == folds).all()
     assert sorted(p.name for p in (tmp_path / "tile_mlp_mfcc" / "models").iterdir()) == [
         "repeat0_fold0", "repeat0_fold1", "repeat0_fold2"]  # fmt: skip
+
+
+def test_tag_and_search_write_csv_and_json_for_other_tools(tiny_collection, tmp_path):
+    import io
+
+    import pandas as pd
+
+    files = sorted((tiny_collection / "audio").rglob("*.wav"))[:2]
+    env = {**os.environ, "FILMGENRE_ROOT": str(tmp_path)}  # no runs: the shipped model
+
+    def cli(*args):
+        done = subprocess.run([sys.executable, "-m", "filmgenre", *args], cwd=tmp_path,
+                              capture_output=True, text=True, env=env)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    done = cli("tag", *map(str, files), "--format", "csv")
+    table = pd.read_csv(io.StringIO(done.stdout))  # stdout holds nothing but the CSV
+    assert list(table.columns) == ["file", *GENRES] and len(table) == 2
+    assert "trained on: real recordings" in done.stderr
+    out = tmp_path / "tags" / "tags.json"
+    cli("tag", *map(str, files), "--format", "json", "--out", str(out))
+    record = json.loads(out.read_text())
+    assert record["trained_on"]["n_films"] >= 70 and len(record["results"]) == 2
+    assert set(record["results"][0]) == {"file", *GENRES}
+    assert_allclose([r["Drama"] for r in record["results"]], table["Drama"], atol=1e-6)
+    done = cli("search", "Drama Romance", "--library", str(files[0].parent), "--format", "json")
+    ranked = json.loads(done.stdout)["results"]
+    assert ranked and all(Path(r["file"]).parent == files[0].parent for r in ranked)
+    scores = [r["fit"] for r in ranked]
+    assert scores == sorted(scores, reverse=True)

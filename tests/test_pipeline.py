@@ -66,8 +66,13 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
         html = (run / nb.name).with_suffix(".html").read_text()
         assert "<html" in html and "data:image/png;base64" in html, nb.name
         assert "https://cdnjs" not in html  # opens offline, no network needed
+        assert "from filmgenre import" not in html, nb.name  # a report: code hidden
     assert "data:audio/wav;base64" in (run / "02_spectrogram_exploration.html").read_text()
-    assert (run / "index.html").is_file()
+    front = (run / "index.html").read_text()
+    assert "films," in front and "hours</b>" in front and "Results on test films" in front
+    assert "07_macro_auc_intervals.png" in front and "Paired questions" in front
+    assert front.index("Results on test films") < front.index("<h2>Parameters")
+    assert "smoke" in (tmp_path / "index.html").read_text()  # the list of every run
     params = yaml.safe_load((run / "parameters.yaml").read_text())
     assert params["profile"] == "smoke" and params["epochs"] == 2
     assert "keras" in json.loads((run / "versions.json").read_text())

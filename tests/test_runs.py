@@ -36,3 +36,91 @@ def test_list_and_compare_runs(tmp_path):
     assert diff.loc[("original study (its own 196 cues)", "macro_roc_auc"), "difference"] == 0
     with pytest.raises(FileNotFoundError, match="not a finished run"):
         runs.compare_runs("a", "unfinished", tmp_path)
+
+
+class _Resources(__import__("html.parser").parser.HTMLParser):
+    """Every resource a page would fetch (scripts, styles, images, frames)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fetched: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img", "iframe", "audio", "video", "source") and attrs.get("src"):
+            self.fetched.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.fetched.append(attrs["href"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def page_resources(text: str) -> tuple[list[str], str]:
+    """(resources fetched, visible text) of an HTML page, parsed as a browser would."""
+    parser = _Resources()
+    parser.feed(text)
+    return parser.fetched, " ".join(parser.text)
+
+
+def assert_offline(text: str) -> None:
+    fetched, _ = page_resources(text)
+    external = [u for u in fetched if u.startswith(("http:", "https:", "//"))]
+    assert not external, f"the page fetches {external}"
+
+
+def test_front_page_opens_on_the_data_and_sorted_results(tmp_path):
+    from filmgenre import report
+
+    run = _fake_run(tmp_path, "r1", 0.80)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["models"]["summary_mlp"] = {"metrics": {"macro_roc_auc": 0.9}}
+    for entry in metrics["models"].values():
+        auc = entry["metrics"]["macro_roc_auc"]
+        entry["ci95"] = {"macro_roc_auc": [auc - 0.05, auc + 0.05]}
+    metrics["n_boot"] = 100
+    metrics["paired"] = [{"comparison": "best CNN vs best fully-connected net", "a": "x",
+                          "b": "y", "difference": 0.04, "ci95_low": 0.01, "ci95_high": 0.07,
+                          "interval_excludes_zero": True}]  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "dataset").mkdir()
+    (run / "dataset" / "manifest.csv").write_text(
+        "film,cue,path,duration,split\nA,c1,/x/A/c1.wav,1800,train\nB,c2,/x/B/c2.wav,1800,test\n"
+    )
+    (run / "dataset" / "skipped.csv").write_text("path,reason\n/x/A/bad.wav,empty file\n")
+    status = {"profile": "smoke", "status": "ok",
+              "notebooks": [{"name": "01_a.ipynb", "status": "ok", "seconds": 3.0,
+                             "html": str(run / "01_a.html")}]}  # fmt: skip
+    page = report.write_run_index(run, status).read_text()
+    assert_offline(page)
+    _, text = page_resources(page)
+    assert "2 films, 2 cues, 1.0 hours" in text and "1 file(s) skipped" in text
+    assert "/x/A/bad.wav" in text and "empty file" in text  # every skipped file listed
+    # the answer first: results sorted by macro ROC-AUC, with intervals, before parameters
+    order = [text.index(m) for m in ("summary_mlp", "study_cnn_mfcc", "original study")]
+    assert order == sorted(order)
+    assert "[0.850, 0.950]" in text and "best CNN vs best fully-connected net" in text
+    assert text.index("Results") < text.index("Parameters")
+    index = report.write_reports_index(tmp_path).read_text()
+    assert_offline(index)
+    _, listing = page_resources(index)
+    assert "r1" in listing and "smoke" in listing and "summary_mlp" in listing
+    assert "2 films, 2 cues" in listing
+
+
+def test_runs_compare_writes_html(tmp_path):
+    import subprocess
+    import sys
+
+    _fake_run(tmp_path, "a", 0.80)
+    _fake_run(tmp_path, "b", 0.85)
+    out = tmp_path / "compare.html"
+    done = subprocess.run([sys.executable, "-m", "filmgenre", "runs", "compare", "a", "b",
+                           "--reports", str(tmp_path), "--html", str(out)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert_offline(page)
+    _, text = page_resources(page)
+    assert "study_cnn_mfcc" in text and "0.0500" in text
