@@ -62,6 +62,11 @@ def data_dir() -> Path:
     return Path(env).resolve() if env else project_root() / "data"
 
 
+def reports_dir() -> Path:
+    """Where pipeline runs are written and looked up (``<root>/reports``)."""
+    return project_root() / "reports"
+
+
 def shared_dir() -> Path | None:
     """The ``../shared`` folder beside the repository (study data, real audio), if present."""
     env = os.environ.get("FILMGENRE_SHARED")

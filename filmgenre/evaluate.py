@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -363,35 +364,40 @@ def study_cooccurrence(path: str | os.PathLike[str]) -> np.ndarray:
     return counts
 
 
-def model_family(name: str) -> str:
-    """Which comparison group a run's model belongs to, read from its folder name."""
-    base, _, pooling = name.partition("+")
-    if pooling:
+def model_family(info: dict) -> str:
+    """Which comparison group a model belongs to, from its ``config.json`` (architecture,
+    input, pooling), never from its folder name."""
+    if info.get("pooling") not in (None, "mean"):
         return "pooling"
-    if base.startswith("musicnn"):
+    architecture = str(info.get("architecture", ""))
+    if architecture.startswith("musicnn") or str(info.get("input", "")).startswith("musicnn"):
         return "transfer"
-    if base.startswith(("tile_mlp", "summary_mlp")):
+    if architecture in ("tile_mlp", "summary_mlp"):
         return "fully-connected"
-    if base.startswith("binary_ensemble"):
+    if architecture == "binary_ensemble":
         return "binary ensemble"
-    if base.startswith("study_cnn"):
+    if architecture == "study_cnn":
         return "study CNN"
     return "modern CNN"
 
 
-def standard_pairs(macro: dict[str, float]) -> list[tuple[str, str, str]]:
+def standard_pairs(macro: dict[str, float], infos: dict[str, dict]) -> list[tuple[str, str, str]]:
     """The comparisons every run reports, as (question, model A, model B) triples.
 
     ``macro`` maps model names to macro ROC-AUC (used only to pick the best of a
-    family); pairs whose models the run lacks are left out.
+    family), ``infos`` their ``config.json``; pairs whose models the run lacks are left out.
     """
     fam: dict[str, list[str]] = {}
     for name in macro:
-        fam.setdefault(model_family(name), []).append(name)
+        fam.setdefault(model_family(infos.get(name, {})), []).append(name)
 
     def best(*families: str) -> str | None:
         names = [n for f in families for n in fam.get(f, [])]
         return max(names, key=macro.get) if names else None
+
+    def plain(name: str) -> tuple:  # what a model is, apart from its pooling
+        info = infos.get(name, {})
+        return info.get("architecture"), info.get("feature_kind")
 
     pairs: list[tuple[str, str, str]] = []
     study, overall = best("study CNN"), max(macro, key=macro.get) if macro else None
@@ -405,18 +411,21 @@ def standard_pairs(macro: dict[str, float]) -> list[tuple[str, str, str]]:
     if modern and study:
         pairs.append(("best modern CNN vs the study's CNN", modern, study))
     for name in fam.get("binary ensemble", []):
-        multi = "study_cnn" + name.removeprefix("binary_ensemble")
-        if multi in macro:
-            pairs.append(("ten binary nets vs one multi-label net", name, multi))
+        feature = infos[name].get("feature_kind")
+        multi = [n for n in fam.get("study CNN", []) if plain(n) == ("study_cnn", feature)]
+        if multi:
+            pairs.append(("ten binary nets vs one multi-label net", name, multi[0]))
     for name in fam.get("pooling", []):
-        base, _, how = name.partition("+")
+        base = infos[name].get("base_model")
         if base in macro:
-            pairs.append((f"{how} pooling vs mean of tiles", name, base))
+            pairs.append((f"{infos[name]['pooling']} pooling vs mean of tiles", name, base))
     transfer = best("transfer")
     if transfer and study:
         pairs.append(("pretrained musicnn (best use) vs the study's CNN", transfer, study))
-    if "musicnn_finetuned" in macro and "musicnn_mlp" in macro:
-        pairs.append(("fine-tuning vs embeddings + MLP", "musicnn_finetuned", "musicnn_mlp"))
+    by_architecture = {infos[n].get("architecture"): n for n in fam.get("transfer", [])}
+    if {"musicnn_finetuned", "musicnn_mlp"} <= set(by_architecture):
+        pairs.append(("fine-tuning vs embeddings + MLP", by_architecture["musicnn_finetuned"],
+                      by_architecture["musicnn_mlp"]))  # fmt: skip
     return pairs
 
 
@@ -448,3 +457,149 @@ def paired_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- a run, scored
+
+#: the reference rows of a run's table: scored like the models, never "the best model"
+STUDY_ROW = "original study (its own 196 cues)"
+PRIOR_ROW = "prior (genre frequency)"
+REFERENCE_ROWS = (STUDY_ROW, PRIOR_ROW)
+
+#: ``metrics.json`` of a run, version 1: what :func:`evaluate_run` writes and
+#: :func:`read_metrics` checks before anything else (runs list, tag's default model) reads it
+METRICS_SCHEMA_VERSION = 1
+METRICS_KEYS = ("schema_version", "manifest_digest", "split", "n_boot", "models", "paired",
+                "decisions", "training", "versions")  # fmt: skip
+#: each entry of ``models``: headline metrics with 95% film-bootstrap intervals, per genre
+MODEL_KEYS = ("n_cues", "n_films", "metrics", "ci95", "per_genre")
+
+
+def read_metrics(path: str | os.PathLike[str]) -> dict:
+    """A run's ``metrics.json``, checked against the schema; errors name the file and what
+    is missing (a file from before the schema had a version is read if its models are)."""
+    path = Path(path)
+    payload = json.loads(path.read_text())
+    models = payload.get("models")
+    if not isinstance(models, dict):
+        raise ValueError(f"{path}: no 'models' table; not a filmgenre metrics.json")
+    if payload.get("schema_version", METRICS_SCHEMA_VERSION) != METRICS_SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema version {payload['schema_version']}, this filmgenre "
+                         f"reads {METRICS_SCHEMA_VERSION}")  # fmt: skip
+    for name, entry in models.items():
+        missing = [k for k in ("metrics", "ci95") if k not in entry]
+        if missing or "macro_roc_auc" not in entry.get("metrics", {}):
+            raise ValueError(f"{path}: model {name!r} lacks {missing or ['macro_roc_auc']}")
+    return payload
+
+
+def best_model(metrics: dict, available: set[str] | None = None) -> str | None:
+    """The run's own model with the highest test macro ROC-AUC (reference rows never count);
+    ``available`` limits the choice (e.g. to models whose weights are on disk)."""
+    ours = {k: v["metrics"]["macro_roc_auc"] for k, v in metrics.get("models", {}).items()
+            if k not in REFERENCE_ROWS and (available is None or k in available)}  # fmt: skip
+    return max(ours, key=ours.get) if ours else None
+
+
+@dataclass
+class RunEvaluation:
+    """Everything notebook 07 shows: scores, the test and validation predictions, paired
+    questions, thresholded decisions, the model zoo and the ``metrics.json`` written."""
+
+    scores: dict[str, dict]
+    test_sets: dict[str, tuple[np.ndarray, np.ndarray, pd.DataFrame]]
+    val_sets: dict[str, tuple[np.ndarray, np.ndarray, pd.DataFrame]]
+    paired: pd.DataFrame
+    decisions: dict[str, pd.DataFrame]
+    infos: dict[str, dict]
+    best: str
+    zoo: pd.DataFrame
+    payload: dict
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike[str],
+    n_boot: int = 1000,
+    seed: int = 0,
+    study_predictions: str | os.PathLike[str] | None = None,
+) -> RunEvaluation:
+    """Score every model of a run on its test films, with film-bootstrap intervals, the
+    paired questions (families from each model's ``config.json``), thresholds chosen on
+    validation films, the study's reference row (``study_predictions``, default
+    ``../shared/seed/pooling_dict.json`` when there and the genres are the study's) and the
+    prior; write each model's ``metrics.json`` and study-schema export and the run's
+    ``metrics.json``."""
+    from .config import shared_file
+    from .dataset import Manifest
+    from .train import library_versions, load_run_models
+
+    run_dir = Path(run_dir)
+    manifest = Manifest.load(run_dir / "dataset")
+    genres = manifest.genres
+    runs = load_run_predictions(run_dir)
+    if not runs:
+        raise FileNotFoundError(f"no trained models under {run_dir / 'models'}: run notebooks "
+                                "03 to 06 first")  # fmt: skip
+    infos = load_run_models(run_dir)
+    scores: dict[str, dict] = {}
+    study = Path(study_predictions) if study_predictions else shared_file("seed/pooling_dict.json")
+    if tuple(genres) == GENRES and study is not None and study.is_file():
+        y, s, rows = split_predictions(load_study_predictions(study), genres)
+        scores[STUDY_ROW] = score_model(y, s, rows.film.to_numpy(), genres, n_boot, seed)
+    test_sets, val_sets = {}, {}
+    for name, frame in runs.items():
+        test_sets[name] = split_predictions(frame, genres)
+        val_sets[name] = split_predictions(frame, genres, "val")
+        y, s, rows = test_sets[name]
+        scores[name] = score_model(y, s, rows.film.to_numpy(), genres, n_boot, seed)
+        folder = run_dir / "models" / name  # each model's test scores beside its weights
+        beside = {"manifest_digest": manifest.digest(), "split": "test", **scores[name]}
+        write_metrics(folder / "metrics.json", beside)
+        export_study_schema(frame, folder / "test_predictions_study_schema.json", genres=genres)
+    y, _, rows = next(iter(test_sets.values()))
+    prior = prior_scores(manifest.split("train")[list(genres)].to_numpy(), len(y))
+    scores[PRIOR_ROW] = score_model(y, prior, rows.film.to_numpy(), genres, n_boot, seed)
+    macro = {k: scores[k]["metrics"]["macro_roc_auc"] for k in test_sets}
+    paired = paired_table(test_sets, standard_pairs(macro, infos), n_boot=n_boot, seed=seed)
+    decisions = {}
+    for name in test_sets:
+        y_val, s_val, _ = val_sets[name]
+        y, s, _ = test_sets[name]
+        decisions[name] = f1_table(y, s, choose_thresholds(y_val, s_val), genres)
+    zoo = model_zoo(infos, macro)
+    payload = {
+        "schema_version": METRICS_SCHEMA_VERSION,
+        "manifest_digest": manifest.digest(),
+        "split": "test",
+        "n_boot": n_boot,
+        "models": scores,
+        "paired": paired.to_dict("records"),
+        "decisions": {
+            k: t.reset_index(names="genre").to_dict("records") for k, t in decisions.items()
+        },  # fmt: skip
+        "training": {
+            k: {
+                f: v.get(f)
+                for f in ("params", "epochs_run", "train_seconds", "examples_per_s", "best_val_auc")
+            }
+            for k, v in infos.items()
+        },  # fmt: skip
+        "versions": library_versions(),
+    }
+    write_metrics(run_dir / "metrics.json", payload)
+    best = best_model(payload)
+    return RunEvaluation(scores, test_sets, val_sets, paired, decisions, infos, best, zoo, payload)
+
+
+def model_zoo(infos: dict[str, dict], macro: dict[str, float]) -> pd.DataFrame:
+    """One row per trained model: family, input, size, training cost, validation and test
+    macro ROC-AUC, best test score first ("+max" rows reuse their base model's training)."""
+    columns = ["params", "train_examples", "epochs_run", "best_epoch", "train_seconds",
+               "examples_per_s", "best_val_auc"]  # fmt: skip
+    zoo = pd.DataFrame(infos).T.reindex(columns=columns)
+    zoo.insert(0, "family", [model_family(infos[n]) for n in zoo.index])
+    zoo.insert(1, "input", [infos[n].get("feature_kind") for n in zoo.index])
+    zoo["trainable_params"] = [infos[n].get("trainable_params", infos[n].get("params"))
+                               for n in zoo.index]  # fmt: skip
+    zoo["test_macro_roc_auc"] = [macro.get(n) for n in zoo.index]
+    return zoo.sort_values("test_macro_roc_auc", ascending=False)

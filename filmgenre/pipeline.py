@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from .config import KERNEL_NAME, project_root
+from .config import reports_dir as default_reports_dir
 
 #: Every notebook parameter's default: the fast default run (``make pipeline``, about a quarter
 #: of an hour on 2 CPU cores). The notebooks' parameter cells hold these same values (a test
@@ -267,7 +268,7 @@ def run_pipeline(
     root = project_root()
     notebooks = notebooks_in(notebooks_dir or root / "notebooks")
     run_id = run_id or f"{datetime.now():%Y%m%d-%H%M%S}-{profile}"
-    run_dir = Path(reports_dir or root / "reports") / run_id
+    run_dir = Path(reports_dir or default_reports_dir()) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     parameters = {**profile_values, **(overrides or {}), "run_dir": str(run_dir.resolve())}
     (run_dir / "parameters.yaml").write_text(yaml.safe_dump({"profile": profile, **parameters}))

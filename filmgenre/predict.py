@@ -17,7 +17,8 @@ import pandas as pd
 
 from . import dataset, features
 from .audio import is_audio_file
-from .config import FeatureParams, project_root
+from .config import FeatureParams, reports_dir
+from .evaluate import best_model, read_metrics
 
 #: final models that ship inside the package (trained on real film music)
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -63,7 +64,7 @@ def default_model_dir(reports: str | os.PathLike[str] | None = None) -> Path:
     newest run that has one; the model shipped inside the package (real film music);
     only then the best test-set model of the newest run, which may be synthetic.
     """
-    folder = Path(reports) if reports else project_root() / "reports"
+    folder = Path(reports) if reports else reports_dir()
     runs = sorted((p for p in folder.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
     for run in reversed(runs):
         real = [p.parent for p in run.glob("models/*/model.keras")
@@ -76,14 +77,10 @@ def default_model_dir(reports: str | os.PathLike[str] | None = None) -> Path:
     for run in reversed(runs):
         if not (run / "metrics.json").is_file():
             continue
-        models = json.loads((run / "metrics.json").read_text()).get("models", {})
-        trained = {
-            k: v["metrics"]["macro_roc_auc"]
-            for k, v in models.items()
-            if (run / "models" / k / "model.keras").is_file()
-        }
-        if trained:
-            return run / "models" / max(trained, key=trained.get)
+        saved = {p.parent.name for p in run.glob("models/*/model.keras")}
+        best = best_model(read_metrics(run / "metrics.json"), available=saved)
+        if best:
+            return run / "models" / best
     raise FileNotFoundError(f"no trained model under {folder}: run `make pipeline` or pass --model")
 
 

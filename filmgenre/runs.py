@@ -9,17 +9,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .config import project_root
-from .evaluate import HEADLINE
-
-
-def reports_dir() -> Path:
-    return project_root() / "reports"
+from .config import reports_dir
+from .evaluate import HEADLINE, REFERENCE_ROWS, best_model, read_metrics
 
 
 def _load_metrics(run: Path) -> dict | None:
     path = run / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_metrics(path) if path.is_file() else None
 
 
 def list_runs(folder: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -38,13 +34,13 @@ def list_runs(folder: str | os.PathLike[str] | None = None) -> pd.DataFrame:
             else {}
         )
         metrics = _load_metrics(run) or {}
-        ours = {k: v["metrics"]["macro_roc_auc"] for k, v in metrics.get("models", {}).items()
-                if not k.startswith("original")}  # fmt: skip
-        best = max(ours, key=ours.get) if ours else None
+        best = best_model(metrics)
+        score = metrics["models"][best]["metrics"]["macro_roc_auc"] if best else None
         rows.append({
             "run": run.name, "profile": params.get("profile", status.get("profile")),
-            "status": status.get("status", "unknown"), "models": len(ours),
-            "best_model": best, "best_macro_roc_auc": round(ours[best], 4) if best else None,
+            "status": status.get("status", "unknown"),
+            "models": sum(1 for k in metrics.get("models", {}) if k not in REFERENCE_ROWS),
+            "best_model": best, "best_macro_roc_auc": round(score, 4) if best else None,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=["run", "profile", "status", "models", "best_model",
                                        "best_macro_roc_auc"])  # fmt: skip

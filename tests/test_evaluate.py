@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,37 +155,53 @@ def test_study_cooccurrence_matches_the_counts_the_generator_embeds(shared):
                 assert counts[i, j] == synth._pair_count(a, b), (a, b)
 
 
-def test_standard_pairs_ask_the_studys_questions():
-    macro = {
-        "study_cnn_mfcc": 0.90,
-        "study_cnn_logmel": 0.88,
-        "binary_ensemble_mfcc": 0.86,
-        "resnet_cnn_logmel": 0.93,
-        "study_cnn_mfcc+max": 0.89,
-        "resnet_cnn_logmel+attention": 0.94,
-        "tile_mlp_mfcc": 0.78,
-        "summary_mlp": 0.87,
-        "musicnn_mlp": 0.91,
-        "musicnn_finetuned": 0.92,
-    }
-    pairs = {q: (a, b) for q, a, b in evaluate.standard_pairs(macro)}
-    assert pairs["best model vs the study's CNN architecture"] == (
-        "resnet_cnn_logmel+attention",
-        "study_cnn_mfcc",
-    )
-    assert pairs["best CNN vs best fully-connected net"] == ("resnet_cnn_logmel", "summary_mlp")
-    assert pairs["ten binary nets vs one multi-label net"] == (
-        "binary_ensemble_mfcc",
-        "study_cnn_mfcc",
-    )
-    assert pairs["best modern CNN vs the study's CNN"] == ("resnet_cnn_logmel", "study_cnn_mfcc")
-    assert pairs["attention pooling vs mean of tiles"] == (
-        "resnet_cnn_logmel+attention",
-        "resnet_cnn_logmel",
-    )
-    assert pairs["fine-tuning vs embeddings + MLP"] == ("musicnn_finetuned", "musicnn_mlp")
-    assert evaluate.model_family("musicnn_mlp") == "transfer"  # not a fully-connected baseline
-    assert evaluate.standard_pairs({"summary_mlp": 0.8}) == []
+def test_standard_pairs_ask_the_studys_questions_from_each_models_config():
+    # names say nothing here: families and pairs come from config.json
+    infos = {
+        "baseline_net": {"architecture": "study_cnn", "feature_kind": "mfcc"},
+        "other_net": {"architecture": "study_cnn", "feature_kind": "logmel"},
+        "ten_nets": {"architecture": "binary_ensemble", "feature_kind": "mfcc"},
+        "deep": {"architecture": "resnet_cnn", "feature_kind": "logmel"},
+        "baseline_max": {"architecture": "study_cnn", "feature_kind": "mfcc", "pooling": "max",
+                         "base_model": "baseline_net"},
+        "deep_att": {"architecture": "attention_pooling", "feature_kind": "logmel",
+                     "pooling": "attention", "base_model": "deep"},
+        "flat": {"architecture": "tile_mlp", "feature_kind": "mfcc"},
+        "stats": {"architecture": "summary_mlp", "feature_kind": "mfcc_summary"},
+        "emb": {"architecture": "musicnn_mlp", "input": "musicnn_embedding"},
+        "tuned": {"architecture": "musicnn_finetuned", "input": "musicnn_patches"},
+    }  # fmt: skip
+    macro = {"baseline_net": 0.90, "other_net": 0.88, "ten_nets": 0.86, "deep": 0.93,
+             "baseline_max": 0.89, "deep_att": 0.94, "flat": 0.78, "stats": 0.87, "emb": 0.91,
+             "tuned": 0.92}  # fmt: skip
+    pairs = {q: (a, b) for q, a, b in evaluate.standard_pairs(macro, infos)}
+    assert pairs["best model vs the study's CNN architecture"] == ("deep_att", "baseline_net")
+    assert pairs["best CNN vs best fully-connected net"] == ("deep", "stats")
+    assert pairs["ten binary nets vs one multi-label net"] == ("ten_nets", "baseline_net")
+    assert pairs["best modern CNN vs the study's CNN"] == ("deep", "baseline_net")
+    assert pairs["attention pooling vs mean of tiles"] == ("deep_att", "deep")
+    assert pairs["max pooling vs mean of tiles"] == ("baseline_max", "baseline_net")
+    assert pairs["fine-tuning vs embeddings + MLP"] == ("tuned", "emb")
+    assert evaluate.model_family(infos["emb"]) == "transfer"  # not a fully-connected baseline
+    assert evaluate.standard_pairs({"stats": 0.8}, infos) == []
+
+
+def test_metrics_schema_and_the_best_model():
+    payload = {"models": {evaluate.STUDY_ROW: {"metrics": {"macro_roc_auc": 0.99}, "ci95": {}},
+                          "a": {"metrics": {"macro_roc_auc": 0.7}, "ci95": {}},
+                          "b": {"metrics": {"macro_roc_auc": 0.8}, "ci95": {}}}}  # fmt: skip
+    assert evaluate.best_model(payload) == "b"  # the reference row never counts
+    assert evaluate.best_model(payload, available={"a"}) == "a"
+
+
+def test_read_metrics_names_the_file_and_what_is_missing(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"models": {"a": {"metrics": {}}}}))
+    with pytest.raises(ValueError, match=r"metrics.json: model 'a' lacks \['ci95'\]"):
+        evaluate.read_metrics(path)
+    path.write_text(json.dumps({"schema_version": 99, "models": {}}))
+    with pytest.raises(ValueError, match="schema version 99"):
+        evaluate.read_metrics(path)
 
 
 def test_paired_table_refuses_models_scored_on_different_cues():

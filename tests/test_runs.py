@@ -16,8 +16,11 @@ def _fake_run(folder, name, auc):
     (run / "status.json").write_text(json.dumps({"status": "ok", "profile": "smoke"}))
     (run / "parameters.yaml").write_text(yaml.safe_dump({"profile": "smoke"}))
     models = {
-        "study_cnn_mfcc": {"metrics": {"macro_roc_auc": auc, "lrap": 0.5}},
-        "original study (its own 196 cues)": {"metrics": {"macro_roc_auc": 0.756, "lrap": 0.62}},
+        "study_cnn_mfcc": {"metrics": {"macro_roc_auc": auc, "lrap": 0.5}, "ci95": {}},
+        "original study (its own 196 cues)": {
+            "metrics": {"macro_roc_auc": 0.756, "lrap": 0.62},
+            "ci95": {},
+        },
     }
     (run / "metrics.json").write_text(json.dumps({"models": models}))
     return run
@@ -75,7 +78,7 @@ def test_front_page_opens_on_the_data_and_sorted_results(tmp_path):
 
     run = _fake_run(tmp_path, "r1", 0.80)
     metrics = json.loads((run / "metrics.json").read_text())
-    metrics["models"]["summary_mlp"] = {"metrics": {"macro_roc_auc": 0.9}}
+    metrics["models"]["summary_mlp"] = {"metrics": {"macro_roc_auc": 0.9}, "ci95": {}}
     for entry in metrics["models"].values():
         auc = entry["metrics"]["macro_roc_auc"]
         entry["ci95"] = {"macro_roc_auc": [auc - 0.05, auc + 0.05]}
