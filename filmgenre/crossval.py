@@ -230,7 +230,7 @@ def _select_strength(family: Family, x, y, group, seed: int, inner_k: int = 4) -
             tr, te = fold != f, fold == f
             if te.any() and tr.any():
                 s[te] = _predict_head(_fit_head(family.head, x[tr], y[tr], strength, seed), x[te])
-        scores.append(evaluate.headline_metrics(y, s)["macro_roc_auc"])
+        scores.append(evaluate.macro_roc_auc(y, s))
     return family.grid[int(np.nanargmax(scores))]
 
 

@@ -87,20 +87,34 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def headline_metrics(y: np.ndarray, s: np.ndarray) -> dict[str, float]:
-    """The threshold-free numbers of a results table's row."""
+def macro_roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Mean of the per-genre ROC-AUCs (genres with one class left out)."""
+    return _nanmean([roc_auc(y[:, j], s[:, j]) for j in range(y.shape[1])])
+
+
+def macro_ap(y: np.ndarray, s: np.ndarray) -> float:
+    """Mean of the per-genre average precisions."""
+    return _nanmean([average_precision(y[:, j], s[:, j]) for j in range(y.shape[1])])
+
+
+#: each headline metric as a function of (truth, scores)
+METRICS = {
+    "macro_roc_auc": macro_roc_auc,
+    "micro_roc_auc": lambda y, s: roc_auc(y.ravel(), s.ravel()),
+    "macro_ap": macro_ap,
+    "lrap": lrap,
+    "precision_at_1": precision_at_1,
+    "recall_at_3": lambda y, s: recall_at_k(y, s, 3),
+}
+
+
+def headline_metrics(
+    y: np.ndarray, s: np.ndarray, metrics: tuple[str, ...] = HEADLINE
+) -> dict[str, float]:
+    """The threshold-free numbers of a results table's row (or the ``metrics`` named)."""
     y = np.asarray(y, bool)
     s = np.asarray(s, float)
-    per_auc = [roc_auc(y[:, j], s[:, j]) for j in range(y.shape[1])]
-    per_ap = [average_precision(y[:, j], s[:, j]) for j in range(y.shape[1])]
-    return {
-        "macro_roc_auc": _nanmean(per_auc),
-        "micro_roc_auc": roc_auc(y.ravel(), s.ravel()),
-        "macro_ap": _nanmean(per_ap),
-        "lrap": lrap(y, s),
-        "precision_at_1": precision_at_1(y, s),
-        "recall_at_3": recall_at_k(y, s, 3),
-    }
+    return {name: METRICS[name](y, s) for name in metrics}
 
 
 def per_genre_metrics(
@@ -135,10 +149,11 @@ def bootstrap(
     n_boot: int = 1000,
     seed: int = 0,
     resamples: list[np.ndarray] | None = None,
+    metrics: tuple[str, ...] = HEADLINE,
 ) -> pd.DataFrame:
-    """Headline metrics on each film resample (rows = resamples)."""
+    """Headline metrics (or the ``metrics`` named) on each film resample (rows = resamples)."""
     resamples = resamples if resamples is not None else film_resamples(films, n_boot, seed)
-    return pd.DataFrame([headline_metrics(y[idx], s[idx]) for idx in resamples])
+    return pd.DataFrame([headline_metrics(y[idx], s[idx], metrics) for idx in resamples])
 
 
 def interval(values: np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float]:
@@ -183,11 +198,13 @@ def paired_difference(
     ``p_not_better`` is the share of resamples in which A does not beat B.
     """
     resamples = film_resamples(films, n_boot, seed)
-    a = bootstrap(y, s_a, films, resamples=resamples)[metric].to_numpy()
-    b = bootstrap(y, s_b, films, resamples=resamples)[metric].to_numpy()
+    a = bootstrap(y, s_a, films, resamples=resamples, metrics=(metric,))[metric].to_numpy()
+    b = bootstrap(y, s_b, films, resamples=resamples, metrics=(metric,))[metric].to_numpy()
     diff = a - b
     lo, hi = interval(diff)
-    point = headline_metrics(y, s_a)[metric] - headline_metrics(y, s_b)[metric]
+    point = (
+        headline_metrics(y, s_a, (metric,))[metric] - headline_metrics(y, s_b, (metric,))[metric]
+    )
     return {
         "metric": metric,
         "difference": float(point),

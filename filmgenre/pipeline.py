@@ -22,8 +22,8 @@ import yaml
 from .config import KERNEL_NAME, project_root
 from .config import reports_dir as default_reports_dir
 
-#: Every notebook parameter's default: the fast default run (``make pipeline``, about a quarter
-#: of an hour on 2 CPU cores). The notebooks' parameter cells hold these same values (a test
+#: Every notebook parameter's default: the fast default run (``make pipeline``, a quarter of an
+#: hour on 2 CPU cores). The notebooks' parameter cells hold these same values (a test
 #: checks it), so a notebook opened in JupyterLab runs the default profile.
 DEFAULTS: dict[str, object] = {
     "seed": 0,
@@ -35,7 +35,7 @@ DEFAULTS: dict[str, object] = {
     "label_column": None,
     "cue_table": None,
     "scheduler": None,
-    "n_films": 120,
+    "n_films": 100,
     "cues_per_film": [2, 3],
     "cue_seconds": [15.0, 30.0],
     "split_fractions": [0.7, 0.15, 0.15],
@@ -44,8 +44,8 @@ DEFAULTS: dict[str, object] = {
     "excerpt_seconds": 10.0,
     # 03-06 training
     "resume": False,
-    "epochs": 25,
-    "patience": 6,
+    "epochs": 20,
+    "patience": 5,
     "batch_size": 64,
     "learning_rate": 0.001,
     "loss": "bce",
@@ -83,7 +83,8 @@ DEFAULTS: dict[str, object] = {
         "combined_logreg",
     ],
     "anchor": "mfcc_logreg",
-    "cv_keras_models": [["study_cnn", "mfcc"]],
+    # CNNs per fold (with augmentation) cost minutes on a CPU: the real profile runs them
+    "cv_keras_models": [],
     "cv_keras_repeats": 1,
     "cv_epochs": 10,
     "cv_patience": 4,
@@ -113,6 +114,7 @@ PROFILES: dict[str, dict] = {
         "max_patches_per_cue": 1,
         "n_tag_examples": 2,
         "cv_folds": 3,
+        "cv_keras_models": [["study_cnn", "mfcc"]],
         "cv_epochs": 1,
         "cv_patience": 1,
         "progress": False,
