@@ -17,7 +17,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from filmgenre import dataset, evaluate, train
+from filmgenre import dataset, evaluate, metrics, train
 from filmgenre.pipeline import DEFAULTS
 
 TILE_MODELS = (
@@ -53,7 +53,7 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as out:
                 trained = train.train_model(name, manifest, out, kind, config=config)
             y, s, cues = evaluate.split_predictions(trained.predictions, manifest.genres)
-            score = evaluate.score_model(y, s, cues.film.to_numpy(), manifest.genres, args.n_boot)
+            score = metrics.score_model(y, s, cues.film.to_numpy(), manifest.genres, args.n_boot)
             result[precision] = {
                 "val_auc": trained.info["best_val_auc"],
                 "test_auc": score["metrics"]["macro_roc_auc"],

@@ -215,6 +215,7 @@ def _output_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .config import DEFAULTS
     from .pipeline import PROFILES
 
     parser = argparse.ArgumentParser(prog="filmgenre", description=__doc__)
@@ -238,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write the synthetic soundtrack collection")
     p.add_argument("--out", default="data/raw/synth")
-    p.add_argument("--films", type=int, default=320)
+    p.add_argument("--films", type=int, default=DEFAULTS["n_films"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int)
     p.set_defaults(func=_cmd_synth)

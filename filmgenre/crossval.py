@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate
+from . import evaluate, metrics
 from .config import FeatureParams
 from .dataset import Manifest, iterative_stratification
 from .features import load_summaries
@@ -230,7 +230,7 @@ def _select_strength(family: Family, x, y, group, seed: int, inner_k: int = 4) -
             tr, te = fold != f, fold == f
             if te.any() and tr.any():
                 s[te] = _predict_head(_fit_head(family.head, x[tr], y[tr], strength, seed), x[te])
-        scores.append(evaluate.macro_roc_auc(y, s))
+        scores.append(metrics.macro_roc_auc(y, s))
     return family.grid[int(np.nanargmax(scores))]
 
 
@@ -395,9 +395,9 @@ def film_level(frame: pd.DataFrame, genres: tuple[str, ...], how: str = "mean") 
 
 def score_frame(frame: pd.DataFrame, genres: tuple[str, ...], n_boot: int = 1000,
                 seed: int = 0) -> dict:  # fmt: skip
-    """:func:`evaluate.score_model` of an out-of-fold frame (intervals resample films)."""
+    """:func:`metrics.score_model` of an out-of-fold frame (intervals resample films)."""
     y, s, rows = evaluate.split_predictions(frame, genres, "oof")
-    return evaluate.score_model(y, s, rows.film.to_numpy(), genres, n_boot, seed)
+    return metrics.score_model(y, s, rows.film.to_numpy(), genres, n_boot, seed)
 
 
 def breakdown(frame: pd.DataFrame, genres: tuple[str, ...], column: str, n_boot: int = 1000,
@@ -417,7 +417,7 @@ def per_genre(frame: pd.DataFrame, genres: tuple[str, ...], min_films: int = 3) 
     """Per-genre ROC-AUC and AP with positive cues and films; genres with fewer than
     ``min_films`` positive films are flagged as too rare to rank models on."""
     y, s, rows = evaluate.split_predictions(frame, genres, "oof")
-    table = evaluate.per_genre_metrics(y, s, genres)
+    table = metrics.per_genre_metrics(y, s, genres)
     films = pd.DataFrame(y, index=rows.film).groupby(level=0).max().sum().to_numpy()
     table = table.rename(columns={"positives": "positive_cues"})
     table["positive_films"] = films.astype(int)
@@ -438,7 +438,7 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, genres: tuple[str, ...], n_boot: in
     yb, sb, rb = evaluate.split_predictions(b, genres, "oof")
     if not ra[["film", "cue"]].equals(rb[["film", "cue"]]):
         raise ValueError("the two out-of-fold frames hold different cues; cannot pair them")
-    return evaluate.paired_difference(ya, sa, sb, ra.film.to_numpy(), n_boot=n_boot, seed=seed)
+    return metrics.paired_difference(ya, sa, sb, ra.film.to_numpy(), n_boot=n_boot, seed=seed)
 
 
 def save(result: CVResult, folder: str | os.PathLike[str]) -> Path:

@@ -387,6 +387,19 @@ def build_manifest(
     )
 
 
+def open_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Manifest | None]:
+    """A notebook's first step: the run folder (relative paths from the project root,
+    created if needed), its manifest once notebook 01 has written one; prints both."""
+    from . import __version__
+    from .config import resolve
+
+    run = resolve(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    print("filmgenre", __version__, "| run folder:", run)
+    built = (run / "dataset" / "manifest.csv").is_file()
+    return run, Manifest.load(run / "dataset") if built else None
+
+
 def source_summary(cues: pd.DataFrame, genres: tuple[str, ...]) -> dict:
     """What a model is trained on: the audio folder, whether it is the synthetic collection
     (a ``synth.json`` beside its audio), films, cues and genres. Saved with every model."""

@@ -19,85 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from .config import KERNEL_NAME, project_root
+from .config import DEFAULTS, KERNEL_NAME, project_root
 from .config import reports_dir as default_reports_dir
-
-#: Every notebook parameter's default: the fast default run (``make pipeline``, a quarter of an
-#: hour on 2 CPU cores). The notebooks' parameter cells hold these same values (a test
-#: checks it), so a notebook opened in JupyterLab runs the default profile.
-DEFAULTS: dict[str, object] = {
-    "seed": 0,
-    "progress": None,  # None: progress bars in Lab, hidden when output is captured
-    # 01 dataset
-    "audio_dir": None,
-    "labels": None,
-    "genres": None,
-    "label_column": None,
-    "cue_table": None,
-    "scheduler": None,
-    "n_films": 100,
-    "cues_per_film": [2, 3],
-    "cue_seconds": [15.0, 30.0],
-    "split_fractions": [0.7, 0.15, 0.15],
-    # 02 exploration
-    "n_examples": 1,
-    "excerpt_seconds": 10.0,
-    # 03-06 training
-    "resume": False,
-    "epochs": 20,
-    "patience": 5,
-    "batch_size": 64,
-    "learning_rate": 0.001,
-    "loss": "bce",
-    "precision": "auto",
-    "feature_kinds": ["mfcc", "logmel"],
-    "binary_ensemble": True,
-    "ensemble_feature_kind": "mfcc",
-    "modern_models": ["resnet_cnn", "fcn_cnn"],
-    "feature_kind": "logmel",
-    "max_pooling": True,
-    "sequence_poolers": ["attention_pooling", "gru_pooling"],
-    "finetune_epochs": 3,
-    "finetune_learning_rate": 0.001,
-    "max_patches_per_cue": 2,
-    "pretrained": "MTT_musicnn",
-    "n_tag_examples": 4,
-    # 07 evaluation
-    "n_boot": 1000,
-    "study_predictions": None,
-    "study_tag_sets": None,
-    "n_audio_cues": 12,
-    # 08 cross-validation
-    "cv_folds": 5,
-    "cv_repeats": 1,
-    "cv_families": [
-        "mfcc_logreg",
-        "musicnn_MTT_taggram_logreg",
-        "musicnn_MSD_taggram_logreg",
-        "musicnn_MTT_penultimate_logreg",
-        "musicnn_MSD_penultimate_logreg",
-        "musicnn_MTT_pool_logreg",
-        "musicnn_MSD_pool_logreg",
-        "musicnn_MTT_penultimate_mlp",
-        "musicnn_both_penultimate_logreg",
-        "combined_logreg",
-    ],
-    "anchor": "mfcc_logreg",
-    # CNNs per fold (with augmentation) cost minutes on a CPU: the real profile runs them
-    "cv_keras_models": [],
-    "cv_keras_repeats": 1,
-    "cv_epochs": 10,
-    "cv_patience": 4,
-    "cv_batch_size": 32,
-    "cv_augment_variants": 1,
-    "cv_crop_hop_frames": 25,
-    "cv_mixup_alpha": 0.2,
-    "cv_precision": "auto",
-    "leakage_groupings": ["cue", "film", "composer"],
-    "min_films": 3,
-    "ensemble": True,
-    "save_final": True,
-}
 
 #: Each profile's changes to :data:`DEFAULTS` (see :func:`profile_parameters`).
 PROFILES: dict[str, dict] = {

@@ -32,7 +32,7 @@ import soundfile as sf
 from scipy.signal import fftconvolve
 from tqdm.auto import tqdm
 
-from .config import GENRES
+from .config import DEFAULTS, GENRES
 
 SR = 22050
 
@@ -105,9 +105,9 @@ GENRE_COUNT_PROBS = (0.16, 0.34, 0.50)
 class SynthConfig:
     """What to generate. Deterministic: the same config gives the same bytes."""
 
-    n_films: int = 200
-    cues_per_film: tuple[int, int] = (2, 4)
-    cue_seconds: tuple[float, float] = (15.0, 40.0)
+    n_films: int = DEFAULTS["n_films"]
+    cues_per_film: tuple[int, int] = tuple(DEFAULTS["cues_per_film"])
+    cue_seconds: tuple[float, float] = tuple(DEFAULTS["cue_seconds"])
     seed: int = 0
     sample_rate: int = SR
     #: Probability that a cue also carries a quiet motif of a genre its film lacks.

@@ -14,12 +14,13 @@ import platform
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import FeatureParams
+from .config import DEFAULTS, FeatureParams
 from .dataset import Manifest, source_summary
 from .features import load_summaries, load_tiles
 from .streaming import per_cue_subset
@@ -33,19 +34,19 @@ class TrainConfig:
     ROC-AUC (0 turns that off); training stops after ``patience`` such epochs.
     """
 
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    patience: int = 10
+    epochs: int = DEFAULTS["epochs"]
+    batch_size: int = DEFAULTS["batch_size"]
+    learning_rate: float = DEFAULTS["learning_rate"]
+    patience: int = DEFAULTS["patience"]
     lr_patience: int = 4
-    seed: int = 0
+    seed: int = DEFAULTS["seed"]
     verbose: int = 2
     #: "bce" (binary cross-entropy), "weighted_bce" (each genre's positives weighted by
     #: its negatives/positives ratio on training data, for rare genres) or "focal"
-    loss: str = "bce"
+    loss: str = DEFAULTS["loss"]
     #: "float32", a mixed policy ("mixed_float16" on GPUs, "mixed_bfloat16" on CPUs/TPUs),
     #: or "auto": the mixed policy the hardware runs fast (see :func:`auto_precision`)
-    precision: str = "float32"
+    precision: str = DEFAULTS["precision"]
     #: at most this many evenly spread tiles of each cue to train and monitor on (None: all)
     max_tiles_per_cue: int | None = None
     #: augmentation for tile models (see filmgenre.augment): audiomentations renderings of
@@ -64,6 +65,13 @@ class TrainConfig:
     #: DataParallel under JAX), "all" over every local device the backend lists (logical
     #: CPU devices included: how the tests exercise it), "none" trains on one device
     parallel: str = "auto"
+
+    @classmethod
+    def from_parameters(cls, parameters: dict, **changes) -> TrainConfig:
+        """The config a notebook's parameters ask for: every field named in ``parameters``
+        (a notebook passes ``globals()``), then ``changes``; the rest keep their defaults."""
+        fields = {f.name for f in dataclass_fields(cls)}
+        return cls(**{**{k: v for k, v in parameters.items() if k in fields}, **changes})
 
 
 def set_seed(seed: int) -> None:

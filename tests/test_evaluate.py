@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from filmgenre import evaluate
+from filmgenre import evaluate, metrics
 from filmgenre.config import GENRES
 
 
@@ -26,13 +26,13 @@ def _random_case(seed: int, n: int = 80, k: int = 10):
 def test_metrics_equal_scikit_learn(seed):
     y, s = _random_case(seed)
     for j in range(y.shape[1]):
-        assert evaluate.roc_auc(y[:, j], s[:, j]) == pytest.approx(
+        assert metrics.roc_auc(y[:, j], s[:, j]) == pytest.approx(
             skm.roc_auc_score(y[:, j], s[:, j])
         )
-        assert evaluate.average_precision(y[:, j], s[:, j]) == pytest.approx(
+        assert metrics.average_precision(y[:, j], s[:, j]) == pytest.approx(
             skm.average_precision_score(y[:, j], s[:, j])
         )
-    head = evaluate.headline_metrics(y, s)
+    head = metrics.headline_metrics(y, s)
     assert head["macro_roc_auc"] == pytest.approx(skm.roc_auc_score(y, s, average="macro"))
     assert head["micro_roc_auc"] == pytest.approx(skm.roc_auc_score(y, s, average="micro"))
     assert head["macro_ap"] == pytest.approx(skm.average_precision_score(y, s, average="macro"))
@@ -42,21 +42,21 @@ def test_metrics_equal_scikit_learn(seed):
 def test_ranking_metrics_on_a_hand_made_case():
     y = np.array([[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 1]])
     s = np.array([[0.9, 0.1, 0.2, 0.3], [0.8, 0.1, 0.0, 0.2], [0.1, 0.2, 0.3, 0.4]])
-    assert evaluate.precision_at_1(y, s) == pytest.approx(2 / 3)
-    assert evaluate.recall_at_k(y, s, 3) == pytest.approx((1 + 1 + 1) / 3)
-    assert evaluate.recall_at_k(y, s, 1) == pytest.approx((0.5 + 0 + 0.5) / 3)
+    assert metrics.precision_at_1(y, s) == pytest.approx(2 / 3)
+    assert metrics.recall_at_k(y, s, 3) == pytest.approx((1 + 1 + 1) / 3)
+    assert metrics.recall_at_k(y, s, 1) == pytest.approx((0.5 + 0 + 0.5) / 3)
 
 
 def test_single_class_genre_gives_nan_not_an_error():
-    assert np.isnan(evaluate.roc_auc(np.zeros(5), np.arange(5)))
+    assert np.isnan(metrics.roc_auc(np.zeros(5), np.arange(5)))
     y = np.array([[1, 0], [1, 1], [1, 0]])
     s = np.array([[0.2, 0.1], [0.3, 0.9], [0.1, 0.2]])
-    assert evaluate.headline_metrics(y, s)["macro_roc_auc"] == pytest.approx(1.0)
+    assert metrics.headline_metrics(y, s)["macro_roc_auc"] == pytest.approx(1.0)
 
 
 def test_bootstrap_resamples_whole_films():
     films = np.array(["a", "a", "a", "b", "c", "c"])
-    for idx in evaluate.film_resamples(films, n_boot=50, seed=3):
+    for idx in metrics.film_resamples(films, n_boot=50, seed=3):
         drawn = films[idx]
         for film in set(drawn):
             # every draw of a film brings all its cues
@@ -67,17 +67,17 @@ def test_bootstrap_resamples_whole_films():
 def test_paired_difference():
     y, s = _random_case(4, n=120)
     films = np.repeat(np.arange(40), 3)
-    same = evaluate.paired_difference(y, s, s, films, n_boot=200)
+    same = metrics.paired_difference(y, s, s, films, n_boot=200)
     assert same["difference"] == 0 and same["ci95_low"] == 0 and same["ci95_high"] == 0
-    better = evaluate.paired_difference(y, y + 0.01 * s, s, films, n_boot=200)
+    better = metrics.paired_difference(y, y + 0.01 * s, s, films, n_boot=200)
     assert better["difference"] > 0 and better["ci95_low"] > 0 and better["p_not_better"] == 0
 
 
 def test_score_model_intervals_bracket_the_estimate():
     y, s = _random_case(5, n=150)
     films = np.repeat(np.arange(50), 3)
-    sc = evaluate.score_model(y, s, films, n_boot=200)
-    for k in evaluate.HEADLINE:
+    sc = metrics.score_model(y, s, films, n_boot=200)
+    for k in metrics.HEADLINE:
         low, high = sc["ci95"][k]
         assert low <= sc["metrics"][k] <= high
     assert [r["positives"] for r in sc["per_genre"]] == y.sum(axis=0).tolist()
@@ -87,7 +87,7 @@ def test_study_predictions_reproduce_the_published_numbers(shared, tmp_path):
     frame = evaluate.load_study_predictions(shared / "seed" / "pooling_dict.json")
     y, s, rows = evaluate.split_predictions(frame)
     assert len(rows) == 196 and rows.film.nunique() == 141
-    head = evaluate.headline_metrics(y, s)
+    head = metrics.headline_metrics(y, s)
     assert round(head["macro_roc_auc"], 3) == 0.756
     assert round(head["micro_roc_auc"], 3) == 0.753
     assert round(head["macro_ap"], 3) == 0.471
@@ -104,14 +104,14 @@ def test_study_predictions_reproduce_the_published_numbers(shared, tmp_path):
         "Sci-Fi": (0.856, 0.616, 34),
         "Thriller": (0.739, 0.380, 44),
     }
-    per = evaluate.per_genre_metrics(y, s, GENRES)
+    per = metrics.per_genre_metrics(y, s, GENRES)
     for genre, (auc, ap, pos) in published.items():
         assert (
             round(per.loc[genre, "roc_auc"], 3),
             round(per.loc[genre, "ap"], 3),
             per.loc[genre, "positives"],
         ) == (auc, ap, pos), genre
-    low, high = evaluate.score_model(y, s, rows.film.to_numpy(), n_boot=1000, seed=0)["ci95"][
+    low, high = metrics.score_model(y, s, rows.film.to_numpy(), n_boot=1000, seed=0)["ci95"][
         "macro_roc_auc"
     ]
     assert abs(low - 0.722) < 0.01 and abs(high - 0.791) < 0.01
@@ -123,23 +123,23 @@ def test_study_predictions_reproduce_the_published_numbers(shared, tmp_path):
 
 def test_thresholds_maximise_validation_f1_and_f1_matches_scikit_learn():
     y, s = _random_case(6, n=60)
-    thresholds = evaluate.choose_thresholds(y, s)
+    thresholds = metrics.choose_thresholds(y, s)
     for j in range(y.shape[1]):
         best = max(skm.f1_score(y[:, j], s[:, j] >= t, zero_division=0) for t in np.unique(s[:, j]))
         assert skm.f1_score(y[:, j], s[:, j] >= thresholds[j]) == pytest.approx(best)
-    table = evaluate.f1_table(y, s, thresholds, GENRES)
+    table = metrics.f1_table(y, s, thresholds, GENRES)
     for j, genre in enumerate(GENRES):
         called = s[:, j] >= thresholds[j]
         assert table.loc[genre, "f1"] == pytest.approx(skm.f1_score(y[:, j], called))
         assert table.loc[genre, "precision"] == pytest.approx(skm.precision_score(y[:, j], called))
-    none = evaluate.choose_thresholds(np.zeros((5, 2)), np.random.default_rng(0).random((5, 2)))
+    none = metrics.choose_thresholds(np.zeros((5, 2)), np.random.default_rng(0).random((5, 2)))
     assert np.isinf(none).all()
 
 
 def test_per_cue_loss_ranks_right_before_wrong():
     y = np.array([[1, 0], [1, 0]])
     s = np.array([[0.9, 0.1], [0.1, 0.9]])
-    loss = evaluate.per_cue_loss(y, s)
+    loss = metrics.per_cue_loss(y, s)
     assert loss[0] < loss[1]
     assert loss[0] == pytest.approx(skm.log_loss(y[0], s[0], labels=[0, 1]))
 

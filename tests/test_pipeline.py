@@ -51,7 +51,7 @@ def test_notebooks_are_numbered_clean_and_parameterised():
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, f"{path.name}: one cell tagged 'parameters'"
         assert nb.metadata.kernelspec.name == "filmgenre"
-        assert "import filmgenre" in "".join(c.source for c in code)
+        assert "from filmgenre import" in "".join(c.source for c in code)
         assert {"run_dir", "seed"} <= pipeline.declared_parameters(path)
 
 
@@ -348,3 +348,18 @@ def test_relative_path_parameters_are_read_from_where_the_command_runs(tmp_path,
     assert _parse_value("[0.5, 0.2, 0.3]") == [0.5, 0.2, 0.3]
     assert _parse_value("auto") == "auto"  # not a path here: left as it is
     assert _parse_value("true") is True
+
+
+def test_library_defaults_are_the_default_profile():
+    from filmgenre import synth, train
+    from filmgenre.config import DEFAULTS
+
+    config = train.TrainConfig()
+    for name in ("epochs", "patience", "batch_size", "learning_rate", "loss", "precision", "seed"):
+        assert getattr(config, name) == DEFAULTS[name], name
+    synth_config = synth.SynthConfig()
+    assert synth_config.n_films == DEFAULTS["n_films"]
+    assert list(synth_config.cue_seconds) == DEFAULTS["cue_seconds"]
+    picked = train.TrainConfig.from_parameters({"epochs": 3, "resume": True, "loss": "focal"})
+    assert (picked.epochs, picked.loss, picked.patience) == (3, "focal", DEFAULTS["patience"])
+    assert train.TrainConfig.from_parameters({"epochs": 3}, epochs=4).epochs == 4
