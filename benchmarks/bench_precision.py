@@ -1,7 +1,7 @@
 """Float32 against the mixed policy this hardware runs fast, for every tile model.
 
 Trains each tile model of the default profile twice on a run's dataset (the notebooks'
-training settings, same seed): in float32 and in ``train.auto_precision()``
+training settings, same seed): in float32 and in ``runtime.auto_precision()``
 (``mixed_bfloat16`` on CPUs with bfloat16 units, ``mixed_float16`` on GPUs). Prints the
 best validation ROC-AUC, the test macro ROC-AUC with its 95% film-bootstrap interval,
 the training time of each, and whether the mixed policy's test score lies inside the
@@ -17,8 +17,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from filmgenre import dataset, evaluate, metrics, train
-from filmgenre.pipeline import DEFAULTS
+from filmgenre import dataset, evaluate, metrics, runtime, train
+from filmgenre.config import DEFAULTS
 
 TILE_MODELS = (
     "study_cnn:mfcc",
@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     manifest = dataset.Manifest.load(Path(args.run) / "dataset")
-    mixed = train.auto_precision()
+    mixed = runtime.auto_precision()
     rows = []
     for spec in args.models:
         name, kind = spec.split(":")

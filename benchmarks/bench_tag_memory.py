@@ -74,16 +74,16 @@ def measure(files_dir: Path, n: int, model_dir: Path, baseline: bool) -> dict:
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from filmgenre import predict, train, transfer, features
+from filmgenre import cue_pooling, features, inputs, predict, transfer
 files = sorted(Path({str(files_dir)!r}).glob("*.wav"))[:{n}]
 start = time.perf_counter()
 if {baseline!r}:
     model, info = predict.load_trained({str(model_dir)!r})
     m = features.extract(predict._collection(files), progress=False)
     transfer.extract_inputs(m, progress=False)
-    x, _, idx, cues = train.load_inputs(m, None, "musicnn_patches")
+    x, _, idx, cues = inputs.load_inputs(m, None, "musicnn_patches")
     tile_scores = np.asarray(model.predict(x, batch_size=512, verbose=0))
-    scores = train.pool_cues(tile_scores, idx, len(cues))
+    scores = cue_pooling.pool_cues(tile_scores, idx, len(cues))
 else:
     scores, _ = predict.tag_files(files, {str(model_dir)!r}, progress=False)
 seconds = time.perf_counter() - start

@@ -9,7 +9,7 @@ by the same callback in both. Prints tiles/s and the ratio ours / plain per row.
     python benchmarks/bench_train.py [--tiles 4096] [--epochs 3] [--models study_cnn ...]
 
 Runs under any Keras backend (``KERAS_BACKEND=jax`` on a GPU machine without TensorFlow).
-Precisions: float32 and the mixed policy the hardware supports (``train.auto_precision``).
+Precisions: float32 and the mixed policy the hardware supports (``runtime.auto_precision``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from filmgenre import models, train
+from filmgenre import models, runtime, train
 
 
 def _timer():
@@ -49,7 +49,7 @@ def _timer():
 def plain_fit(name: str, x, y, epochs: int, batch: int) -> float:
     import keras
 
-    train.set_seed(0)
+    runtime.set_seed(0)
     model = models.build(name, x.shape[1:], y.shape[1])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     timer = _timer()
@@ -81,10 +81,10 @@ def main() -> int:
     x = rng.normal(size=(args.tiles, 40, 100)).astype(np.float32)
     y = (rng.random((args.tiles, 10)) < 0.25).astype(np.float32)
     xv, yv = x[: args.tiles // 4], y[: args.tiles // 4]
-    device = train.device_summary()
+    device = runtime.device_summary()
     print(f"backend {keras.backend.backend()}, devices {device['gpus'] or 'CPU'}, "
           f"{args.tiles} tiles, batch {args.batch}")  # fmt: skip
-    precisions = list(dict.fromkeys(["float32", train.auto_precision()]))
+    precisions = list(dict.fromkeys(["float32", runtime.auto_precision()]))
     rows = []
     for name in args.models:
         for precision in precisions:

@@ -509,7 +509,7 @@ def fit_final(
     fold. ``cv_scores`` (the family's cross-validated metrics) is recorded beside it.
     """
     from .dataset import source_summary
-    from .train import device_summary, library_versions
+    from .runtime import device_summary, library_versions
 
     family = family or FAMILIES[name]
     cues = manifest.cues.reset_index(drop=True)

@@ -308,7 +308,8 @@ def evaluate_run(
     ``metrics.json``."""
     from .config import shared_file
     from .dataset import Manifest
-    from .train import library_versions, load_run_models
+    from .runs import load_run_models
+    from .runtime import library_versions
 
     run_dir = Path(run_dir)
     manifest = Manifest.load(run_dir / "dataset")

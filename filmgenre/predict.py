@@ -129,7 +129,8 @@ def tag_files(
     """
     from . import cue_pooling, transfer
     from .crossval import cue_vectors
-    from .train import load_inputs, predict_cues
+    from .cue_pooling import predict_cues
+    from .inputs import load_inputs
 
     model, info = load_trained(model_dir)
     genres = info["genres"]

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -21,9 +19,11 @@ import numpy as np
 import pandas as pd
 
 from .config import DEFAULTS, FeatureParams
+from .cue_pooling import PREDICT_BATCH, save_predictions
 from .dataset import Manifest, source_summary
-from .features import load_summaries, load_tiles
-from .streaming import per_cue_subset
+from .inputs import divisible, feature_label, load_inputs, training_examples, training_index
+from .runs import load_history
+from .runtime import auto_precision, data_parallel, device_summary, library_versions, set_seed
 
 
 @dataclass(frozen=True)
@@ -72,137 +72,6 @@ class TrainConfig:
         (a notebook passes ``globals()``), then ``changes``; the rest keep their defaults."""
         fields = {f.name for f in dataclass_fields(cls)}
         return cls(**{**{k: v for k, v in parameters.items() if k in fields}, **changes})
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the Keras backend in one call."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-
-
-def auto_precision() -> str:
-    """The fastest safe policy here: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a
-    CPU with native bfloat16 units (AVX-512 BF16 or AMX), else ``float32``."""
-    if device_summary()["gpus"]:
-        return "mixed_float16"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "float32"
-    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of everything that can change a result, for reports and model folders."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import keras
-
-    out = {"python": platform.python_version(), "keras_backend": keras.backend.backend()}
-    for pkg in (
-        "numpy",
-        "scipy",
-        "pandas",
-        "scikit-learn",
-        "librosa",
-        "soundfile",
-        "keras",
-        "tensorflow-cpu",
-        "tensorflow",
-        "jax",
-        "torch",
-        "musicnn",
-        "papermill",
-        "matplotlib",
-    ):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def device_summary() -> dict[str, object]:
-    """Which backend and accelerators training will use."""
-    import keras
-
-    backend = keras.backend.backend()
-    gpus: list[str] = []
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    elif backend == "jax":
-        import jax
-
-        gpus = [str(d) for d in jax.devices() if d.platform == "gpu"]
-    elif backend == "torch":
-        import torch
-
-        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return {
-        "backend": backend,
-        "gpus": gpus,
-        "device": "GPU" if gpus else "CPU",
-        "cpu_count": os.cpu_count(),
-    }
-
-
-def parallel_devices(mode: str = "auto") -> list[str]:
-    """The devices a data-parallel run of ``mode`` ("auto", "all", "none") spreads over;
-    one device or none means no distribution."""
-    import keras
-
-    if mode not in ("auto", "all", "none"):
-        raise ValueError(f"unknown parallel mode {mode!r}; choose auto, all or none")
-    if mode == "none":
-        return []
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        kinds = ("GPU",) if mode == "auto" else ("GPU", "CPU")
-        for kind in kinds:
-            found = [d.name for d in tf.config.list_logical_devices(kind)]
-            if len(found) > 1:
-                return found
-        return []
-    if backend == "jax":
-        import jax
-
-        found = [d for d in jax.devices() if mode == "all" or d.platform == "gpu"]
-        return [str(d) for d in found] if len(found) > 1 else []
-    return []  # torch: one device (torch's DistributedDataParallel needs a launcher)
-
-
-@contextmanager
-def data_parallel(mode: str = "auto"):
-    """Build, compile and fit models inside this to split each batch over
-    :func:`parallel_devices`; yields the device names (empty: one device, no change)."""
-    import keras
-
-    devices = parallel_devices(mode)
-    if not devices:
-        yield []
-        return
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        with tf.distribute.MirroredStrategy(devices).scope():
-            yield devices
-        return
-    import jax
-
-    wanted = set(devices)
-    previous = keras.distribution.distribution()
-    keras.distribution.set_distribution(
-        keras.distribution.DataParallel(devices=[d for d in jax.devices() if str(d) in wanted])
-    )
-    try:
-        yield devices
-    finally:
-        keras.distribution.set_distribution(previous)
 
 
 def _throughput_callback():
@@ -312,10 +181,6 @@ def fit_streamed(
     return _fit(model, batches, validation, train_index.labels, adapt, out_dir, config, resume)
 
 
-#: tiles per prediction batch
-PREDICT_BATCH = 256
-
-
 def _fit(model, batches, validation, y_train: np.ndarray, adapt, out_dir, config, resume):
     """The loop behind :func:`fit` and :func:`fit_streamed`: ``batches(initial_epoch)``
     gives ``model.fit``'s data arguments, ``adapt(layer)`` fits the normalisation."""
@@ -380,39 +245,6 @@ def _fit(model, batches, validation, y_train: np.ndarray, adapt, out_dir, config
     return model, history
 
 
-def pool_cues(tile_scores: np.ndarray, cue_index: np.ndarray, n_cues: int, how: str = "mean"):
-    """Cue scores from tile scores: ``mean`` (the study's pooling) or ``max`` over its tiles."""
-    if how == "mean":
-        sums = np.zeros((n_cues, tile_scores.shape[1]))
-        np.add.at(sums, cue_index, tile_scores)
-        return sums / np.maximum(np.bincount(cue_index, minlength=n_cues), 1)[:, None]
-    if how == "max":
-        out = np.full((n_cues, tile_scores.shape[1]), -np.inf)
-        np.maximum.at(out, cue_index, tile_scores)
-        return np.where(np.isfinite(out), out, 0.0)
-    raise ValueError(f"unknown pooling {how!r}; choose mean or max")
-
-
-def predict_cues(
-    model, x: np.ndarray, cue_index: np.ndarray, n_cues: int, batch_size: int = 512
-) -> np.ndarray:
-    """Cue prediction = mean of its tiles' predictions (the study's pooling)."""
-    tile_pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    return pool_cues(tile_pred, cue_index, n_cues, "mean")
-
-
-def predictions_frame(
-    cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...]
-) -> pd.DataFrame:
-    """Per-cue truth (``y_<genre>``) and probability (``p_<genre>``) in one table."""
-    out = cues[["film", "cue", "split"]].copy().reset_index(drop=True)
-    for g in genres:
-        out[f"y_{g}"] = cues[g].to_numpy(dtype=int)
-    for j, g in enumerate(genres):
-        out[f"p_{g}"] = scores[:, j]
-    return out
-
-
 @dataclass
 class TrainResult:
     name: str
@@ -420,132 +252,6 @@ class TrainResult:
     history: pd.DataFrame
     predictions: pd.DataFrame
     info: dict
-
-
-#: input kinds: what a model sees and how its cue prediction is formed
-INPUT_KINDS = ("tiles", "summary", "musicnn_patches", "musicnn_embedding")
-
-
-def load_inputs(
-    manifest: Manifest,
-    split: str | None,
-    input_kind: str,
-    feature_kind: str = "mfcc",
-    params: FeatureParams = FeatureParams(),
-    max_per_cue: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
-    """(examples, labels, cue index of each example, cues) of one split (None: every cue)
-    for a model input."""
-    from . import transfer
-
-    if input_kind == "tiles":
-        ts = load_tiles(manifest, split, feature_kind, params)
-        keep = per_cue_subset(ts.cue, max_per_cue)
-        return ts.x[keep], ts.y[keep], ts.cue[keep], ts.cues
-    if input_kind == "musicnn_patches":
-        return transfer.load_patches(manifest, split, max_per_cue)
-    if input_kind == "summary":
-        x, y, cues = load_summaries(manifest, split)
-    elif input_kind == "musicnn_embedding":
-        x, y, cues = transfer.load_embeddings(manifest, split)
-    else:
-        raise ValueError(f"unknown input kind {input_kind!r}; choose one of {INPUT_KINDS}")
-    return x, y, np.arange(len(cues)), cues
-
-
-def training_examples(
-    manifest: Manifest,
-    input_kind: str,
-    feature_kind: str,
-    params: FeatureParams,
-    config: TrainConfig,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The training split's examples, with the config's crops and augmented renderings
-    when the model sees tiles (validation and test tiles are never augmented)."""
-    limit = config.max_tiles_per_cue
-    augmenting = input_kind == "tiles" and (config.crop_hop_frames or config.augment_variants)
-    if not augmenting:
-        x, y, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params, limit)
-        return x, y
-    from . import augment
-
-    crops = replace(params, tile_hop_frames=config.crop_hop_frames or params.tile_hop_frames)
-    x, y, _, _ = load_inputs(manifest, "train", "tiles", feature_kind, crops, limit)
-    if config.augment_variants:
-        train_only = Manifest(manifest.split("train"), genres=manifest.genres)
-        augment.extract_variants(train_only, config.augment_variants, params, progress=False)
-        xa, ya = augment.variant_tiles(manifest, "train", config.augment_variants, feature_kind,
-                                       params, config.crop_hop_frames)  # fmt: skip
-        x, y = np.concatenate([x, xa]), np.concatenate([y, ya]).astype(y.dtype)
-    return x, y
-
-
-def _divisible(x: np.ndarray, y: np.ndarray, batch_size: int, multiple: int, pad: bool):
-    """Arrays whose last batch also splits over ``multiple`` devices (see
-    :func:`filmgenre.streaming.divisible_order`); unchanged for one device."""
-    from .streaming import divisible_order
-
-    if batch_size % multiple:
-        raise ValueError(f"batch size {batch_size} does not split over {multiple} devices")
-    rows = divisible_order(np.arange(len(x)), batch_size, multiple, pad)
-    return (x, y) if len(rows) == len(x) else (x[rows], y[rows])
-
-
-def training_index(manifest: Manifest, feature_kind: str, params: FeatureParams,
-                   config: TrainConfig):  # fmt: skip
-    """(train, val) :class:`filmgenre.streaming.TileIndex` of a tile model: the training
-    tiles with the config's crops and augmented renderings (rendered and cached first),
-    the validation tiles plain."""
-    from . import augment
-    from .streaming import tile_index
-
-    if config.augment_variants:
-        train_only = Manifest(manifest.split("train"), genres=manifest.genres)
-        augment.extract_variants(train_only, config.augment_variants, params, progress=False)
-    train_index = tile_index(manifest, "train", feature_kind, params, config.max_tiles_per_cue,
-                             config.crop_hop_frames, config.augment_variants)  # fmt: skip
-    val_index = tile_index(manifest, "val", feature_kind, params, config.max_tiles_per_cue)
-    return train_index, val_index
-
-
-def feature_label(input_kind: str, feature_kind: str) -> str:
-    """What a model's input was, for tables and ``config.json``."""
-    return {
-        "tiles": feature_kind,
-        "summary": "mfcc_summary",
-        "musicnn_patches": "musicnn_mel96",
-        "musicnn_embedding": "musicnn_embedding",
-    }[input_kind]
-
-
-def save_predictions(
-    model,
-    manifest: Manifest,
-    out: Path,
-    input_kind: str,
-    feature_kind: str,
-    params: FeatureParams,
-    stream: bool = False,
-) -> pd.DataFrame:
-    """Cue predictions (mean over each cue's examples) for validation and test films;
-    ``stream`` reads tiles from the feature caches batch by batch."""
-    from .streaming import tile_batches, tile_index
-
-    frames = []
-    for split in ("val", "test"):
-        if stream and input_kind == "tiles":
-            index = tile_index(manifest, split, feature_kind, params)
-            cues = manifest.split(split).reset_index(drop=True)
-            batches = tile_batches(index, PREDICT_BATCH, shuffle=False, with_labels=False)
-            tile_scores = np.asarray(model.predict(batches, verbose=0))
-            scores = pool_cues(tile_scores, index.cue, len(cues), "mean")
-        else:
-            x, _, idx, cues = load_inputs(manifest, split, input_kind, feature_kind, params)
-            scores = predict_cues(model, x, idx, len(cues))
-        frames.append(predictions_frame(cues, scores, manifest.genres))
-    predictions = pd.concat(frames, ignore_index=True)
-    predictions.to_csv(out / "predictions.csv", index=False)
-    return predictions
 
 
 def run_info(label: str, architecture: str, history: pd.DataFrame, **extra) -> dict:
@@ -631,8 +337,8 @@ def train_model(
                 model, history = fit_streamed(model, train_index, val_index, out, config,
                                               resume, multiple)  # fmt: skip
             else:
-                x_tr, y_tr = _divisible(x_tr, y_tr, config.batch_size, multiple, pad=False)
-                x_va, y_va = _divisible(x_va, y_va, config.batch_size, multiple, pad=True)
+                x_tr, y_tr = divisible(x_tr, y_tr, config.batch_size, multiple, pad=False)
+                x_va, y_va = divisible(x_va, y_va, config.batch_size, multiple, pad=True)
                 model, history = fit(model, x_tr, y_tr, x_va, y_va, out, config, resume=resume)
             train_seconds = time.perf_counter() - started
     finally:
@@ -676,18 +382,3 @@ def summary_table(results: list[TrainResult]) -> pd.DataFrame:
         "examples_per_s",
     )
     return pd.DataFrame({r.name: {k: r.info[k] for k in keys} for r in results}).T
-
-
-def load_history(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """A saved model's per-epoch history, epochs counted from 1."""
-    history = pd.read_csv(Path(model_dir) / "history.csv")
-    history["epoch"] = np.arange(1, len(history) + 1)
-    return history
-
-
-def load_run_models(run_dir: str | os.PathLike[str]) -> dict[str, dict]:
-    """``config.json`` of every model trained in a run, by model name."""
-    return {
-        p.parent.name: json.loads(p.read_text())
-        for p in sorted(Path(run_dir).glob("models/*/config.json"))
-    }

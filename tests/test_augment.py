@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from filmgenre import augment, dataset, features, train
+from filmgenre import augment, dataset, features, inputs, train
 
 
 def test_variants_are_cached_repeatable_and_differ_from_the_plain_cue(tiny_manifest):
@@ -46,8 +46,10 @@ def test_a_cnn_trains_on_crops_variants_and_mixup(tiny_manifest, tmp_path):
     plain = train.TrainConfig(epochs=1, batch_size=16, verbose=0)
     augmented = train.TrainConfig(epochs=1, batch_size=16, verbose=0, augment_variants=1,
                                   crop_hop_frames=25, mixup_alpha=0.2)  # fmt: skip
-    x0, _ = train.training_examples(tiny_manifest, "tiles", "mfcc", features.FeatureParams(), plain)
-    x1, y1 = train.training_examples(tiny_manifest, "tiles", "mfcc", features.FeatureParams(),
+    x0, _ = inputs.training_examples(
+        tiny_manifest, "tiles", "mfcc", features.FeatureParams(), plain
+    )
+    x1, y1 = inputs.training_examples(tiny_manifest, "tiles", "mfcc", features.FeatureParams(),
                                      augmented)  # fmt: skip
     assert len(x1) > 2 * len(x0) and len(x1) == len(y1)
     result = train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", config=augmented)

@@ -17,7 +17,7 @@ SCRIPT = r"""
 import json, sys
 import numpy as np
 import keras
-from filmgenre import models, train
+from filmgenre import models, runtime, train
 assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
 out = sys.argv[2]
 rng = np.random.default_rng(0)
@@ -37,7 +37,7 @@ result["attention_pooling"] = np.asarray(pooled(seq)).shape[1]
 patches = np.load(f"{out}/patches.npy")
 tagger = models.musicnn.load_pretrained()
 result["musicnn"] = np.asarray(tagger.predict(patches, verbose=0)).tolist()
-result["device"] = train.device_summary()
+result["device"] = runtime.device_summary()
 print("RESULT" + json.dumps(result))
 """
 
@@ -127,10 +127,10 @@ def test_training_runs_data_parallel_over_two_devices(backend, tiny_manifest, tm
 
 
 def test_one_device_means_no_distribution():
-    from filmgenre import train
+    from filmgenre import runtime
 
-    assert train.parallel_devices("none") == []
-    if len(train.device_summary()["gpus"]) < 2:  # "auto" spreads over GPUs only
-        assert train.parallel_devices("auto") == []
+    assert runtime.parallel_devices("none") == []
+    if len(runtime.device_summary()["gpus"]) < 2:  # "auto" spreads over GPUs only
+        assert runtime.parallel_devices("auto") == []
     with pytest.raises(ValueError, match="unknown parallel mode"):
-        train.parallel_devices("many")
+        runtime.parallel_devices("many")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import features, models, predict, train
+from filmgenre import cue_pooling, features, models, predict, runs, train
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_train_model_saves_a_model_that_reloads_and_scores_again(tiny_manifest, 
     assert len(preds) == n_eval
     reloaded = keras.models.load_model(folder / "model.keras")
     ts = features.load_tiles(tiny_manifest, "test", "mfcc")
-    again = train.predict_cues(reloaded, ts.x, ts.cue, len(ts.cues))
+    again = cue_pooling.predict_cues(reloaded, ts.x, ts.cue, len(ts.cues))
     stored = preds[preds.split == "test"].filter(like="p_").to_numpy()
     assert_allclose(again, stored, rtol=1e-4, atol=1e-5)
 
@@ -84,7 +84,7 @@ def test_cue_prediction_is_the_mean_of_its_tiles():
             return x[:, :2]
 
     x = np.array([[0.1, 0.2], [0.3, 0.4], [0.9, 0.0]])
-    out = train.predict_cues(Fixed(), x, np.array([0, 0, 1]), 2)
+    out = cue_pooling.predict_cues(Fixed(), x, np.array([0, 0, 1]), 2)
     assert_allclose(out, [[0.2, 0.3], [0.9, 0.0]])
 
 
@@ -184,7 +184,7 @@ def test_interrupted_training_resumes_where_it_stopped(tiny_manifest, tmp_path):
             train.fit(model, ts.x, ts.y, ts.x, ts.y, tmp_path, config)
     finally:
         keras.Model.fit = original_fit
-    assert len(train.load_history(tmp_path)) == 2 and not (tmp_path / "model.keras").exists()
+    assert len(runs.load_history(tmp_path)) == 2 and not (tmp_path / "model.keras").exists()
     steps_done = keras.models.load_model(tmp_path / "last.keras").optimizer.iterations
     assert int(steps_done) == 2 * int(np.ceil(len(ts.x) / 16))
     fresh = models.build("tile_mlp", ts.x.shape[1:], 10)
@@ -245,7 +245,7 @@ def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
         first = stored[stored.split == "test"].filter(like="p_").to_numpy()[:2]
         assert_allclose(table.to_numpy(), first, atol=1e-5)
     with pytest.raises(ValueError, match="unknown pooling"):
-        train.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
+        cue_pooling.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
 
 
 def test_pooling_functions():
@@ -253,8 +253,8 @@ def test_pooling_functions():
 
     scores = np.array([[0.1, 0.9], [0.5, 0.3], [0.7, 0.2]])
     cue = np.array([0, 0, 1])
-    assert_allclose(train.pool_cues(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
-    assert_allclose(train.pool_cues(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
+    assert_allclose(cue_pooling.pool_cues(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
+    assert_allclose(cue_pooling.pool_cues(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
     seq = cue_pooling.sequences(scores, cue, 2, 2)
     assert_allclose(seq[1], [[0.7, 0.2], [0.0, 0.0]])
 
