@@ -369,11 +369,13 @@ def train_model(
 
 
 def summary_table(results: list[TrainResult]) -> pd.DataFrame:
-    """One row per trained model: size, training time, throughput and best validation AUC."""
+    """One row per trained model: size, training time, throughput and best validation AUC,
+    best validation AUC first."""
     keys = (
         "architecture",
         "feature_kind",
         "params",
+        "trainable_params",
         "train_examples",
         "epochs_run",
         "best_epoch",
@@ -381,4 +383,5 @@ def summary_table(results: list[TrainResult]) -> pd.DataFrame:
         "train_seconds",
         "examples_per_s",
     )
-    return pd.DataFrame({r.name: {k: r.info[k] for k in keys} for r in results}).T
+    table = pd.DataFrame({r.name: {k: r.info.get(k) for k in keys} for r in results}).T
+    return table.sort_values("best_val_auc", ascending=False)  # best first, not by name

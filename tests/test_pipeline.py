@@ -63,6 +63,10 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     for nb in NOTEBOOKS:
         executed = nbformat.read(run / nb.name, as_version=4)
         assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
+        results = [o for c in executed.cells for o in c.get("outputs", [])]
+        shown = [o.get("data", {}).get("text/plain", "") for o in results
+                 if o.get("output_type") == "execute_result"]  # fmt: skip
+        assert not [t for t in shown if "PosixPath(" in t], f"{nb.name} prints a path repr"
         html = (run / nb.name).with_suffix(".html").read_text()
         assert "<html" in html and "data:image/png;base64" in html, nb.name
         assert "https://cdnjs" not in html  # opens offline, no network needed
