@@ -148,7 +148,7 @@ def _run_local(jobs: list, n_jobs: int, bar) -> dict[str, tuple[str | None, str 
 
 
 #: seconds to wait for a Dask scheduler to answer before the build fails
-SCHEDULER_TIMEOUT_S = 10
+SCHEDULER_TIMEOUT_S = float(os.environ.get("FILMGENRE_SCHEDULER_TIMEOUT", "10"))
 
 
 def _run_dask(jobs: list, scheduler: str, bar) -> dict[str, tuple[str | None, str | None]]:
@@ -161,7 +161,7 @@ def _run_dask(jobs: list, scheduler: str, bar) -> dict[str, tuple[str | None, st
         client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ValueError(
-            f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+            f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
             f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, workers with "
             "`dask worker ADDRESS`) or leave out --scheduler to extract locally"
         ) from exc

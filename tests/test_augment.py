@@ -11,6 +11,7 @@ import pytest
 from filmgenre import augment, dataset, features, inputs, train
 
 
+@pytest.mark.slow
 def test_variants_are_cached_repeatable_and_differ_from_the_plain_cue(tiny_manifest):
     two = dataset.Manifest(tiny_manifest.cues.head(2), genres=tiny_manifest.genres)
     params = features.FeatureParams()

@@ -153,6 +153,7 @@ def test_filmscore_composer_groups_never_straddle_folds(realaudio):
         assert len(set(folds[has.to_numpy()])) == 1, name
 
 
+@pytest.mark.slow
 def test_the_shipped_model_is_trained_on_real_film_music_and_tags_from_a_fresh_clone(
     realaudio, tmp_path
 ):
@@ -189,6 +190,7 @@ def test_keras_models_run_through_the_same_folds_with_numeric_cue_names(tiny_man
         "repeat0_fold0", "repeat0_fold1", "repeat0_fold2"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_tag_and_search_write_csv_and_json_for_other_tools(tiny_collection, tmp_path):
     import io
 

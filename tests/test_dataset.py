@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,7 @@ def test_a_scheduler_address_with_no_scheduler_fails_clearly(tmp_path):
          "--labels", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "out"),
          "--scheduler", "tcp://127.0.0.1:9"],
         capture_output=True, text=True, timeout=300,
+        env={**os.environ, "FILMGENRE_SCHEDULER_TIMEOUT": "2"},
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert "no Dask scheduler answers at tcp://127.0.0.1:9" in done.stderr, done.stderr[-2000:]

@@ -58,6 +58,7 @@ def _encode_aac(wav, target):
     return target
 
 
+@pytest.mark.slow
 def test_m4a_decodes_in_process_without_a_system_ffmpeg(tmp_path, monkeypatch):
     wav = _tone_wav(tmp_path / "cue.wav", seconds=11.0)
     m4a = _encode_aac(wav, tmp_path / "cue.m4a")
@@ -133,6 +134,7 @@ def test_nothing_usable_fails_loudly(tmp_path):
         build.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", progress=False)
 
 
+@pytest.mark.slow
 def test_an_interrupted_build_resumes_and_redoes_only_what_is_missing(tiny_collection, tmp_path):
     env = {
         **os.environ,
@@ -180,6 +182,7 @@ def test_an_interrupted_build_resumes_and_redoes_only_what_is_missing(tiny_colle
         np.testing.assert_array_equal(features.load_cue(a), features.load_cue(b))
 
 
+@pytest.mark.slow
 def test_real_recordings_build_a_dataset_with_their_own_labels(realaudio, tmp_path):
     """Emotify: 120 real MP3 clips, labelled with emotion tags (not film genres); each clip
     is its own group, so a split can never hold one recording on both sides."""

@@ -88,6 +88,7 @@ def test_cue_prediction_is_the_mean_of_its_tiles():
     assert_allclose(out, [[0.2, 0.3], [0.9, 0.0]])
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_predictions(tiny_manifest, tmp_path):
     config = train.TrainConfig(epochs=2, batch_size=16, patience=2, verbose=0, seed=3)
     runs = [
@@ -222,6 +223,7 @@ def test_mixed_precision_option_trains_and_keeps_float32_outputs(tiny_manifest, 
     assert np.isfinite(result.predictions.filter(like="p_").to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
     from filmgenre import cue_pooling
 

@@ -79,6 +79,7 @@ def test_augmented_renderings_join_the_index(tiny_manifest):
         np.arange(len(plain.files)), np.bincount(plain.tile_source))])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_streamed_and_in_memory_training_both_save_a_model(tiny_manifest, tmp_path):
     results = {}
     for stream in (True, False):

@@ -54,6 +54,7 @@ def test_input_follows_musicnn_spec():
     assert musicnn.patches(spec[:100]).shape[0] == 0
 
 
+@pytest.mark.slow
 def test_ported_tagger_hears_classical_and_rock(tagger, realaudio):
     """Top tags of real classical clips are classical/strings-type, of rock clips
     rock/guitar-type: only true if every weight sits where the TF-1 graph had it."""
@@ -89,6 +90,7 @@ def test_patches_and_embeddings_are_cached_per_cue(musicnn_inputs):
     assert_allclose(emb, again)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["musicnn_mlp", "musicnn_finetuned"])
 def test_transfer_models_train_and_save(musicnn_inputs, tmp_path, name):
     config = train.TrainConfig(epochs=2, batch_size=8, patience=2, verbose=0, max_tiles_per_cue=1)
