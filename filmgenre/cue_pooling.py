@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .train import TrainConfig, TrainResult
 
 #: tiles per prediction batch
-PREDICT_BATCH = 256
+PREDICT_BATCH = 128
 
 
 def pool_cues(tile_scores: np.ndarray, cue_index: np.ndarray, n_cues: int, how: str = "mean"):

@@ -197,11 +197,13 @@ def tile_batches(
     workers: int = 2,
     with_labels: bool = True,
     multiple: int = 1,
+    queue: int = 4,
 ):
     """A ``keras.utils.PyDataset`` of (tiles, labels) batches read from the caches, with
     ``workers`` threads prefetching. Shuffled: cues in a new order each epoch, tiles
     shuffled within blocks of ``block_cues`` cues; a cache of the ``cache_sources`` most
-    recently read matrices (default: two blocks) bounds memory. ``multiple``: every batch
+    recently read matrices (default: two blocks) and a prefetch queue of ``queue`` batches
+    bound memory. ``multiple``: every batch
     holds a multiple of this many tiles, as JAX needs to split batches over that many
     devices (see :func:`divisible_order`)."""
     import keras
@@ -213,7 +215,7 @@ def tile_batches(
 
     class TileBatches(keras.utils.PyDataset):
         def __init__(self):
-            super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=8)
+            super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=queue)
             self.index = index
             self.rng = np.random.default_rng(seed)
             self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
