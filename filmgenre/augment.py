@@ -146,6 +146,8 @@ def mixup_batches(x: np.ndarray, y: np.ndarray, batch_size: int, alpha: float, s
     each example blended with another of the batch, weight ~ Beta(alpha, alpha)."""
     import keras
 
+    from .streaming import mix
+
     class MixupBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()
@@ -157,12 +159,7 @@ def mixup_batches(x: np.ndarray, y: np.ndarray, batch_size: int, alpha: float, s
 
         def __getitem__(self, index: int):
             rows = self.order[index * batch_size : (index + 1) * batch_size]
-            partner = self.rng.permutation(rows)
-            lam = self.rng.beta(alpha, alpha, size=len(rows)).astype(np.float32)
-            lam = np.maximum(lam, 1 - lam)  # the example keeps the larger share
-            lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
-            return lx * x[rows] + (1 - lx) * x[partner], lam[:, None] * y[rows] + (
-                1 - lam[:, None]) * y[partner]  # fmt: skip
+            return mix(x[rows], y[rows], alpha, self.rng)
 
         def on_epoch_end(self) -> None:
             self.order = self.rng.permutation(len(x))
