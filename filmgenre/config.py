@@ -199,6 +199,9 @@ DEFAULTS: dict[str, object] = {
         "musicnn_MTT_penultimate_mlp",
         "musicnn_both_penultimate_logreg",
         "combined_logreg",
+        "mfcc_meandiff",
+        "musicnn_MTT_penultimate_meandiff",
+        "combined_meandiff",
     ],
     "anchor": "mfcc_logreg",
     # CNNs per fold (with augmentation) cost minutes on a CPU: the real profile runs them

@@ -23,7 +23,7 @@ import os
 import re
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +135,9 @@ class Family:
     """A cue-vector model: which parts make the vector, and the head on top."""
 
     parts: tuple[str, ...]
-    head: str = "logreg"  # "logreg" (one L2 logistic regression per genre) or "mlp"
+    #: "logreg" (one L2 logistic regression per genre), "meandiff" (its limit for the
+    #: strongest regularisation, :class:`MeanDifference`) or "mlp"
+    head: str = "logreg"
     #: regularisation candidates: inverse L2 strength (logreg) or weight decay (mlp),
     #: picked per training fold by grouped inner cross-validation
     grid: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
@@ -172,7 +174,56 @@ FAMILIES: dict[str, Family] = {
         ("mfcc_stats", "musicnn:MTT_musicnn:penultimate", "musicnn:MSD_musicnn:penultimate"),
         description="MFCC statistics + both musicnn penultimate embeddings + logistic regression",
     ),
+    # the inner search picked the grid's strongest regularisation in every fold; these are
+    # the same features with the limit of ever stronger regularisation
+    "mfcc_meandiff": Family(
+        ("mfcc_stats",),
+        head="meandiff",
+        grid=(0.0,),
+        description="MFCC summary statistics + genre mean difference (logistic regression, C -> 0)",
+    ),  # fmt: skip
+    "musicnn_MTT_penultimate_meandiff": Family(
+        ("musicnn:MTT_musicnn:penultimate",),
+        head="meandiff",
+        grid=(0.0,),
+        description="musicnn (MTT) penultimate embedding + genre mean difference (C -> 0)",
+    ),  # fmt: skip
+    "combined_meandiff": Family(
+        ("mfcc_stats", "musicnn:MTT_musicnn:penultimate", "musicnn:MSD_musicnn:penultimate"),
+        head="meandiff",
+        grid=(0.0,),
+        description="MFCC statistics + both musicnn penultimate embeddings + genre mean "
+        "difference (logistic regression, C -> 0)",
+    ),  # fmt: skip
 }
+
+
+class MeanDifference:
+    """One genre's scorer along the difference of its positive and negative cues' mean
+    standardised features: the limit of a class-balanced L2 logistic regression as its
+    regularisation grows without bound (at zero weights the loss gradient points along
+    that difference), so it needs no strength and no iterations.
+
+    Its output is ``sigmoid(z . difference / sqrt(n_features))``: 0.5 for a cue at the
+    training cues' mean, on one fixed scale for every fold, so out-of-fold values of
+    different folds rank together. Like the balanced logistic regressions near this limit
+    it ranks cues for a genre; it is not a calibrated probability. (Tried on filmscore and
+    worse there: a per-fold intercept at the balanced boundary or a per-fold spread puts
+    folds on different scales; a Platt fit on training scores saturates, since every
+    cue's own features inflate its score.)
+    """
+
+    def __init__(self, z: np.ndarray, y: np.ndarray) -> None:
+        pos = y.astype(bool)
+        direction = z[pos].mean(0) - z[~pos].mean(0)
+        self.coef_ = (direction / np.sqrt(z.shape[1]))[None, :]
+        self.intercept_ = np.array([0.0])
+
+    def predict_proba(self, z: np.ndarray) -> np.ndarray:
+        from scipy.special import expit
+
+        p = expit(z @ self.coef_[0] + self.intercept_[0])
+        return np.column_stack([1.0 - p, p])
 
 
 def _fit_head(head: str, x: np.ndarray, y: np.ndarray, strength: float, seed: int):
@@ -193,11 +244,13 @@ def _fit_head(head: str, x: np.ndarray, y: np.ndarray, strength: float, seed: in
             warnings.simplefilter("ignore")
             net.fit(z, y.astype(int))
         return scaler, net
-    if head != "logreg":
-        raise ValueError(f"unknown head {head!r}; choose logreg or mlp")
+    if head not in ("logreg", "meandiff"):
+        raise ValueError(f"unknown head {head!r}; choose logreg, meandiff or mlp")
     heads = []
     for j in range(y.shape[1]):
-        if 0 < y[:, j].sum() < len(y):
+        if 0 < y[:, j].sum() < len(y) and head == "meandiff":
+            heads.append(MeanDifference(z, y[:, j]))
+        elif 0 < y[:, j].sum() < len(y):
             clf = LogisticRegression(C=strength, class_weight="balanced", max_iter=3000)
             heads.append(clf.fit(z, y[:, j]))
         else:
@@ -229,7 +282,8 @@ def _select_strength(family: Family, x, y, group, seed: int, inner_k: int = 4) -
         for f in range(k):
             tr, te = fold != f, fold == f
             if te.any() and tr.any():
-                s[te] = _predict_head(_fit_head(family.head, x[tr], y[tr], strength, seed), x[te])
+                fitted = _fit_head(family.head, x[tr], y[tr], strength, seed)
+                s[te] = _predict_head(fitted, x[te])
         scores.append(metrics.macro_roc_auc(y, s))
     return family.grid[int(np.nanargmax(scores))]
 
@@ -295,8 +349,8 @@ def cross_validate_vectors(
             tr, te = folds != f, folds == f
             strength = _select_strength(family, x[tr], y[tr], group[tr], cv.seed)
             chosen.append(strength)
-            total[te] += _predict_head(_fit_head(family.head, x[tr], y[tr], strength, cv.seed),
-                                       x[te])  # fmt: skip
+            fitted = _fit_head(family.head, x[tr], y[tr], strength, cv.seed)
+            total[te] += _predict_head(fitted, x[te])
     scores = total / len(fold_sets)
     info = {
         "name": name,
@@ -393,6 +447,17 @@ def film_level(frame: pd.DataFrame, genres: tuple[str, ...], how: str = "mean") 
     return out
 
 
+#: the levels out-of-fold predictions are scored at, and how a film's cues are pooled
+LEVELS: dict[str, str | None] = {"cue": None, "film (mean of cues)": "mean",
+                                 "film (max of cues)": "max"}  # fmt: skip
+
+
+def at_level(frame: pd.DataFrame, genres: tuple[str, ...], level: str) -> pd.DataFrame:
+    """An out-of-fold frame at one of :data:`LEVELS`: its cues, or one row per film."""
+    how = LEVELS[level]
+    return frame if how is None else film_level(frame, genres, how)
+
+
 def score_frame(frame: pd.DataFrame, genres: tuple[str, ...], n_boot: int = 1000,
                 seed: int = 0) -> dict:  # fmt: skip
     """:func:`metrics.score_model` of an out-of-fold frame (intervals resample films)."""
@@ -439,6 +504,87 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, genres: tuple[str, ...], n_boot: in
     if not ra[["film", "cue"]].equals(rb[["film", "cue"]]):
         raise ValueError("the two out-of-fold frames hold different cues; cannot pair them")
     return metrics.paired_difference(ya, sa, sb, ra.film.to_numpy(), n_boot=n_boot, seed=seed)
+
+
+def score_levels(results: dict[str, CVResult], genres: tuple[str, ...], n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, dict[str, dict]]:  # fmt: skip
+    """Every result scored at every level of :data:`LEVELS` (``{level: {model: scores}}``)."""
+    return {level: {name: score_frame(at_level(r.predictions, genres, level), genres, n_boot,
+                                      seed) for name, r in results.items()}
+            for level in LEVELS}  # fmt: skip
+
+
+def level_tables(
+    levels: dict[str, dict[str, dict]],
+    results: dict[str, CVResult],
+    genres: tuple[str, ...],
+    min_films: int = 3,
+) -> dict[str, pd.DataFrame]:
+    """One results table per level, best macro ROC-AUC first, with the macro ROC-AUC over
+    the genres that have at least ``min_films`` positive films in front."""
+    tables = {}
+    for level, scores in levels.items():
+        order = sorted(scores, key=lambda n: -scores[n]["metrics"]["macro_roc_auc"])
+        table = evaluate.results_table({n: scores[n] for n in order})
+        without = [macro_without_rare(at_level(results[n].predictions, genres, level), genres,
+                                      min_films) for n in table.index]  # fmt: skip
+        table.insert(0, f"macro ROC-AUC without genres under {min_films} films", without)
+        tables[level] = table
+    return tables
+
+
+def paired_with(
+    results: dict[str, CVResult],
+    anchor: str,
+    genres: tuple[str, ...],
+    n_boot: int = 1000,
+    seed: int = 0,
+    levels: tuple[str, ...] = ("cue", "film (mean of cues)"),
+) -> pd.DataFrame:
+    """Every model against ``anchor`` on the same film resamples, per level, largest
+    difference first (empty when the anchor was not run)."""
+    rows = []
+    for level in levels if anchor in results else ():
+        base = at_level(results[anchor].predictions, genres, level)
+        for name, result in results.items():
+            if name != anchor:
+                a = at_level(result.predictions, genres, level)
+                rows.append({"level": level, "a": name, "b": anchor,
+                             **paired(a, base, genres, n_boot, seed)})  # fmt: skip
+    table = pd.DataFrame(rows)
+    if len(table):
+        table = table.sort_values(["level", "difference"], ascending=[True, False])
+    return table.reset_index(drop=True)
+
+
+def leakage(manifest: Manifest, names: list[str], groupings: list[str] | tuple[str, ...],
+            cv: CVConfig = CVConfig(), n_boot: int = 1000,
+            vectors: dict[str, np.ndarray] | None = None) -> pd.DataFrame:  # fmt: skip
+    """The same cue-vector families under several groupings (cues at random, films,
+    composers): how much a split that lets a film or composer into both sides adds.
+    A grouping the collection cannot support is left out with its reason printed."""
+    rows = []
+    for name in dict.fromkeys(n for n in names if n in FAMILIES):
+        x = (vectors or {}).get(name)
+        x = cue_vectors(manifest, FAMILIES[name].parts) if x is None else x
+        for by in groupings:
+            try:
+                split_cv = replace(cv, by=by)
+                frame = cross_validate_vectors(name, manifest, x, split_cv).predictions
+            except ValueError as exc:
+                print(f"{name}, grouped by {by}: left out ({exc})")
+                continue
+            sc = score_frame(frame, manifest.genres, n_boot, cv.seed)
+            lo, hi = sc["ci95"]["macro_roc_auc"]
+            rows.append({"model": name, "grouping": by,
+                         "groups": len(set(groups(manifest.cues, by))),
+                         "macro_roc_auc": sc["metrics"]["macro_roc_auc"],
+                         "ci95_low": lo, "ci95_high": hi})  # fmt: skip
+    table = pd.DataFrame(rows)
+    if len(table):
+        film = table[table.grouping == "film"].set_index("model")["macro_roc_auc"]
+        table["minus_grouped_by_film"] = table["macro_roc_auc"] - table["model"].map(film)
+    return table
 
 
 def save(result: CVResult, folder: str | os.PathLike[str]) -> Path:
@@ -541,5 +687,42 @@ def fit_final(
         "device": device_summary(),
         "versions": library_versions(),
     }
+    (out / "config.json").write_text(json.dumps(info, indent=2, default=str))
+    return out
+
+
+def fit_final_keras(
+    name: str,
+    manifest: Manifest,
+    run_dir: str | os.PathLike[str],
+    feature_kind: str = "mfcc",
+    config=None,
+    cv_scores: dict | None = None,
+    k: int = 5,
+    seed: int = 0,
+    label: str | None = None,
+    **model_kwargs,
+) -> Path:
+    """Train a registered Keras model once more after its cross-validation and save it as
+    ``run_dir/models/<label>_final`` for ``tag`` and ``search``.
+
+    It trains on every film but one fold of them (1/``k``, dealt as in the
+    cross-validation), held out to stop training and pick the best epoch: a network needs
+    that signal, where the cue-vector families train on all films.
+    """
+    from .models import MODELS
+    from .train import TrainConfig, train_model
+
+    label = label or (f"{name}_{feature_kind}" if MODELS[name][1] == "tiles" else name)
+    cues = manifest.cues.reset_index(drop=True)
+    folds = assign_folds(cues, manifest.genres, k, seed)
+    split = np.where(folds == 0, "val", "train")
+    final = Manifest(cues.assign(split=split), manifest.skipped, manifest.label_notes,
+                     manifest.genres)  # fmt: skip
+    result = train_model(name, final, run_dir, feature_kind, config=config or TrainConfig(),
+                         label=f"{label}_final", **model_kwargs)  # fmt: skip
+    out = Path(run_dir) / "models" / f"{label}_final"
+    info = {**result.info, "final": True, "cross_validation": cv_scores or {},
+            "stopping_films": int(final.split("val")["film"].nunique())}  # fmt: skip
     (out / "config.json").write_text(json.dumps(info, indent=2, default=str))
     return out

@@ -78,6 +78,8 @@ def save_predictions(
 
     frames = []
     for split in ("val", "test"):
+        if not len(manifest.split(split)) and frames:  # a final model has no test films
+            continue
         if stream and input_kind == "tiles":
             index = tile_index(manifest, split, feature_kind, params)
             cues = manifest.split(split).reset_index(drop=True)

@@ -83,6 +83,52 @@ def test_grouping_decides_whether_a_model_can_memorise_films():
     assert auc["cue"] > 0.85
 
 
+def test_mean_difference_is_the_limit_of_ever_stronger_logistic_regression():
+    """The meandiff head points where a class-balanced L2 logistic regression goes as its
+    regularisation grows (C -> 0), and ranks cues as that regression does there."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(120) < 0.2).astype(int)  # an imbalanced genre, as most are
+    x = rng.normal(size=(120, 30)) + 0.8 * y[:, None] * rng.normal(size=30)
+    z = StandardScaler().fit_transform(x)
+    head = crossval.MeanDifference(z, y)
+    weak = LogisticRegression(C=1e-6, class_weight="balanced").fit(z, y).coef_[0]
+    strong = LogisticRegression(C=10.0, class_weight="balanced").fit(z, y).coef_[0]
+
+    def cosine(a, b):
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    assert cosine(head.coef_[0], weak) > 0.9999
+    assert cosine(head.coef_[0], strong) < 0.99  # the limit, not just any linear fit
+    p = head.predict_proba(z)
+    assert_allclose(p.sum(1), 1.0) and np.all((p > 0) & (p < 1))
+    assert metrics_auc(y, p[:, 1]) > 0.9
+
+
+def metrics_auc(y, s) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s))
+
+
+def test_meandiff_family_runs_through_folds_and_exports_to_keras(tmp_path):
+    """A genre signal spread over many weak features: the meandiff family finds it on
+    unseen films, and its final model predicts what the fitted head does."""
+    cues = _cues(n_films=40, per_film=3, seed=2)
+    manifest = dataset.Manifest(cues.assign(path="", genres=""), genres=GENRES)
+    rng = np.random.default_rng(1)
+    y = cues[list(GENRES)].to_numpy(float)
+    x = rng.normal(size=(len(cues), 200)) + y @ rng.normal(scale=0.3, size=(len(GENRES), 200))
+    family = crossval.FAMILIES["combined_meandiff"]
+    result = crossval.cross_validate_vectors("md", manifest, x, crossval.CVConfig(k=4), family)
+    assert crossval.score_frame(result.predictions, GENRES, 20)["metrics"]["macro_roc_auc"] > 0.8
+    folder = crossval.fit_final("md", manifest, x, tmp_path / "md_final", family=family)
+    info = json.loads((folder / "config.json").read_text())
+    assert info["architecture"] == "meandiff on cue vectors" and info["params"] > 200 * 10
+
+
 def test_film_level_scores_pool_a_films_cues():
     frame = pd.DataFrame({"film": ["a", "a", "b"], "cue": ["1", "2", "1"], "split": "oof",
                           "y_Drama": [1, 1, 0], "p_Drama": [0.2, 0.6, 0.3]})  # fmt: skip
