@@ -204,20 +204,21 @@ class MeanDifference:
     regularisation grows without bound (at zero weights the loss gradient points along
     that difference), so it needs no strength and no iterations.
 
-    Its output is ``sigmoid(z . difference / sqrt(n_features))``: 0.5 for a cue at the
-    training cues' mean, on one fixed scale for every fold, so out-of-fold values of
-    different folds rank together. Like the balanced logistic regressions near this limit
-    it ranks cues for a genre; it is not a calibrated probability. (Tried on filmscore and
-    worse there: a per-fold intercept at the balanced boundary or a per-fold spread puts
-    folds on different scales; a Platt fit on training scores saturates, since every
-    cue's own features inflate its score.)
+    Its output is ``sigmoid(logit(base rate) + z . difference / sqrt(n_features))``: the
+    genre's training base rate for a cue at the training cues' mean, moved along the
+    difference on one fixed scale for every fold, so out-of-fold values of different folds
+    rank together and a cue's genres rank as their base rates suggest. It is a ranking
+    score, not a calibrated probability. (Tried on filmscore: without the base rate, macro
+    ROC-AUC 0.680 instead of 0.672 but LRAP 0.41 instead of 0.58, every genre as likely as
+    Drama; a per-fold intercept at the balanced boundary 0.642; a Platt fit on training
+    scores saturates, since every cue's own features inflate its score.)
     """
 
     def __init__(self, z: np.ndarray, y: np.ndarray) -> None:
         pos = y.astype(bool)
         direction = z[pos].mean(0) - z[~pos].mean(0)
         self.coef_ = (direction / np.sqrt(z.shape[1]))[None, :]
-        self.intercept_ = np.array([0.0])
+        self.intercept_ = np.array([np.log(pos.mean() / (1.0 - pos.mean()))])
 
     def predict_proba(self, z: np.ndarray) -> np.ndarray:
         from scipy.special import expit
