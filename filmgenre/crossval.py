@@ -249,13 +249,13 @@ def _fit_head(head: str, x: np.ndarray, y: np.ndarray, strength: float, seed: in
         raise ValueError(f"unknown head {head!r}; choose logreg, meandiff or mlp")
     heads = []
     for j in range(y.shape[1]):
-        if 0 < y[:, j].sum() < len(y) and head == "meandiff":
+        if not 0 < y[:, j].sum() < len(y):
+            heads.append(float(y[:, j].mean()))
+        elif head == "meandiff":
             heads.append(MeanDifference(z, y[:, j]))
-        elif 0 < y[:, j].sum() < len(y):
+        else:
             clf = LogisticRegression(C=strength, class_weight="balanced", max_iter=3000)
             heads.append(clf.fit(z, y[:, j]))
-        else:
-            heads.append(float(y[:, j].mean()))
     return scaler, heads
 
 
@@ -560,9 +560,11 @@ def paired_with(
 
 def leakage(manifest: Manifest, names: list[str], groupings: list[str] | tuple[str, ...],
             cv: CVConfig = CVConfig(), n_boot: int = 1000,
-            vectors: dict[str, np.ndarray] | None = None) -> pd.DataFrame:  # fmt: skip
+            vectors: dict[str, np.ndarray] | None = None,
+            done: dict[str, CVResult] | None = None) -> pd.DataFrame:  # fmt: skip
     """The same cue-vector families under several groupings (cues at random, films,
     composers): how much a split that lets a film or composer into both sides adds.
+    ``done`` (results already run under ``cv``) are reused for its own grouping.
     A grouping the collection cannot support is left out with its reason printed."""
     rows = []
     for name in dict.fromkeys(n for n in names if n in FAMILIES):
@@ -570,8 +572,11 @@ def leakage(manifest: Manifest, names: list[str], groupings: list[str] | tuple[s
         x = cue_vectors(manifest, FAMILIES[name].parts) if x is None else x
         for by in groupings:
             try:
-                split_cv = replace(cv, by=by)
-                frame = cross_validate_vectors(name, manifest, x, split_cv).predictions
+                if by == cv.by and name in (done or {}):
+                    frame = done[name].predictions
+                else:
+                    split_cv = replace(cv, by=by)
+                    frame = cross_validate_vectors(name, manifest, x, split_cv).predictions
             except ValueError as exc:
                 print(f"{name}, grouped by {by}: left out ({exc})")
                 continue
