@@ -41,6 +41,7 @@ bench-stream: $(STAMP)  ## peak memory and tiles/s of streamed vs in-memory trai
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 lab: $(STAMP)  ## JupyterLab on the notebooks, with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/

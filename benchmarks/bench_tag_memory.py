@@ -74,7 +74,7 @@ def measure(files_dir: Path, n: int, model_dir: Path, baseline: bool) -> dict:
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from filmgenre import cue_pooling, features, inputs, predict, transfer
+from filmgenre import cue_scores, features, inputs, predict, transfer
 files = sorted(Path({str(files_dir)!r}).glob("*.wav"))[:{n}]
 start = time.perf_counter()
 if {baseline!r}:
@@ -83,7 +83,7 @@ if {baseline!r}:
     transfer.extract_inputs(m, progress=False)
     x, _, idx, cues = inputs.load_inputs(m, None, "musicnn_patches")
     tile_scores = np.asarray(model.predict(x, batch_size=512, verbose=0))
-    scores = cue_pooling.pool_cues(tile_scores, idx, len(cues))
+    scores = cue_scores.pool_cues(tile_scores, idx, len(cues))
 else:
     scores, _ = predict.tag_files(files, {str(model_dir)!r}, progress=False)
 seconds = time.perf_counter() - start

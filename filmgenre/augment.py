@@ -141,12 +141,20 @@ def variant_tiles(
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
 
 
+def mix(x: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator):
+    """Mixup (Zhang et al. 2018): each example blended with another of the batch, weight
+    ~ Beta(alpha, alpha), the example keeping the larger share."""
+    partner = rng.permutation(len(x))
+    lam = rng.beta(alpha, alpha, size=len(x)).astype(np.float32)
+    lam = np.maximum(lam, 1 - lam)
+    lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
+    return lx * x + (1 - lx) * x[partner], lam[:, None] * y + (1 - lam[:, None]) * y[partner]
+
+
 def mixup_batches(x: np.ndarray, y: np.ndarray, batch_size: int, alpha: float, seed: int = 0):
     """A ``keras.utils.PyDataset`` of shuffled batches mixed pairwise (Zhang et al. 2018):
     each example blended with another of the batch, weight ~ Beta(alpha, alpha)."""
     import keras
-
-    from .streaming import mix
 
     class MixupBatches(keras.utils.PyDataset):
         def __init__(self):

@@ -306,9 +306,9 @@ def evaluate_run(
     ``../shared/seed/pooling_dict.json`` when there and the genres are the study's) and the
     prior; write each model's ``metrics.json`` and study-schema export and the run's
     ``metrics.json``."""
+    from .artifacts import load_run_models
     from .config import shared_file
     from .dataset import Manifest
-    from .runs import load_run_models
     from .runtime import library_versions
 
     run_dir = Path(run_dir)

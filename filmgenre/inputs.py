@@ -16,7 +16,7 @@ from .streaming import per_cue_subset
 
 if TYPE_CHECKING:
     from .streaming import TileIndex
-    from .train import TrainConfig
+    from .trainconfig import TrainConfig
 
 
 #: input kinds: what a model sees and how its cue prediction is formed

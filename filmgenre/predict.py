@@ -129,7 +129,7 @@ def tag_files(
     """
     from . import cue_pooling, transfer
     from .crossval import cue_vectors
-    from .cue_pooling import predict_cues
+    from .cue_scores import predict_cues
     from .inputs import load_inputs
 
     model, info = load_trained(model_dir)

@@ -6,10 +6,10 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
+from .artifacts import load_history, load_run_models  # noqa: F401  (a run's files, read here too)
 from .config import reports_dir
 from .evaluate import HEADLINE, REFERENCE_ROWS, best_model, read_metrics
 
@@ -71,18 +71,3 @@ def compare_runs(a: str | os.PathLike[str], b: str | os.PathLike[str],
             rows.append({"model": model, "metric": metric, run_a.name: va, run_b.name: vb,
                          "difference": None if va is None or vb is None else vb - va})  # fmt: skip
     return pd.DataFrame(rows).set_index(["model", "metric"])
-
-
-def load_history(model_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """A saved model's per-epoch history, epochs counted from 1."""
-    history = pd.read_csv(Path(model_dir) / "history.csv")
-    history["epoch"] = np.arange(1, len(history) + 1)
-    return history
-
-
-def load_run_models(run_dir: str | os.PathLike[str]) -> dict[str, dict]:
-    """``config.json`` of every model trained in a run, by model name."""
-    return {
-        p.parent.name: json.loads(p.read_text())
-        for p in sorted(Path(run_dir).glob("models/*/config.json"))
-    }

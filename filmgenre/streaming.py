@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .augment import mix, variant_path
 from .config import FeatureParams
 from .dataset import Manifest
 
@@ -117,7 +118,6 @@ def tile_index(
     """The tiles of one split (None: every cue) without loading them: cut every tile hop
     (or ``crop_hop_frames``), at most ``max_per_cue`` evenly spread per cue, plus the tiles
     of ``augment_variants`` cached augmented renderings of each cue (see filmgenre.augment)."""
-    from .augment import variant_path
     from .features import FEATURE_KINDS, default_cache_dir
 
     if kind not in FEATURE_KINDS:
@@ -174,16 +174,6 @@ def divisible_order(order: np.ndarray, batch_size: int, multiple: int, pad: bool
     if pad:
         return np.concatenate([order, np.repeat(order[-1:], multiple - extra)])
     return order[:-extra]
-
-
-def mix(x: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator):
-    """Mixup (Zhang et al. 2018): each example blended with another of the batch, weight
-    ~ Beta(alpha, alpha), the example keeping the larger share."""
-    partner = rng.permutation(len(x))
-    lam = rng.beta(alpha, alpha, size=len(x)).astype(np.float32)
-    lam = np.maximum(lam, 1 - lam)
-    lx = lam.reshape((-1,) + (1,) * (x.ndim - 1))
-    return lx * x + (1 - lx) * x[partner], lam[:, None] * y + (1 - lam[:, None]) * y[partner]
 
 
 def tile_batches(

@@ -12,66 +12,18 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, replace
-from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULTS, FeatureParams
-from .cue_pooling import PREDICT_BATCH, save_predictions
+from .artifacts import load_history
+from .config import FeatureParams
+from .cue_scores import PREDICT_BATCH, save_predictions
 from .dataset import Manifest, source_summary
 from .inputs import divisible, feature_label, load_inputs, training_examples, training_index
-from .runs import load_history
 from .runtime import auto_precision, data_parallel, device_summary, library_versions, set_seed
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimiser and stopping settings (Adam; the study's SGD schedule is not the default).
-
-    The learning rate halves after ``lr_patience`` epochs without a better validation
-    ROC-AUC (0 turns that off); training stops after ``patience`` such epochs.
-    """
-
-    epochs: int = DEFAULTS["epochs"]
-    batch_size: int = DEFAULTS["batch_size"]
-    learning_rate: float = DEFAULTS["learning_rate"]
-    patience: int = DEFAULTS["patience"]
-    lr_patience: int = 4
-    seed: int = DEFAULTS["seed"]
-    verbose: int = 2
-    #: "bce" (binary cross-entropy), "weighted_bce" (each genre's positives weighted by
-    #: its negatives/positives ratio on training data, for rare genres) or "focal"
-    loss: str = DEFAULTS["loss"]
-    #: "float32", a mixed policy ("mixed_float16" on GPUs, "mixed_bfloat16" on CPUs/TPUs),
-    #: or "auto": the mixed policy the hardware runs fast (see :func:`auto_precision`)
-    precision: str = DEFAULTS["precision"]
-    #: at most this many evenly spread tiles of each cue to train and monitor on (None: all)
-    max_tiles_per_cue: int | None = None
-    #: augmentation for tile models (see filmgenre.augment): audiomentations renderings of
-    #: each training cue (gain, noise, pitch shift, time stretch) added to the training tiles
-    augment_variants: int = 0
-    #: random crops: training tiles cut every this many frames instead of the default hop
-    crop_hop_frames: int | None = None
-    #: mixup of training batches with weights ~ Beta(alpha, alpha); 0 turns it off
-    mixup_alpha: float = 0.0
-    #: tile models: read batches from the per-cue feature caches while training
-    #: (filmgenre.streaming), so memory does not grow with the collection; False stacks
-    #: the split's tiles in memory first
-    stream: bool = True
-    #: data parallelism: "auto" splits every batch over all local GPUs when there are
-    #: several (tf.distribute.MirroredStrategy under TensorFlow, keras.distribution
-    #: DataParallel under JAX), "all" over every local device the backend lists (logical
-    #: CPU devices included: how the tests exercise it), "none" trains on one device
-    parallel: str = "auto"
-
-    @classmethod
-    def from_parameters(cls, parameters: dict, **changes) -> TrainConfig:
-        """The config a notebook's parameters ask for: every field named in ``parameters``
-        (a notebook passes ``globals()``), then ``changes``; the rest keep their defaults."""
-        fields = {f.name for f in dataclass_fields(cls)}
-        return cls(**{**{k: v for k, v in parameters.items() if k in fields}, **changes})
+from .trainconfig import TrainConfig
 
 
 def _throughput_callback():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import cue_pooling, features, models, predict, runs, train
+from filmgenre import cue_pooling, cue_scores, features, models, predict, runs, train
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_train_model_saves_a_model_that_reloads_and_scores_again(tiny_manifest, 
     assert len(preds) == n_eval
     reloaded = keras.models.load_model(folder / "model.keras")
     ts = features.load_tiles(tiny_manifest, "test", "mfcc")
-    again = cue_pooling.predict_cues(reloaded, ts.x, ts.cue, len(ts.cues))
+    again = cue_scores.predict_cues(reloaded, ts.x, ts.cue, len(ts.cues))
     stored = preds[preds.split == "test"].filter(like="p_").to_numpy()
     assert_allclose(again, stored, rtol=1e-4, atol=1e-5)
 
@@ -84,7 +84,7 @@ def test_cue_prediction_is_the_mean_of_its_tiles():
             return x[:, :2]
 
     x = np.array([[0.1, 0.2], [0.3, 0.4], [0.9, 0.0]])
-    out = cue_pooling.predict_cues(Fixed(), x, np.array([0, 0, 1]), 2)
+    out = cue_scores.predict_cues(Fixed(), x, np.array([0, 0, 1]), 2)
     assert_allclose(out, [[0.2, 0.3], [0.9, 0.0]])
 
 
@@ -225,7 +225,6 @@ def test_mixed_precision_option_trains_and_keeps_float32_outputs(tiny_manifest, 
 
 @pytest.mark.slow
 def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
-    from filmgenre import cue_pooling
 
     config = train.TrainConfig(epochs=2, batch_size=16, patience=2, verbose=0)
     train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", config=config)
@@ -247,22 +246,20 @@ def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
         first = stored[stored.split == "test"].filter(like="p_").to_numpy()[:2]
         assert_allclose(table.to_numpy(), first, atol=1e-5)
     with pytest.raises(ValueError, match="unknown pooling"):
-        cue_pooling.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
+        cue_scores.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
 
 
 def test_pooling_functions():
-    from filmgenre import cue_pooling
 
     scores = np.array([[0.1, 0.9], [0.5, 0.3], [0.7, 0.2]])
     cue = np.array([0, 0, 1])
-    assert_allclose(cue_pooling.pool_cues(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
-    assert_allclose(cue_pooling.pool_cues(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
+    assert_allclose(cue_scores.pool_cues(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
+    assert_allclose(cue_scores.pool_cues(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
     seq = cue_pooling.sequences(scores, cue, 2, 2)
     assert_allclose(seq[1], [[0.7, 0.2], [0.0, 0.0]])
 
 
 def test_tile_embeddings_of_every_tile_cnn_are_vectors():
-    from filmgenre import cue_pooling
 
     x = np.random.default_rng(0).normal(size=(3, 40, 100)).astype(np.float32)
     for name, width in (("study_cnn", 50), ("binary_ensemble", 10 * 50), ("resnet_cnn", None)):

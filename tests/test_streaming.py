@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from filmgenre import augment, cue_pooling, features, streaming, train
+from filmgenre import augment, cue_scores, features, streaming, train
 from filmgenre.config import FeatureParams
 
 
@@ -95,7 +95,7 @@ def test_streamed_and_in_memory_training_both_save_a_model(tiny_manifest, tmp_pa
     assert_allclose(np.asarray(layer.variance), np.asarray(reference.variance), rtol=1e-4)
     # the streamed predictions are the model's own on the stacked test tiles
     ts = features.load_tiles(tiny_manifest, "test", "mfcc")
-    scores = cue_pooling.predict_cues(streamed.model, ts.x, ts.cue, len(ts.cues))
+    scores = cue_scores.predict_cues(streamed.model, ts.x, ts.cue, len(ts.cues))
     test = streamed.predictions[streamed.predictions["split"] == "test"]
     assert_allclose(test[[f"p_{g}" for g in tiny_manifest.genres]].to_numpy(), scores,
                     rtol=1e-4, atol=1e-5)  # fmt: skip
