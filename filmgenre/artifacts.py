@@ -27,3 +27,10 @@ def load_run_models(run_dir: str | os.PathLike[str]) -> dict[str, dict]:
         p.parent.name: json.loads(p.read_text())
         for p in sorted(Path(run_dir).glob("models/*/config.json"))
     }
+
+
+def load_histories(run_dir: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
+    """Every trained model's history in a run, by model name (models without one, such as
+    re-pooled or final cue-vector models, are left out)."""
+    return {p.parent.name: load_history(p.parent)
+            for p in sorted(Path(run_dir).glob("models/*/history.csv"))}  # fmt: skip

@@ -7,6 +7,11 @@ so a dataset build can list what it skipped instead of dying or dropping files.
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +41,60 @@ def is_audio_file(path: str | os.PathLike[str]) -> bool:
 #: Formats libsndfile (>= 1.1) decodes itself: a failure there means a bad file,
 #: not a missing decoder.
 SNDFILE_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"})
+
+
+#: what libsndfile's MP3 decoder (mpg123) prints straight to the process's stderr about a
+#: damaged stream; the reason a file is skipped is in skipped.csv, in plain words
+_DECODER_CHATTER = re.compile(r"^(?:Note|Warning|\[[\w./:]+\] error): ")
+
+#: a decoded length this much shorter than the header promises marks a file as truncated
+TRUNCATION_TOLERANCE_S = 1.0
+
+
+@contextmanager
+def _decoder_stderr_quiet() -> Iterator[None]:
+    """Hold C-level stderr (file descriptor 2) while a decoder runs: mpg123's notes
+    ("Note: Illegal Audio-MPEG-Header ...") are dropped, anything else written meanwhile
+    is passed on afterwards, so no other message is lost."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): decode as is
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            other = [ln for ln in held.read().decode("utf-8", "replace").splitlines(True)
+                     if ln.strip() and not _DECODER_CHATTER.match(ln)]  # fmt: skip
+            if other:
+                sys.stderr.write("".join(other))
+
+
+def _declared_seconds(path: Path) -> float | None:
+    """The duration a file's header declares (libsndfile), or None when it cannot tell."""
+    try:
+        with _decoder_stderr_quiet():
+            info = sf.info(str(path))
+    except Exception:
+        return None
+    return info.frames / info.samplerate if info.samplerate and info.frames > 0 else None
+
+
+def _check_complete(path: Path, declared: float | None, decoded: float) -> None:
+    """Raise when the decoded audio falls well short of the declared duration: a file cut
+    part-way (a partial download or copy) would otherwise be looped into a whole cue."""
+    if declared is not None and decoded < declared - max(TRUNCATION_TOLERANCE_S, 0.1 * declared):
+        raise AudioError(
+            path,
+            f"truncated: the header declares {declared:.2f} s of audio, only {decoded:.2f} s "
+            "decode (the file was cut short)",
+        )
 
 
 def _wav_truncation(path: Path) -> tuple[int, int] | None:
@@ -75,6 +134,7 @@ def _decode_with_pyav(path: Path, sample_rate: int) -> np.ndarray:
             if not container.streams.audio:
                 raise AudioError(path, "no audio stream in the file")
             stream = container.streams.audio[0]
+            declared = container.duration / 1e6 if container.duration else None
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
@@ -87,7 +147,9 @@ def _decode_with_pyav(path: Path, sample_rate: int) -> np.ndarray:
         raise AudioError(path, f"not decodable as audio ({type(exc).__name__}: {exc})") from exc
     if not chunks:
         raise AudioError(path, "no audio frames (empty or unreadable audio stream)")
-    return np.concatenate(chunks).astype(np.float32)
+    y = np.concatenate(chunks).astype(np.float32)
+    _check_complete(path, declared, y.size / sample_rate)
+    return y
 
 
 def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
@@ -100,7 +162,8 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
     if path.stat().st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     try:
-        data, native_rate = sf.read(path, dtype="float32", always_2d=True)
+        with _decoder_stderr_quiet():
+            data, native_rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError):
         try:
             y = _decode_with_pyav(path, sample_rate)
@@ -121,6 +184,7 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
                 f"truncated: the header declares {declared} bytes of audio, "
                 f"the file holds {present}",
             )
+        _check_complete(path, _declared_seconds(path), data.shape[0] / native_rate)
         y = data.mean(axis=1)
         if native_rate != sample_rate:
             y = librosa.resample(y, orig_sr=native_rate, target_sr=sample_rate, res_type="soxr_hq")
@@ -145,7 +209,8 @@ def loop_to_length(y: np.ndarray, n_samples: int) -> np.ndarray:
 def probe_duration(path: str | os.PathLike[str]) -> float | None:
     """Duration in seconds from the file header, or None when the header cannot tell."""
     try:
-        info = sf.info(str(path))
+        with _decoder_stderr_quiet():
+            info = sf.info(str(path))
     except Exception:
         return None
     return info.frames / info.samplerate if info.samplerate else None

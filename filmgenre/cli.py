@@ -96,6 +96,14 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         if args.action == "list":
             table = runs.list_runs(args.reports)
             print(table.to_string(index=False) if len(table) else "no runs yet")
+        elif args.action == "render":
+            from .pipeline import PipelineError, render_run
+
+            try:
+                print(f"wrote {render_run(args.run)}")
+            except PipelineError as exc:
+                print(f"filmgenre runs render: {exc}", file=sys.stderr)
+                return 1
         else:
             try:
                 table = runs.compare_runs(args.a, args.b, args.reports)
@@ -275,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = p.add_subparsers(dest="action", required=True)
     r = rsub.add_parser("list", help="every run with its status and best model")
     r.add_argument("--reports", help="folder of runs (default: reports/)")
+    r = rsub.add_parser("render", help="render a run's pages again where its folder is now "
+                        "(after a move, a copy or an unzip)")  # fmt: skip
+    r.add_argument("run", help="the run folder")
     r = rsub.add_parser("compare", help="two runs' metrics side by side")
     r.add_argument("a", help="run id or folder")
     r.add_argument("b", help="run id or folder")

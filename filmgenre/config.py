@@ -56,6 +56,18 @@ def resolve(path: str | os.PathLike[str]) -> Path:
     return p if p.is_absolute() else project_root() / p
 
 
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a report shows it: relative to the project root when inside it, else
+    as given. Pages must not carry the absolute paths of the machine that ran them."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return str(p.resolve().relative_to(project_root()))
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
 def data_dir() -> Path:
     """Where generated and cached data live (``$FILMGENRE_DATA`` or ``<root>/data``)."""
     env = os.environ.get("FILMGENRE_DATA")

@@ -259,6 +259,10 @@ class Manifest:
         return cls(cues, skipped, notes, tuple(meta["genres"]))
 
 
+#: how a label note starts for a labelled film that ends with no cue, whatever the cause
+NO_USABLE_AUDIO = "no usable audio: "
+
+
 def build_manifest(
     audio_dir: str | os.PathLike[str],
     labels: str | os.PathLike[str],
@@ -374,7 +378,8 @@ def build_manifest(
         rows.append(row)
     for film in film_genres:
         if film not in seen_films:
-            notes.append({"film": film, "note": "label row with no usable audio"})
+            notes.append({"film": film, "note": NO_USABLE_AUDIO + "no audio file of the film "
+                          "was found or kept (see skipped.csv)"})  # fmt: skip
     names = list(dict.fromkeys([*attrs.values(), *extra_names.values()]))
     cues = pd.DataFrame(
         rows, columns=["film", "cue", "path", "genres", "duration", *genres, *names]
@@ -395,7 +400,7 @@ def open_run(run_dir: str | os.PathLike[str]) -> tuple[Path, Manifest | None]:
 
     run = resolve(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    print("filmgenre", __version__, "| run folder:", run)
+    print("filmgenre", __version__, "| run folder:", run.name)  # no machine path in a report
     built = (run / "dataset" / "manifest.csv").is_file()
     return run, Manifest.load(run / "dataset") if built else None
 

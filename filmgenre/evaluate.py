@@ -71,6 +71,26 @@ def per_genre_table(scores: dict[str, dict], column: str = "roc_auc") -> pd.Data
     return table
 
 
+def per_genre_by_model(scores: dict[str, dict], column: str = "roc_auc") -> pd.DataFrame:
+    """Models (rows, best macro ROC-AUC first) x genres of one per-genre metric, the test
+    positives of each genre as the first row: long rather than wide, so a report shows
+    every model without pandas eliding columns."""
+    table = per_genre_table(scores, column)
+    positives = table.pop("positives")
+    order = sorted(scores, key=lambda n: -scores[n]["metrics"]["macro_roc_auc"])
+    out = table[order].T
+    return pd.concat([positives.to_frame("positives (test cues)").T, out])
+
+
+def decisions_summary(decisions: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Macro F1, precision and recall at validation-chosen thresholds, best F1 first."""
+    return pd.DataFrame({
+        k: {"macro_f1": t.f1.mean(), "macro_precision": t.precision.mean(),
+            "macro_recall": t.recall.mean()}
+        for k, t in decisions.items()
+    }).T.sort_values("macro_f1", ascending=False)  # fmt: skip
+
+
 def write_metrics(path: str | os.PathLike[str], payload: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +159,18 @@ def study_cooccurrence(path: str | os.PathLike[str]) -> np.ndarray:
             a, b = index[sets[0]], index[sets[1]]
             counts[a, b] = counts[b, a] = entry["size"]
     return counts
+
+
+def study_counts(genres: tuple[str, ...],
+                 tag_sets: str | os.PathLike[str] | None = None) -> np.ndarray | None:  # fmt: skip
+    """The study's genre co-occurrence (``tag_sets``, default ``../shared/seed/tag_sets.json``)
+    when the file is there and ``genres`` are the study's ten; else None."""
+    from .config import resolve, shared_file
+
+    path = resolve(tag_sets) if tag_sets else shared_file("seed/tag_sets.json")
+    if tuple(genres) != GENRES or path is None or not Path(path).is_file():
+        return None
+    return study_cooccurrence(path)
 
 
 def model_family(info: dict) -> str:
@@ -223,16 +255,7 @@ def paired_table(
         if not rows_a[["film", "cue"]].equals(rows_b[["film", "cue"]]):
             raise ValueError(f"{a} and {b} scored different test cues; cannot pair them")
         diff = paired_difference(y, s_a, s_b, rows_a.film.to_numpy(), n_boot=n_boot, seed=seed)
-        excludes_zero = diff["ci95_low"] > 0 or diff["ci95_high"] < 0
-        rows.append(
-            {
-                "comparison": question,
-                "a": a,
-                "b": b,
-                **diff,
-                "interval_excludes_zero": excludes_zero,
-            }
-        )
+        rows.append({"comparison": question, "a": a, "b": b, **diff})
     return pd.DataFrame(rows)
 
 

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .audio import AudioError, load_audio, loop_to_length
 from .config import FeatureParams, data_dir
-from .dataset import Manifest
+from .dataset import NO_USABLE_AUDIO, Manifest
 
 FEATURE_KINDS = ("logmel", "mfcc")
 
@@ -231,7 +231,14 @@ def extract(
     skipped = pd.concat(
         [manifest.skipped, pd.DataFrame(errors, columns=["path", "reason"])], ignore_index=True
     )
-    return Manifest(cues, skipped, manifest.label_notes, manifest.genres)
+    # a film whose every file failed here (corrupt, a duplicate ...) is gone as surely as a
+    # film without files: say so in the label notes too
+    lost = [f for f in dict.fromkeys(manifest.cues["film"]) if f not in set(cues["film"])]
+    notes = pd.concat([manifest.label_notes, pd.DataFrame(
+        [{"film": f, "note": NO_USABLE_AUDIO + "every file of the film was skipped "
+          "when decoding (see skipped.csv)"} for f in lost], columns=["film", "note"])],
+        ignore_index=True)  # fmt: skip
+    return Manifest(cues, skipped, notes, manifest.genres)
 
 
 @dataclass

@@ -178,6 +178,12 @@ def score_model(
     }
 
 
+def excludes_zero(low: float, high: float) -> bool:
+    """Whether a difference's interval lies wholly on one side of zero: the one rule every
+    paired table (single split, cross-validation, the front page) states "clear of zero" by."""
+    return bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
+
+
 def paired_difference(
     y: np.ndarray,
     s_a: np.ndarray,
@@ -205,6 +211,7 @@ def paired_difference(
         "ci95_low": lo,
         "ci95_high": hi,
         "p_not_better": float(np.mean(diff[np.isfinite(diff)] <= 0)),
+        "interval_excludes_zero": excludes_zero(lo, hi),
     }
 
 

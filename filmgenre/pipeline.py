@@ -141,21 +141,78 @@ _EXTERNAL_SCRIPT = re.compile(
 )
 
 
+#: stderr lines that are a library's start-up chatter, not a result: TensorFlow's C++ logs
+#: (glog/absl lines such as ``I0000 00:00:... port.cc:153] oneDNN custom operations ...``,
+#: the absl banner, the CPU-instructions notice) and mpg123's header notes
+_LOG_NOISE = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-/]+:\d+\]"  # glog prefix
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] (?:tensorflow|external|xla)/"
+    r"|Note: Illegal Audio-MPEG-Header|Note: Trying to resync|Note: Skipped \d+ bytes)"
+)
+
+
+def without_log_noise(nb) -> int:
+    """Drop library start-up lines (see :data:`_LOG_NOISE`) from a notebook's stderr
+    outputs, and outputs left empty; returns how many lines went. Warnings of our own and
+    tracebacks stay. Used for the HTML report only: the executed .ipynb keeps everything."""
+    dropped = 0
+    for cell in nb.cells:
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = out["text"].splitlines(keepends=True)
+                clean = [ln for ln in lines if not _LOG_NOISE.match(ln.strip())]
+                dropped += len(lines) - len(clean)
+                if not "".join(clean).strip():
+                    continue
+                out["text"] = "".join(clean)
+            kept.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return dropped
+
+
 def export_html(notebook: Path) -> Path:
-    """Render an executed notebook as one HTML report, code hidden, images embedded."""
+    """Render an executed notebook as one HTML report, code hidden, images embedded,
+    library start-up chatter left out (:func:`without_log_noise`) and the run folder's
+    absolute path shown relative to the run (the page must open from anywhere)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     # a report: outputs only (the executed .ipynb beside it keeps the code)
     exporter = HTMLExporter(template_name="lab", embed_images=True, exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)  # fmt: skip
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    nb = nbformat.read(notebook, as_version=4)
+    without_log_noise(nb)
+    body, _ = exporter.from_notebook_node(nb)
+    run = str(notebook.parent.resolve())
+    body = body.replace(run + os.sep, "").replace(run, ".")
     # The notebooks use no widgets, maths or diagrams: drop the CDN scripts (require.js,
     # MathJax, Mermaid) so the report opens offline without reaching out to the network.
     body = _EXTERNAL_SCRIPT.sub("", body)
     target = notebook.with_suffix(".html")
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def render_run(run_dir: str | os.PathLike[str]) -> Path:
+    """Render a finished run's pages again where the folder is now (after a move, a copy,
+    an unzip on another machine): every executed notebook's HTML, the front page and the
+    list of runs beside it. Returns the front page."""
+    run_dir = Path(run_dir)
+    status_file = run_dir / "status.json"
+    if not status_file.is_file():
+        raise PipelineError(f"{run_dir}: no status.json, not a pipeline run folder")
+    status = json.loads(status_file.read_text())
+    for entry in status.get("notebooks", []):
+        executed = run_dir / entry["name"]
+        if executed.is_file():
+            entry["html"] = export_html(executed).name
+    status_file.write_text(json.dumps(status, indent=2))
+    _write_index(run_dir, status)
+    return run_dir / "index.html"
 
 
 def _write_index(run_dir: Path, status: dict) -> None:
@@ -196,7 +253,10 @@ def run_pipeline(
     run_dir = Path(reports_dir or default_reports_dir()) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     parameters = {**profile_values, **(overrides or {}), "run_dir": str(run_dir.resolve())}
-    (run_dir / "parameters.yaml").write_text(yaml.safe_dump({"profile": profile, **parameters}))
+    # run_dir as the folder's own name: the file travels with the folder, whose absolute
+    # path on this machine means nothing elsewhere
+    recorded = {"profile": profile, **parameters, "run_dir": run_dir.name}
+    (run_dir / "parameters.yaml").write_text(yaml.safe_dump(recorded))
     (run_dir / "versions.json").write_text(json.dumps(library_versions(), indent=2))
     ensure_kernel(kernel_name)
     os.environ.setdefault("FILMGENRE_ROOT", str(root))
@@ -240,7 +300,7 @@ def run_pipeline(
         finally:
             entry["seconds"] = time.perf_counter() - started
             if target.exists():
-                entry["html"] = str(export_html(target))
+                entry["html"] = export_html(target).name  # relative: the run folder can move
             (run_dir / "status.json").write_text(json.dumps(status, indent=2))
             _write_index(run_dir, status)
         print(f"[filmgenre] {nb.name} done in {entry['seconds']:.0f} s", flush=True)

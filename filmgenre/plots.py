@@ -63,6 +63,22 @@ def plot_cooccurrence(
     return ax.figure
 
 
+def plot_cooccurrence_pair(films: np.ndarray, genres: tuple[str, ...],
+                           study_counts: np.ndarray | None = None) -> plt.Figure:  # fmt: skip
+    """This collection's film-level genre co-occurrence (``films``: films x genres) beside
+    the study's (``study_counts``, from ``evaluate.study_counts``) when there is one."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    plot_cooccurrence(cooccurrence(films), genres, "This run's films", ax=axes[0])
+    if study_counts is not None:
+        plot_cooccurrence(study_counts, genres, "The study's films (tag_sets.json)",
+                          ax=axes[1])  # fmt: skip
+    else:
+        axes[1].axis("off")
+        axes[1].set_title("the study's co-occurrence: file absent or other genres")
+    fig.tight_layout()
+    return fig
+
+
 def plot_feature_grid(
     examples: dict[str, np.ndarray], params: FeatureParams, kind: str, title: str | None = None
 ) -> plt.Figure:
@@ -185,15 +201,17 @@ def plot_calibration(
     """Reliability diagram, genres pooled: mean predicted probability vs observed frequency."""
     from sklearn.calibration import calibration_curve
 
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=0.8, label="perfectly calibrated")
-    for name, (y, s) in models.items():
+    for colour, (name, (y, s)) in zip(distinct_colours(len(models)), models.items(),
+                                      strict=True):  # fmt: skip
         observed, predicted = calibration_curve(np.ravel(y), np.ravel(s), n_bins=bins,
                                                 strategy="quantile")  # fmt: skip
-        ax.plot(predicted, observed, marker="o", ms=3, label=name)
+        ax.plot(predicted, observed, marker="o", ms=3, label=name, color=colour)
     ax.set(xlabel="mean predicted probability", ylabel="observed share of positives",
            title="Calibration (all genres pooled)")  # fmt: skip
-    ax.legend(fontsize=7)
+    # outside the axes, right: inside it covered the curves
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 

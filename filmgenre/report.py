@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import display_path
+from .metrics import excludes_zero
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
@@ -77,7 +80,7 @@ def data_summary(run_dir: str | os.PathLike[str]) -> dict:
         "cues": len(cues),
         "hours": float(seconds.sum() / 3600),
         "splits": cues["split"].value_counts().to_dict() if "split" in cues else {},
-        "source": str(source) if source else None,
+        "source": display_path(source) if source else None,
         "skipped": skipped,
     }
 
@@ -102,19 +105,21 @@ def results_frame(metrics: dict) -> pd.DataFrame:
 
 
 def paired_frame(metrics: dict) -> pd.DataFrame:
-    """The paired questions of a ``metrics.json``: difference and interval of each."""
-    rows = [
-        {
-            "question": p.get("comparison"),
+    """The paired questions of a ``metrics.json`` (or of a cross-validation's): difference,
+    interval, and "clear of zero" decided from that interval (:func:`metrics.excludes_zero`),
+    never from a stored flag that one writer or another may lack."""
+    rows = []
+    for p in metrics.get("paired", []):
+        low, high = (float(p.get(k, float("nan"))) for k in ("ci95_low", "ci95_high"))
+        rows.append({
+            "question": p.get("comparison") or p.get("level", ""),
             "A − B": f"{p.get('a')} − {p.get('b')}",
             "difference": p.get("difference"),
-            "95% interval": f"[{p.get('ci95_low', float('nan')):+.3f}, "
-            f"{p.get('ci95_high', float('nan')):+.3f}]",
-            "clear of zero": "yes" if p.get("interval_excludes_zero") else "no",
-        }
-        for p in metrics.get("paired", [])
-    ]
-    return pd.DataFrame(rows)
+            "95% interval": f"[{low:+.3f}, {high:+.3f}]",
+            "clear of zero": "yes" if excludes_zero(low, high) else "no",
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=["question", "A − B", "difference", "95% interval",
+                                       "clear of zero"])  # fmt: skip
 
 
 def _figure(run_dir: Path, name: str, alt: str) -> str:
@@ -131,6 +136,14 @@ def write_run_index(run_dir: str | os.PathLike[str], status: dict) -> Path:
         f"<p>profile <b>{html.escape(str(status.get('profile')))}</b>, status "
         f"<b>{html.escape(str(status.get('status')))}</b></p>"
     )
+    from .runs import headline
+
+    top = headline(run_dir)
+    if top:
+        parts.append(
+            f"<p class='headline'>Headline: <b>{html.escape(top['model'])}</b>, macro ROC-AUC "
+            f"<b>{top['macro_roc_auc']:.3f}</b> ({html.escape(top['figure'])})</p>"
+        )
     data = data_summary(run_dir)
     parts.append("<h2>Data</h2>")
     if data:
@@ -145,7 +158,8 @@ def write_run_index(run_dir: str | os.PathLike[str], status: dict) -> Path:
         if len(data["skipped"]):
             parts.append(
                 "<details><summary>skipped files and why</summary>"
-                + _table(data["skipped"][["path", "reason"]])
+                + _table(data["skipped"][["path", "reason"]].assign(
+                    path=data["skipped"]["path"].map(display_path)))  # fmt: skip
                 + "</details>"
             )
     else:
@@ -227,6 +241,7 @@ def write_reports_index(reports: str | os.PathLike[str]) -> Path:
             if data else "",
             "best model": html.escape(str(best)),
             "macro ROC-AUC": "" if pd.isna(score) else f"{score:.3f}",
+            "figure": html.escape(str(run["figure"] or "")),
         })  # fmt: skip
     head = "".join(f"<th>{c}</th>" for c in (rows[0] if rows else {"run": 0}))
     body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r.values()) + "</tr>" for r in rows)

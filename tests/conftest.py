@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,7 +17,16 @@ os.environ.setdefault("FILMGENRE_DATA", tempfile.mkdtemp(prefix="filmgenre-test-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from filmgenre import build, dataset, synth  # noqa: E402
-from filmgenre.config import shared_dir  # noqa: E402
+from filmgenre.config import project_root, shared_dir  # noqa: E402
+
+#: where tests leave what a person may want to look at (browser screenshots); git-ignored
+TEST_OUTPUT = project_root() / "test-output"
+
+#: Chromium switches for a machine without network or display (see the env notes): no
+#: background connections, no sandbox as root, no GPU
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]  # fmt: skip
 
 TINY = synth.SynthConfig(n_films=16, cues_per_film=(2, 2), cue_seconds=(11.0, 14.0), seed=1)
 
@@ -51,3 +63,43 @@ def realaudio(shared) -> Path:
     if not (path / "emotify" / "labels.csv").is_file():
         pytest.skip(f"real recordings not found in {path} (see its MANIFEST.md)")
     return path
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """The smoke profile run once for the session (every notebook through papermill, as
+    `filmgenre pipeline --profile smoke` runs it); tests read it, none changes it."""
+    reports = tmp_path_factory.mktemp("smoke-reports")
+    done = subprocess.run(
+        [sys.executable, "-m", "filmgenre", "pipeline", "--profile", "smoke", "--reports",
+         str(reports), "--run-id", "smoke"],
+        env={**os.environ, "FILMGENRE_ROOT": str(project_root())}, cwd=project_root(),
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return reports / "smoke"
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium when installed (`apt-get install chromium`; .ci/run does it)."""
+    return next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
+                             "/usr/bin/chromium") if p and Path(p).is_file()), None)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Chromium driven by Playwright (the system browser, no download); skips
+    with the reason where either is missing."""
+    executable = chromium_executable()
+    if executable is None:
+        pytest.skip("no Chromium on this machine: `apt-get update && apt-get install -y "
+                    "chromium` installs it (.ci/run does so when it can)")  # fmt: skip
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is missing (pip install -e '.[dev]' brings it)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True,
+                                     args=CHROMIUM_ARGS)  # fmt: skip
+        yield browser
+        browser.close()

@@ -112,6 +112,63 @@ def test_stereo_float_and_other_rates_decode_to_mono_at_the_target_rate(tmp_path
         assert 0.2 < np.max(np.abs(y)) < 0.35
 
 
+def _mp3(path, seconds=60.0, sr=22050):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr, format="MP3")
+    return path
+
+
+def test_a_cut_mp3_is_skipped_as_truncated_not_looped_into_a_cue(tmp_path):
+    """A 60 s MP3 cut to its first 20 kB decodes to a few seconds; its header still says
+    60 s. It is skipped with both figures instead of being looped into a whole cue."""
+    whole = _mp3(tmp_path / "whole.mp3")
+    assert abs(len(audio.load_audio(whole, 22050)) / 22050 - 60.0) < 0.5  # a whole file passes
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[:20_000])
+    with pytest.raises(audio.AudioError, match=r"truncated: the header declares 60\.00 s"):
+        audio.load_audio(cut, 22050)
+
+
+def test_decoding_a_damaged_mp3_prints_nothing_to_the_terminal(tmp_path):
+    """mpg123 writes "Note: Illegal Audio-MPEG-Header ..." to the process's stderr; the
+    reason is in skipped.csv, so a dataset build's terminal stays clean (checked in a fresh
+    process, at the file-descriptor level where the C decoder writes)."""
+    whole = _mp3(tmp_path / "audio" / "Film" / "whole.mp3", seconds=20.0)
+    (tmp_path / "audio" / "Film" / "cut.mp3").write_bytes(whole.read_bytes()[:9_000])
+    (tmp_path / "audio" / "Film" / "notes.mp3").write_text("a cue sheet, not audio\n" * 50)
+    (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
+    script = ("import sys\nfrom filmgenre import build\n"
+              "m = build.build_dataset(sys.argv[1], sys.argv[2], n_jobs=1, progress=False)\n"
+              "print(sorted(m.skipped.reason.str.split(':').str[0]))\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "audio"),
+                           str(tmp_path / "labels.csv")], capture_output=True, text=True,
+                          env={**os.environ, "FILMGENRE_DATA": str(tmp_path / "data")},
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "['corrupt or not a .mp3 file (the decoder cannot parse its content)', 'truncated" \
+        in done.stdout, done.stdout
+    assert "Note:" not in done.stderr and "Illegal Audio-MPEG-Header" not in done.stderr
+    assert "Xing" not in done.stderr, done.stderr
+
+
+def test_a_film_whose_every_file_fails_to_decode_is_noted(tmp_path):
+    """Film B's only files are a corrupt one and a copy of Film A's: it ends with no cue,
+    and label_notes.csv says "no usable audio" for it as for a film without files."""
+    first = _tone_wav(tmp_path / "audio" / "Film A" / "theme.wav")
+    (tmp_path / "audio" / "Film B").mkdir()
+    shutil.copy(first, tmp_path / "audio" / "Film B" / "theme (copy).wav")
+    (tmp_path / "audio" / "Film B" / "broken.wav").write_bytes(b"RIFF0000WAVEjunk" * 10)
+    (tmp_path / "labels.csv").write_text("film,genres\nFilm A,Drama\nFilm B,Comedy\n"
+                                         "Film C,Action\n")  # fmt: skip
+    m = dataset.build_manifest(tmp_path / "audio", tmp_path / "labels.csv")
+    out = features.extract(m, cache_dir=tmp_path / "cache", n_jobs=1, progress=False)
+    notes = dict(zip(out.label_notes["film"], out.label_notes["note"], strict=True))
+    assert set(out.cues["film"]) == {"Film A"}
+    assert notes["Film B"].startswith("no usable audio: every file of the film was skipped")
+    assert notes["Film C"].startswith("no usable audio: no audio file")
+
+
 def test_duplicates_are_skipped_with_the_file_they_copy(tmp_path):
     first = _tone_wav(tmp_path / "audio" / "Film A" / "theme.wav")
     (tmp_path / "audio" / "Film B").mkdir()

@@ -56,10 +56,8 @@ def test_notebooks_are_numbered_clean_and_parameterised():
 
 
 @pytest.mark.slow
-def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
-    done = _cli("pipeline", "--profile", "smoke", "--reports", str(tmp_path), "--run-id", "smoke")
-    assert done.returncode == 0, done.stdout + done.stderr
-    run = tmp_path / "smoke"
+def test_smoke_pipeline_runs_every_notebook_into_a_report(smoke_run, tmp_path):
+    run = smoke_run
     for nb in NOTEBOOKS:
         executed = nbformat.read(run / nb.name, as_version=4)
         assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
@@ -76,7 +74,7 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     assert "films," in front and "hours</b>" in front and "Results on test films" in front
     assert "07_macro_auc_intervals.png" in front and "Paired questions" in front
     assert front.index("Results on test films") < front.index("<h2>Parameters")
-    assert "smoke" in (tmp_path / "index.html").read_text()  # the list of every run
+    assert "smoke" in (run.parent / "index.html").read_text()  # the list of every run
     params = yaml.safe_load((run / "parameters.yaml").read_text())
     assert params["profile"] == "smoke" and params["epochs"] == 2
     assert "keras" in json.loads((run / "versions.json").read_text())
@@ -199,6 +197,45 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(tmp_path):
     assert found.returncode == 0, found.stderr[-2000:]
     for folder in chosen:
         assert f"exit 0 {folder}" in found.stdout, (folder.name, found.stderr[-2000:])
+    check_shareable(run, tmp_path)
+
+
+_LIBRARY_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard",
+                  "rebuild TensorFlow", "Illegal Audio-MPEG-Header")  # fmt: skip
+
+
+def check_shareable(run: Path, tmp_path: Path) -> None:
+    """A finished run's pages can be shared: no library start-up noise, no path of the
+    machine that ran it, no table cut by pandas, "clear of zero" true to each interval,
+    and the folder renders again after a move (links relative, every one resolving)."""
+    import re
+    import shutil
+
+    machine_paths = {str(run.resolve()), str(run.parent.resolve())}
+    pages = sorted(run.glob("*.html"))
+    assert len(pages) == len(NOTEBOOKS) + 1
+    for page in pages:
+        text = page.read_text()
+        assert not [n for n in _LIBRARY_NOISE if n in text], (page.name, "library noise")
+        assert not [m for m in machine_paths if m in text], (page.name, "a machine path")
+        assert "rows ×" not in text, f"{page.name}: a table elided by pandas"
+        assert "interval_excludes_zero" not in text, page.name
+    status = (run / "status.json").read_text()
+    assert not [m for m in machine_paths if m in status]
+    front = (run / "index.html").read_text()
+    rows = re.findall(r"<td>\[([+-]\d\.\d+), ([+-]\d\.\d+)\]</td><td>(yes|no)</td>", front)
+    assert len(rows) >= 6, "the paired tables of the front page"
+    for low, high, said in rows:
+        assert said == ("yes" if float(low) > 0 or float(high) < 0 else "no"), (low, high)
+    moved = tmp_path / "elsewhere" / "shared-copy"  # as if unzipped on another machine
+    shutil.copytree(run, moved)
+    done = _cli("runs", "render", str(moved))
+    assert done.returncode == 0, done.stderr
+    for page in sorted(moved.glob("*.html")):
+        text = page.read_text()
+        assert not [m for m in (*machine_paths, str(moved)) if m in text], page.name
+        for link in re.findall(r"(?:href|src)='([^'#]+)'", text):
+            assert (moved / link).exists(), (page.name, link)
 
 
 @pytest.mark.slow

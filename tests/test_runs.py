@@ -127,3 +127,84 @@ def test_runs_compare_writes_html(tmp_path):
     assert_offline(page)
     _, text = page_resources(page)
     assert "study_cnn_mfcc" in text and "0.0500" in text
+
+
+def test_clear_of_zero_is_decided_from_the_interval_for_every_paired_table():
+    """Cross-validation's paired entries carry no flag: the front page read a missing
+    ``interval_excludes_zero`` as "no" on every row. The interval decides, in one place."""
+    from filmgenre import report
+
+    cv_rows = [
+        {"level": "cue", "a": "combined_logreg", "b": "mfcc_logreg", "difference": 0.11,
+         "ci95_low": 0.087, "ci95_high": 0.137},
+        {"level": "cue", "a": "mfcc_meandiff", "b": "mfcc_logreg", "difference": -0.077,
+         "ci95_low": -0.098, "ci95_high": -0.055},
+        {"level": "film (mean of cues)", "a": "x", "b": "mfcc_logreg", "difference": 0.01,
+         "ci95_low": -0.02, "ci95_high": 0.04},
+        # a stale flag that contradicts its interval loses to the interval
+        {"comparison": "q", "a": "y", "b": "z", "difference": 0.01, "ci95_low": -0.02,
+         "ci95_high": 0.04, "interval_excludes_zero": True},
+    ]  # fmt: skip
+    table = report.paired_frame({"paired": cv_rows})
+    assert table["clear of zero"].tolist() == ["yes", "yes", "no", "no"]
+    assert table["question"].tolist()[:3] == ["cue", "cue", "film (mean of cues)"]
+
+
+def test_a_cross_validated_run_is_listed_by_its_cross_validated_headline(tmp_path):
+    """A real-profile run's single-split winner (about 11 test films) is not its headline:
+    the best cue-level out-of-fold model over every film is, and the listing says so."""
+    from filmgenre import report
+
+    run = _fake_run(tmp_path, "real", 0.666)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["models"]["study_cnn_mfcc"]["n_films"] = 11
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "crossval").mkdir()
+    levels = {"cue": {"combined_meandiff": {"metrics": {"macro_roc_auc": 0.672}, "n_films": 74,
+                                            "ci95": {"macro_roc_auc": [0.625, 0.712]}},
+                      "mfcc_logreg": {"metrics": {"macro_roc_auc": 0.588}, "n_films": 74,
+                                      "ci95": {"macro_roc_auc": [0.536, 0.642]}}}}  # fmt: skip
+    (run / "crossval" / "metrics.json").write_text(json.dumps(
+        {"levels": levels, "best": "combined_meandiff", "cv": {"folds": 5}}))  # fmt: skip
+    _fake_run(tmp_path, "plain", 0.8)
+    table = runs.list_runs(tmp_path).set_index("run")
+    assert table.loc["real", "best_model"] == "combined_meandiff"
+    assert table.loc["real", "best_macro_roc_auc"] == pytest.approx(0.672)
+    assert table.loc["real", "figure"] == "cross-validated, cue level (5 folds, 74 films)"
+    assert table.loc["plain", "best_model"] == "study_cnn_mfcc"
+    assert table.loc["plain", "figure"].startswith("test split")
+    _, listing = page_resources(report.write_reports_index(tmp_path).read_text())
+    assert "combined_meandiff" in listing and "cross-validated, cue level" in listing
+    page = report.write_run_index(run, {"profile": "real", "status": "ok", "notebooks": []})
+    text = __import__("re").sub(r"<[^>]+>", "", page.read_text())
+    assert "Headline: combined_meandiff, macro ROC-AUC 0.672 (cross-validated" in text
+
+
+def test_library_start_up_lines_are_left_out_of_report_pages_only():
+    """TensorFlow's C++ log lines (absl banner, oneDNN notice, CPU-instructions notice) and
+    mpg123's notes are dropped from a page's stderr outputs; our own warnings stay."""
+    import nbformat
+
+    from filmgenre.pipeline import without_log_noise
+
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796056914.875071    3239 port.cc:153] oneDNN custom operations are on. "
+        "You may see slightly different numerical results.\n"
+        "I0000 00:00:1796056919.072869    3258 cpu_feature_guard.cc:227] This TensorFlow binary "
+        "is optimized to use available CPU instructions.\n"
+        "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild "
+        "TensorFlow with the appropriate compiler flags.\n"
+        "Note: Illegal Audio-MPEG-Header 0x00000000 at offset 2496.\n"
+    )
+    ours = "UserWarning: this model was trained on the synthetic collection\n"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=noise),
+        nbformat.v4.new_output("stream", name="stderr", text=noise + ours),
+        nbformat.v4.new_output("stream", name="stdout", text="I0000 stays in stdout\n"),
+    ]
+    nb.cells.append(cell)
+    assert without_log_noise(nb) == 10
+    assert [o.get("text") for o in cell.outputs] == [ours, "I0000 stays in stdout\n"]

@@ -1,0 +1,145 @@
+"""Running folds: out-of-fold predictions of cue-vector families and of Keras models,
+their average, and saving them."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..dataset import Manifest
+from .folds import CVConfig, fold_manifest, groups
+from .heads import fit_head, predict_head, select_strength
+from .vectors import FAMILIES, Family
+
+
+@dataclass
+class CVResult:
+    """Out-of-fold predictions of one model (predictions frame shape, ``split`` = "oof")."""
+
+    name: str
+    predictions: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+
+def _frame(cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...],
+           folds: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    keep = [c for c in cues.columns if c not in (*genres, "features", "path", "split")]
+    out = cues[keep].copy().reset_index(drop=True)
+    out["split"] = "oof"
+    out["fold"] = folds
+    for g in genres:
+        out[f"y_{g}"] = cues[g].to_numpy(dtype=int)
+    for j, g in enumerate(genres):
+        out[f"p_{g}"] = scores[:, j]
+    return out
+
+
+def cross_validate_vectors(
+    name: str,
+    manifest: Manifest,
+    x: np.ndarray,
+    cv: CVConfig = CVConfig(),
+    family: Family | None = None,
+) -> CVResult:
+    """Out-of-fold predictions of a cue-vector family; repeats are averaged per cue (each
+    repeat's prediction of a cue comes from a model that never saw its group)."""
+    family = family or FAMILIES[name]
+    cues = manifest.cues.reset_index(drop=True)
+    genres = manifest.genres
+    y = cues[list(genres)].to_numpy(dtype=float)
+    group = groups(cues, cv.by)
+    started = time.perf_counter()
+    total, chosen, fold_sets = np.zeros(y.shape), [], cv.fold_sets(cues, genres)
+    for folds in fold_sets:
+        for f in range(cv.k):
+            tr, te = folds != f, folds == f
+            strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed)
+            chosen.append(strength)
+            fitted = fit_head(family.head, x[tr], y[tr], strength, cv.seed)
+            total[te] += predict_head(fitted, x[te])
+    scores = total / len(fold_sets)
+    info = {
+        "name": name,
+        "kind": "cue_vector",
+        "family": asdict(family),
+        "cv": asdict(cv),
+        "chosen_strength": chosen,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return CVResult(name, _frame(cues, scores, genres, fold_sets[0]), info)
+
+
+def cross_validate_keras(
+    name: str,
+    manifest: Manifest,
+    out_dir: str | os.PathLike[str],
+    feature_kind: str = "mfcc",
+    cv: CVConfig = CVConfig(),
+    config=None,
+    label: str | None = None,
+    **model_kwargs,
+) -> CVResult:
+    """Out-of-fold predictions of a registered Keras model trained with the project's loop
+    (``train.train_model``) on each fold; models land in ``out_dir/<label>/fold<k>``."""
+    from ..models import MODELS
+    from ..train import TrainConfig, train_model
+
+    config = config or TrainConfig()
+    label = label or (f"{name}_{feature_kind}" if MODELS[name][1] == "tiles" else name)
+    cues = manifest.cues.reset_index(drop=True)
+    genres = manifest.genres
+    started = time.perf_counter()
+    total, fold_sets = np.zeros((len(cues), len(genres))), cv.fold_sets(cues, genres)
+    key = cues["film"].astype(str) + "\0" + cues["cue"].astype(str)
+    for r, folds in enumerate(fold_sets):
+        for f in range(cv.k):
+            result = train_model(name, fold_manifest(manifest, folds, f), Path(out_dir) / label,
+                                 feature_kind, config=config, label=f"repeat{r}_fold{f}",
+                                 **model_kwargs)  # fmt: skip
+            test = result.predictions[result.predictions["split"] == "test"]
+            where = pd.Index(key).get_indexer(
+                test["film"].astype(str) + "\0" + test["cue"].astype(str)
+            )
+            if (where < 0).any() or len(set(where)) != len(where):
+                raise RuntimeError(f"{label}: fold {f} predicted cues the manifest lacks")
+            total[where] += test[[f"p_{g}" for g in genres]].to_numpy()
+    info = {
+        "name": label,
+        "kind": "keras",
+        "architecture": name,
+        "feature_kind": feature_kind,
+        "cv": asdict(cv),
+        "train_config": asdict(config),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return CVResult(label, _frame(cues, total / len(fold_sets), genres, fold_sets[0]), info)
+
+
+def average(results: list[CVResult], name: str) -> CVResult:
+    """The mean of several models' out-of-fold probabilities (an ensemble of families)."""
+    frames = [r.predictions for r in results]
+    first = frames[0]
+    for other in frames[1:]:
+        if not other[["film", "cue"]].equals(first[["film", "cue"]]):
+            raise ValueError("out-of-fold frames hold different cues; cannot average them")
+    columns = [c for c in first.columns if c.startswith("p_")]
+    out = first.copy()
+    out[columns] = np.mean([f[columns].to_numpy() for f in frames], axis=0)
+    info = {"name": name, "kind": "ensemble", "of": [r.name for r in results],
+            "seconds": 0.0}  # fmt: skip
+    return CVResult(name, out, info)
+
+
+def save(result: CVResult, folder: str | os.PathLike[str]) -> Path:
+    """Write a result's out-of-fold predictions and info under ``folder/<name>/``."""
+    out = Path(folder) / result.name
+    out.mkdir(parents=True, exist_ok=True)
+    result.predictions.to_csv(out / "oof_predictions.csv", index=False)
+    (out / "cv.json").write_text(json.dumps(result.info, indent=2, default=str))
+    return out
