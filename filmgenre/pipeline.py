@@ -37,6 +37,11 @@ PROFILES: dict[str, dict] = {
         "max_patches_per_cue": 1,
         "n_tag_examples": 2,
         "cv_folds": 3,
+        # one family of each head and input kind (the 3012-d pooled and taggram families
+        # cost the smoke run seconds and test no other code path)
+        "cv_families": ["mfcc_logreg", "musicnn_MTT_penultimate_logreg",
+                        "musicnn_MTT_penultimate_mlp", "combined_logreg", "mfcc_meandiff",
+                        "combined_meandiff"],
         "cv_keras_models": [["study_cnn", "mfcc"]],
         "cv_epochs": 1,
         "cv_patience": 1,

@@ -259,7 +259,12 @@ def test_tag_and_search_write_csv_and_json_for_other_tools(tiny_collection, tmp_
     assert set(record["results"][0]) == {"file", *GENRES}
     assert_allclose([r["Drama"] for r in record["results"]], table["Drama"], atol=1e-6)
     done = cli("search", "Drama Romance", "--library", str(files[0].parent), "--format", "json")
-    ranked = json.loads(done.stdout)["results"]
-    assert ranked and all(Path(r["file"]).parent == files[0].parent for r in ranked)
-    scores = [r["fit"] for r in ranked]
+    ranked = json.loads(done.stdout)["results"]  # --library: the folder's index, built first
+    assert ranked and all((files[0].parent / r["path"]).is_file() for r in ranked)
+    scores = [r["score"] for r in ranked]
     assert scores == sorted(scores, reverse=True)
+    # the index holds the scores `tag` gives (the whole track through the same model)
+    tagged = dict(zip(table["file"].map(lambda f: Path(f).name), table["Drama"], strict=True))
+    for r in ranked:
+        if r["path"] in tagged:
+            assert r["Drama"] == pytest.approx(tagged[r["path"]], abs=1e-4)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration import Platt
 from ..config import FeatureParams
 from ..dataset import Manifest
 from .folds import assign_folds, groups
@@ -16,9 +17,12 @@ from .heads import fit_head, predict_head, select_strength
 from .vectors import FAMILIES, Family
 
 
-def head_to_keras(fitted, n_inputs: int, name: str):
+def head_to_keras(fitted, n_inputs: int, name: str, platt: Platt | None = None):
     """The fitted scaler + head as a Keras model (standardisation, then the same weights),
-    so a final model saves, loads and predicts like every other model of the project."""
+    so a final model saves, loads and predicts like every other model of the project.
+
+    ``platt`` (per-genre calibration) folds into the sigmoid output layer exactly:
+    sigmoid(a * (w.x + c) + b) is that layer with weights a*w and bias a*c + b."""
     import keras
     from keras import layers
 
@@ -38,7 +42,9 @@ def head_to_keras(fitted, n_inputs: int, name: str):
                 bias[j] = np.log(p / (1 - p))
             else:
                 kernel[:, j], bias[j] = h.coef_[0], h.intercept_[0]
-        out.set_weights([kernel, bias])
+        if platt is not None:
+            kernel, bias = kernel * platt.slope[None, :], bias * platt.slope + platt.offset
+        out.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
     else:  # sklearn MLP: relu hidden layers, logistic outputs
         dense = []
         for i, (w, b) in enumerate(zip(heads.coefs_, heads.intercepts_, strict=True)):
@@ -49,7 +55,9 @@ def head_to_keras(fitted, n_inputs: int, name: str):
             x = layer(x)
             dense.append((layer, w, b))
         outputs = x
-        for layer, w, b in dense:
+        for i, (layer, w, b) in enumerate(dense):
+            if platt is not None and i == len(dense) - 1:
+                w, b = w * platt.slope[None, :], b * platt.slope + platt.offset
             layer.set_weights([w.astype(np.float32), b.astype(np.float32)])
     return keras.Model(inputs, outputs, name=name)
 
@@ -64,12 +72,16 @@ def fit_final(
     seed: int = 0,
     family: Family | None = None,
     params: FeatureParams = FeatureParams(),
+    platt: Platt | None = None,
+    calibration: dict | None = None,
 ) -> Path:
     """Train a cue-vector family on every cue of the collection and save it as a model
     folder (``model.keras`` + ``config.json``) that ``filmgenre tag`` and ``search`` use.
 
     The regularisation is chosen by grouped cross-validation over all films, as in each
     fold. ``cv_scores`` (the family's cross-validated metrics) is recorded beside it.
+    ``platt`` (fitted on the family's out-of-fold scores) makes the saved model output
+    calibrated probabilities; ``calibration`` (its cross-fitted ECE figures) is recorded.
     """
     from ..dataset import source_summary
     from ..runtime import device_summary, library_versions
@@ -79,10 +91,16 @@ def fit_final(
     y = cues[list(manifest.genres)].to_numpy(dtype=float)
     strength = select_strength(family, x, y, groups(cues, by), seed)
     fitted = fit_head(family.head, x, y, strength, seed)
-    model = head_to_keras(fitted, x.shape[1], name)
+    model = head_to_keras(fitted, x.shape[1], name, platt)
     reference = predict_head(fitted, x[:8])
-    if not np.allclose(np.asarray(model.predict(x[:8], verbose=0)), reference, atol=1e-4):
-        raise RuntimeError(f"{name}: the Keras copy of the fitted head predicts differently")
+    if platt is not None:
+        reference = platt.apply(reference)
+    # float32 sums over ~1000 features, times a calibration slope that can reach tens:
+    # agreement to a thousandth of a probability is what matters to a user
+    gap = float(np.max(np.abs(np.asarray(model.predict(x[:8], verbose=0)) - reference)))
+    if gap > 1e-3:
+        raise RuntimeError(f"{name}: the Keras copy of the fitted head predicts differently "
+                           f"(largest gap {gap:.2g})")  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
@@ -101,6 +119,10 @@ def fit_final(
         "trained_on": source_summary(cues, manifest.genres),
         "manifest_digest": manifest.digest(),
         "cross_validation": cv_scores or {},
+        "calibration": {"method": "platt", "fitted_on": "out-of-fold scores of every cue",
+                        "per_genre": platt.to_dict(manifest.genres), **(calibration or {})}
+        if platt is not None else None,  # fmt: skip
+        "outputs": "calibrated probabilities" if platt is not None else "scores",
         "device": device_summary(),
         "versions": library_versions(),
     }

@@ -59,6 +59,8 @@ class CrossValidationRun:
     genre_table: pd.DataFrame | None = None
     song_table: pd.DataFrame | None = None
     finals: dict[str, Path] = field(default_factory=dict)
+    calibrated: dict[str, CVResult] = field(default_factory=dict)
+    calibration: pd.DataFrame | None = None
 
     @property
     def genres(self) -> tuple[str, ...]:
@@ -152,6 +154,75 @@ class CrossValidationRun:
         return pd.DataFrame({n: per_genre(r.predictions, self.genres)["roc_auc"]
                              for n, r in self.results.items()})  # fmt: skip
 
+    def calibrate(self, bins: int = 10) -> pd.DataFrame:
+        """Per-genre Platt calibration of every model's out-of-fold scores, cross-fitted over
+        the folds (each fold mapped by a fit on the others); one row per model: mean ECE
+        over genres before and after, and the platt slopes' range.
+
+        The final model's map is one monotone function per genre, so it ranks the cues of
+        a genre exactly as the uncalibrated model (its ROC-AUC is the table's). Cross-fitted
+        scores come from a different map in each fold, so pooled over folds they rank
+        worse than any one map would: they are for measuring calibration (ECE) on films
+        the maps never saw, not for ranking."""
+        from .. import calibration, metrics
+
+        rows = []
+        for name, result in self.results.items():
+            frame = result.predictions
+            y = frame[[f"y_{g}" for g in self.genres]].to_numpy(float)
+            s = frame[[f"p_{g}" for g in self.genres]].to_numpy(float)
+            after = calibration.cross_fit(y, s, frame["fold"].to_numpy())
+            out = frame.copy()
+            out[[f"p_{g}" for g in self.genres]] = after
+            self.calibrated[name] = CVResult(name, out, {**result.info, "calibrated": True})
+            table = calibration.ece_table(y, s, after, self.genres, bins)
+            platt = calibration.fit_platt(y, s)
+            rows.append({"model": name,
+                         "mean ECE before": table.loc["mean over genres", "ece_before"],
+                         "mean ECE after (cross-fitted)": table.loc["mean over genres",
+                                                                    "ece_after"],
+                         "macro ROC-AUC": metrics.macro_roc_auc(y, s),
+                         "Platt slopes": f"{platt.slope.min():.2f} to "
+                                         f"{platt.slope.max():.2f}"})  # fmt: skip
+        self.calibration = pd.DataFrame(rows).set_index("model").sort_values(
+            "mean ECE after (cross-fitted)")
+        return self.calibration
+
+    def ece_per_genre(self, name: str | None = None, bins: int = 10) -> pd.DataFrame:
+        """ECE per genre before and after calibration of one model (default: the best)."""
+        from .. import calibration
+
+        name = name or self.best
+        before, after = self.results[name].predictions, self.calibrated[name].predictions
+        cols = [f"p_{g}" for g in self.genres]
+        y = before[[f"y_{g}" for g in self.genres]].to_numpy(float)
+        return calibration.ece_table(y, before[cols].to_numpy(float), after[cols].to_numpy(float),
+                                     self.genres, bins)  # fmt: skip
+
+    def reliability(self, name: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(labels, scores) of one model before and after calibration, for the figure."""
+        name = name or self.best
+        cols = [f"p_{g}" for g in self.genres]
+        y = self.results[name].predictions[[f"y_{g}" for g in self.genres]].to_numpy(float)
+        return {f"{name}, out of fold": (y, self.results[name].predictions[cols].to_numpy()),
+                f"{name}, calibrated (cross-fitted)":
+                    (y, self.calibrated[name].predictions[cols].to_numpy())}  # fmt: skip
+
+    def _platt(self, name: str):
+        from ..calibration import fit_platt
+
+        frame = self.results[name].predictions
+        return fit_platt(frame[[f"y_{g}" for g in self.genres]].to_numpy(float),
+                         frame[[f"p_{g}" for g in self.genres]].to_numpy(float))  # fmt: skip
+
+    def _calibration_record(self, name: str) -> dict | None:
+        if self.calibration is None or name not in self.calibration.index:
+            return None
+        row = self.calibration.loc[name]
+        return {"cross_fitted_mean_ece_before": float(row["mean ECE before"]),
+                "cross_fitted_mean_ece_after":
+                    float(row["mean ECE after (cross-fitted)"])}  # fmt: skip
+
     def _cv_scores(self, name: str) -> dict:
         return dict(self.levels["cue"][name]["metrics"], folds=self.cv.k,
                     repeats=self.cv.repeats, grouping=self.cv.by)  # fmt: skip
@@ -159,11 +230,16 @@ class CrossValidationRun:
     def fit_finals(self, families: list[str], keras_models: list | tuple = (),
                    train_config: TrainConfig | None = None) -> pd.DataFrame:  # fmt: skip
         """Every family trained once more for tag and search (cue-vector families on all
-        films, Keras models on all but one fold), each with its cross-validated score."""
+        films, Keras models on all but one fold), each with its cross-validated score;
+        after :meth:`calibrate`, cue-vector families output calibrated probabilities
+        (Platt maps fitted on their out-of-fold scores, folded into the output layer)."""
         for name in families:
+            calibrated = self.calibration is not None
             self.finals[name] = fit_final(name, self.manifest, self.vectors[name],
                                           self.run_dir / "models" / f"{name}_final",
-                                          self._cv_scores(name), seed=self.seed)  # fmt: skip
+                                          self._cv_scores(name), seed=self.seed,
+                                          platt=self._platt(name) if calibrated else None,
+                                          calibration=self._calibration_record(name))  # fmt: skip
         for name, kind in keras_models:
             label = self.keras_labels[(name, kind)]
             self.finals[label] = fit_final_keras(name, self.manifest, self.run_dir, kind,
@@ -194,6 +270,8 @@ class CrossValidationRun:
             "per_genre": records(None if self.genre_table is None
                                  else self.genre_table.reset_index(names="genre")),  # fmt: skip
             "score_vs_song": records(self.song_table),
+            "calibration": None if self.calibration is None
+            else self.calibration.reset_index().to_dict("records"),  # fmt: skip
             "models": {n: r.info for n, r in self.results.items()},
             "versions": library_versions(),
         }
