@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream lint lab clean-data clean-reports
+.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-load lint lab clean-data clean-reports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench-train: $(STAMP)  ## training tiles/s, our loop vs a plain model.fit, per t
 
 bench-stream: $(STAMP)  ## peak memory and tiles/s of streamed vs in-memory training, 1x and 4x data
 	$(PY) benchmarks/bench_stream_memory.py
+
+bench-search: $(STAMP)  ## index latency, size and memory at 10k/100k/1M tracks; build rate on real audio
+	$(PY) benchmarks/bench_search.py
+
+bench-load: $(STAMP)  ## 50 clients for 30 s against `filmgenre serve` while the index updates (loopback)
+	$(PY) benchmarks/bench_serve_load.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -230,4 +230,8 @@ DEFAULTS: dict[str, object] = {
     "min_films": 3,
     "ensemble": True,
     "save_final": True,
+    # 09 library search
+    "library_dir": None,  # None: ../shared/realaudio when present, else this run's audio; "run"
+    "library_model": None,  # None: the best model trained on real music (the shipped one)
+    "n_players": 3,
 }

@@ -73,3 +73,28 @@ def right_and_wrong(rows: pd.DataFrame, y: np.ndarray, s: np.ndarray, genres: tu
     display(Markdown("**Most wrong**"))
     table(scored.iloc[order[::-1][:n]])
     cue_players(rows, y, s, genres, paths, order[::-1][:n_audio], seconds)
+
+
+def hits(hits_list: list, library_root: str | None, players: int = 3,
+         seconds: float = 10.0) -> None:  # fmt: skip
+    """Search hits as a table (rank, score, the cut, title, path, top genres), then audio of
+    the first ``players`` hits starting at their best cut."""
+    from pathlib import Path
+
+    from IPython.display import Markdown, display
+
+    if not hits_list:
+        print("no track matches")
+        return
+    rows = []
+    for h in hits_list:
+        top = sorted(h.genres.items(), key=lambda kv: -kv[1])[:3]
+        rows.append({"rank": h.rank, "score": h.score,
+                     "cut (s)": f"{h.segment[0]:.0f}-{h.segment[1]:.0f}" if h.segment else "",
+                     "title": h.fields.get("title"), "path": h.fields.get("path"),
+                     "top genres": ", ".join(f"{g} {p:.2f}" for g, p in top)})  # fmt: skip
+    table(pd.DataFrame(rows).set_index("rank"))
+    for h in hits_list[:players]:
+        start = h.segment[0] if h.segment else 0.0
+        display(Markdown(f"**{h.rank}. {h.fields.get('title')}** from {start:.0f} s"))
+        display(audio.player(Path(library_root or "") / h.fields["path"], seconds, start=start))

@@ -167,6 +167,7 @@ def put_blob(con: sqlite3.Connection, name: str, array: np.ndarray) -> None:
     """Store a packed array: dtype and shape in a small header, then its bytes."""
     array = np.ascontiguousarray(array)
     header = json.dumps({"dtype": str(array.dtype), "shape": list(array.shape)}).encode()
+    header += b" " * (-(4 + len(header)) % 16)  # the array starts aligned: no copy to read it
     data = len(header).to_bytes(4, "little") + header + array.tobytes()
     con.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (name, data))
 
@@ -198,6 +199,35 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def __post_init__(self) -> None:
+        self._log_p: np.ndarray | None = None
+        self._log_q: np.ndarray | None = None
+        self._unit: np.ndarray | None = None
+
+    def log_fit(self, mix: dict[str, float], rows=None) -> np.ndarray:
+        """Log of each track's fit to a weighted mix (see :mod:`filmgenre.search`): a
+        weighted sum of precomputed columns of log p (wanted) and log (1 - p) (unwanted)."""
+        if self._log_p is None:  # once per snapshot: float32, two arrays the size of scores
+            clipped = np.clip(self.scores, 1e-6, 1 - 1e-6)
+            self._log_p, self._log_q = np.log(clipped), np.log1p(-clipped)
+        n = len(self) if rows is None else len(rows)
+        total = np.zeros(n, np.float32)
+        norm = sum(abs(w) for w in mix.values())
+        for genre, w in mix.items():
+            j = self.genres.index(genre)
+            column = (self._log_p if w > 0 else self._log_q)[:, j]
+            total += np.float32(abs(w) / norm) * (column if rows is None else column[rows])
+        return total
+
+    @property
+    def unit_vectors(self) -> np.ndarray:
+        """The similarity vectors scaled to length 1 (cosine = dot product), once."""
+        if self._unit is None:
+            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+            self._unit = np.divide(self.vectors, norms, out=np.zeros_like(self.vectors),
+                                   where=norms > 0)  # fmt: skip
+        return self._unit
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """Positions of track ``ids`` in the arrays (-1 where absent)."""

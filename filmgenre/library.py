@@ -459,10 +459,10 @@ def _project(con, root: Path, scorer: Scorer) -> dict | None:
         if len(full) > dims:
             _, _, vt = np.linalg.svd(full - mean, full_matrices=False)
             components = vt[:dims]
-        else:  # too few tracks to fit dims directions: keep every dimension
-            components = np.eye(full.shape[1], dtype=np.float32)
+        else:  # too few tracks to fit dims directions: keep every dimension (centred)
+            components = None
             dims = full.shape[1]
-        reduced = (full - mean) @ components.T
+        reduced = project(full, mean, components)
         meta = {"method": "pca" if dims < full.shape[1] else "none", "dims": int(dims),
                 "full_dims": int(full.shape[1]), "fitted_on": len(full),
                 "model_key": scorer.key,
@@ -470,13 +470,15 @@ def _project(con, root: Path, scorer: Scorer) -> dict | None:
                     round(neighbour_agreement(full - mean, reduced), 4)}  # fmt: skip
         with idx.writing(con):
             idx.put_blob(con, "projection_mean", mean.astype(np.float32))
-            idx.put_blob(con, "projection_components", components.astype(np.float32))
+            con.execute("DELETE FROM blobs WHERE name = 'projection_components'")
+            if components is not None:
+                idx.put_blob(con, "projection_components", components.astype(np.float32))
             idx.set_meta(con, "projection", meta)
             idx.set_meta(con, "vector_dim", int(dims))
     else:
         mean = idx.get_blob(con, "projection_mean")
         components = idx.get_blob(con, "projection_components")
-        reduced = (full - mean) @ components.T
+        reduced = project(full, mean, components)
     with idx.writing(con):
         con.executemany("UPDATE tracks SET vector = ? WHERE id = ?",
                         [(idx._blob(v), tid) for v, (tid, _) in zip(reduced, rows, strict=True)])
@@ -499,9 +501,16 @@ def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
     whole = scorer.whole_vector(str(manifest.cues["features"].iloc[0]))
     mean = idx.get_blob(con, "projection_mean")
     components = idx.get_blob(con, "projection_components")
-    if mean is None or components is None:
+    if mean is None:
         raise ValueError("the index has no similarity vectors yet: run `filmgenre index build`")
-    return (scorer.standardise(whole) - mean) @ components.T, scorer.predict(whole[None])[0]
+    return project(scorer.standardise(whole), mean, components), scorer.predict(whole[None])[0]
+
+
+def project(full: np.ndarray, mean: np.ndarray, components: np.ndarray | None) -> np.ndarray:
+    """Similarity vectors from standardised cue vectors: centred on the library, then
+    projected on the PCA components (none stored: every dimension kept)."""
+    centred = np.asarray(full, np.float32) - mean
+    return centred if components is None else centred @ components.T
 
 
 def default_index_file(library: str | os.PathLike[str]) -> Path:
@@ -512,3 +521,18 @@ def default_index_file(library: str | os.PathLike[str]) -> Path:
     root = Path(library).resolve()
     key = hashlib.sha1(str(root).encode()).hexdigest()[:10]
     return data_dir() / "indexes" / f"{root.name or 'library'}-{key}.sqlite"
+
+
+def choose_library(library_dir: str | None, manifest_cues: pd.DataFrame | None) -> Path:
+    """The folder notebook 09 indexes: ``library_dir`` when given; ``"run"`` or None
+    without ../shared: the run's own audio; None with ../shared: its real recordings."""
+    from .config import resolve, shared_dir
+
+    if library_dir not in (None, "run"):
+        return resolve(library_dir)
+    shared = shared_dir()
+    if library_dir is None and shared is not None and (shared / "realaudio").is_dir():
+        return shared / "realaudio"
+    if manifest_cues is None or not len(manifest_cues):
+        raise ValueError("no library to index: give library_dir, or run notebook 01 first")
+    return Path(os.path.commonpath(list(manifest_cues["path"])))

@@ -43,6 +43,7 @@ PROFILES: dict[str, dict] = {
                         "musicnn_MTT_penultimate_mlp", "combined_logreg", "mfcc_meandiff",
                         "combined_meandiff"],
         "cv_keras_models": [["study_cnn", "mfcc"]],
+        "library_dir": "run",  # the run's own cues: their features are cached already
         "cv_epochs": 1,
         "cv_patience": 1,
         "progress": False,

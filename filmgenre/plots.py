@@ -79,6 +79,31 @@ def plot_cooccurrence_pair(films: np.ndarray, genres: tuple[str, ...],
     return fig
 
 
+def plot_library_map(vectors: np.ndarray, scores: np.ndarray, genres: tuple[str, ...],
+                     labels: dict[int, str] | None = None) -> plt.Figure:  # fmt: skip
+    """A library as a 2-D map: the first two principal components of its similarity
+    vectors, each track coloured by its most probable genre; ``labels`` names a few
+    tracks (row -> text)."""
+    centred = vectors - vectors.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ vt[:2].T
+    top = scores.argmax(1)
+    colours = distinct_colours(len(genres))
+    fig, ax = plt.subplots(figsize=(8.5, 6))
+    for j, g in enumerate(genres):
+        at = top == j
+        if at.any():
+            ax.scatter(xy[at, 0], xy[at, 1], s=14, color=colours[j], label=f"{g} ({at.sum()})",
+                       alpha=0.8)  # fmt: skip
+    for row, text in (labels or {}).items():
+        ax.annotate(text, xy[row], fontsize=8, xytext=(4, 4), textcoords="offset points")
+    ax.set(xlabel="first principal component", ylabel="second principal component",
+           title="The library by similarity vector, coloured by top genre")  # fmt: skip
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def plot_feature_grid(
     examples: dict[str, np.ndarray], params: FeatureParams, kind: str, title: str | None = None
 ) -> plt.Figure:

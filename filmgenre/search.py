@@ -199,53 +199,79 @@ def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Non
         like: np.ndarray | None = None, like_scores: np.ndarray | None = None,
         filters: Filters | None = None, top: int = 10) -> list[Hit]:  # fmt: skip
     """Rank the snapshot's tracks by a mix, a reference vector, or both; return the top
-    hits with their fields and best segment."""
+    hits with their fields and best segment.
+
+    Ranking works on logs: a mix's log-fit is a weighted sum of precomputed columns of
+    log p and log (1 - p), a reference's score the log of its cosine mapped to 0..1, both
+    together their mean; only the top hits are turned back into fits and similarities."""
     if not mix and like is None:
         raise QueryError("nothing to search by: give a genre mix, a reference track, or both")
     if top < 1:
         raise QueryError("top must be at least 1")
     genres = snap.genres
-    keep = (filters or Filters()).mask(snap, con)
-    candidates = np.flatnonzero(keep)
-    fit = sim = None
-    if like is not None and mix is None and snap.ann is not None and keep.all():
-        from .neighbours import ann_search
-
-        found_ids, sims = ann_search(snap.ann, like, top)
-        candidates = snap.rows(found_ids)
-        candidates, sims = candidates[candidates >= 0], sims[candidates >= 0]
-        score = sim = sims
-        order = np.argsort(-score, kind="stable")
+    filters = filters or Filters()
+    keep = filters.mask(snap, con)
+    every = bool(keep.all())
+    rows = slice(None) if every else np.flatnonzero(keep)  # no copy when nothing is filtered
+    n = len(snap) if every else len(rows)
+    if n == 0:
+        return []
+    reference = None if like is None else _unit(np.asarray(like, np.float32))
+    found = None
+    if reference is not None and not mix and snap.ann is not None:
+        found = _approximate(snap, reference, keep, top + len(filters.exclude), top)
+    if found is not None:
+        positions, log_score = found
     else:
         parts = []
         if mix:
-            fit = mix_fit(snap.scores[candidates], mix, genres)
-            parts.append(np.log(np.clip(fit, 1e-12, None)))
-        if like is not None:
-            sim = cosine(snap.vectors[candidates], np.asarray(like, np.float32))
-            parts.append(np.log(np.clip((sim + 1) / 2, 1e-12, None)))
-        score = np.exp(np.mean(parts, axis=0)) if len(parts) > 1 else (
-            fit if fit is not None else sim)
-        k = min(top, len(candidates))
-        if k == 0:
-            return []
-        best = np.argpartition(-score, k - 1)[:k]
-        order = best[np.argsort(-score[best], kind="stable")]
-    order = order[:top]
-    ids = [int(snap.ids[candidates[i]]) for i in order]
-    rows = idx.track_rows(con, ids)
+            parts.append(snap.log_fit(mix))
+        if reference is not None:
+            parts.append(np.log(np.maximum((snap.unit_vectors @ reference + 1) / 2, 1e-12)))
+        log_score = parts[0] if len(parts) == 1 else (parts[0] + parts[1]) / 2
+        if not every:
+            log_score = log_score[rows]
+        k = min(top, n)
+        best = np.argpartition(-log_score, k - 1)[:k]
+        best = best[np.argsort(-log_score[best], kind="stable")]
+        positions = best if every else rows[best]
+        log_score = log_score[best]
+    ids = [int(snap.ids[i]) for i in positions]
+    fields = idx.track_rows(con, ids)
     segs = idx.segments_of(con, ids)
     hits = []
-    for rank, (i, tid) in enumerate(zip(order, ids, strict=True), start=1):
-        probabilities = snap.scores[candidates[i]]
+    for rank, (i, tid, value) in enumerate(zip(positions, ids, log_score, strict=True), start=1):
+        probabilities = snap.scores[i]
+        fit = float(np.exp(snap.log_fit(mix, [i])[0])) if mix else None
+        sim = float(snap.unit_vectors[i] @ reference) if reference is not None else None
         hits.append(Hit(
-            id=tid, rank=rank, score=float(score[i]), fields=rows.get(tid, {}),
+            id=tid, rank=rank, score=float(np.exp(value)), fields=fields.get(tid, {}),
             genres=dict(zip(genres, map(float, probabilities), strict=True)),
             segment=best_segment(segs.get(tid, []), mix, genres, like_scores),
-            fit=None if fit is None else float(fit[i]),
-            similarity=None if sim is None else float(sim[i]),
+            fit=fit, similarity=sim,
         ))  # fmt: skip
     return hits
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _approximate(snap: idx.Snapshot, reference: np.ndarray, keep: np.ndarray, fetch: int,
+                 top: int) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """The graph's nearest neighbours that pass the filters, as (positions, log scores);
+    None when a narrow filter leaves too few (the exact scan then answers)."""
+    from .neighbours import ann_search
+
+    found_ids, sims = ann_search(snap.ann, reference, fetch * 10)
+    positions = snap.rows(found_ids)
+    ok = positions >= 0
+    ok[ok] = keep[positions[ok]]
+    if ok.sum() < min(top, int(keep.sum())):
+        return None
+    positions, sims = positions[ok][:top], sims[ok][:top]
+    return positions, np.log(np.maximum((sims + 1) / 2, 1e-12))
 
 
 def best_segment(segments: list[tuple], mix: dict[str, float] | None, genres: tuple[str, ...],
@@ -263,3 +289,29 @@ def best_segment(segments: list[tuple], mix: dict[str, float] | None, genres: tu
         value = np.zeros(len(segments))
     start, end, _ = segments[int(np.argmax(value))]
     return float(start), float(end)
+
+
+def latency(con: sqlite3.Connection, snap: idx.Snapshot, n: int = 200, top: int = 10,
+            seed: int = 0) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Milliseconds per query, p50 and p99 over ``n`` random queries of each kind on an
+    open index: genre mixes (two wanted genres, one unwanted) and tracks like a track."""
+    import time
+
+    rng = np.random.default_rng(seed)
+    genres = snap.genres
+    out = {}
+    for kind in ("genre mix", "like a track"):
+        times = []
+        for _ in range(n):
+            mix = like = None
+            if kind == "genre mix":
+                chosen = rng.choice(len(genres), size=3, replace=False)
+                mix = {genres[chosen[0]]: 1.0, genres[chosen[1]]: 0.5, genres[chosen[2]]: -1.0}
+            else:
+                like = snap.vectors[rng.integers(len(snap))]
+            started = time.perf_counter()
+            run(con, snap, mix, like, top=top)
+            times.append((time.perf_counter() - started) * 1000)
+        out[kind] = {"p50_ms": float(np.percentile(times, 50)),
+                     "p99_ms": float(np.percentile(times, 99)), "queries": n}  # fmt: skip
+    return out

@@ -9,7 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 # Keep generated data and caches out of the repository's data/ for the whole session
 # (papermill kernels started by the tests inherit this too).
@@ -18,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from filmgenre import build, dataset, synth  # noqa: E402
 from filmgenre.config import project_root, shared_dir  # noqa: E402
+from filmgenre.predict import shipped_models  # noqa: E402
 
 #: where tests leave what a person may want to look at (browser screenshots); git-ignored
 TEST_OUTPUT = project_root() / "test-output"
@@ -103,3 +106,67 @@ def chromium():
                                      args=CHROMIUM_ARGS)  # fmt: skip
         yield browser
         browser.close()
+
+
+def flac_with_tags(path: Path, seconds: float, freq: float, **tags) -> Path:
+    from mutagen.flac import FLAC
+
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    y = 0.2 * np.sin(2 * np.pi * freq * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y.astype(np.float32), sr, format="FLAC")
+    audio = FLAC(path)
+    for key, value in tags.items():
+        audio[key] = value
+    audio.save()
+    return path
+
+
+@pytest.fixture(scope="session")
+def library_folder(tiny_collection, tmp_path_factory) -> Path:
+    """A small library: 12 synthetic cues in album folders, a 40 s tagged FLAC track, a text
+    file, a corrupt MP3, and a link to a file outside the library."""
+    root = tmp_path_factory.mktemp("library") / "music"
+    cues = sorted((tiny_collection / "audio").rglob("*.wav"))[:12]
+    for i, cue in enumerate(cues):
+        target = root / f"album{i % 3}" / f"{cue.parent.name}-{cue.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(cue, target)
+    flac_with_tags(root / "album0" / "long theme.flac", 40.0, 220.0, title="Long Theme",
+                    artist="Tester", album="Suite", tracknumber="3/9")  # fmt: skip
+    (root / "album1" / "cue sheet.txt").write_text("not audio\n")
+    (root / "album1" / "broken.mp3").write_text("a cue sheet, not audio\n" * 40)
+    outside = tmp_path_factory.mktemp("outside") / "secret.wav"
+    shutil.copy(cues[0], outside)
+    os.symlink(outside, root / "album2" / "link-out.wav")
+    return root
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    shipped = shipped_models()
+    assert shipped, "the package ships a model trained on real film music"
+    return shipped[0]
+
+
+@pytest.fixture(scope="session")
+def built(library_folder, model_dir, tmp_path_factory) -> Path:
+    from filmgenre.library import build
+
+    index_file = tmp_path_factory.mktemp("index") / "library.sqlite"
+    report = build(library_folder, index_file, model_dir, progress=False)
+    assert report.added == 13 and report.tracks == 13, report
+    return index_file
+
+
+#: session fixtures whose tests run in one worker under `pytest -n 2 --dist loadgroup` (the
+#: Makefile's way): each such fixture is then built once, not once per worker
+_GROUPS = {"smoke_run": "smoke", "built": "library", "client": "library"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        group = next((g for f, g in _GROUPS.items() if f in item.fixturenames), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

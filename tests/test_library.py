@@ -15,64 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from conftest import flac_with_tags as _flac_with_tags
 
 from filmgenre import index as idx
 from filmgenre import search
 from filmgenre.config import GENRES, project_root
-from filmgenre.predict import shipped_models
-
-
-def _flac_with_tags(path: Path, seconds: float, freq: float, **tags) -> Path:
-    from mutagen.flac import FLAC
-
-    sr = 22050
-    t = np.arange(int(seconds * sr)) / sr
-    y = 0.2 * np.sin(2 * np.pi * freq * t) * (1 + 0.5 * np.sin(2 * np.pi * 2 * t))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, y.astype(np.float32), sr, format="FLAC")
-    audio = FLAC(path)
-    for key, value in tags.items():
-        audio[key] = value
-    audio.save()
-    return path
-
-
-@pytest.fixture(scope="session")
-def library_folder(tiny_collection, tmp_path_factory) -> Path:
-    """A small library: 12 synthetic cues in album folders, a 40 s tagged FLAC track, a text
-    file, a corrupt MP3, and a link to a file outside the library."""
-    root = tmp_path_factory.mktemp("library") / "music"
-    cues = sorted((tiny_collection / "audio").rglob("*.wav"))[:12]
-    for i, cue in enumerate(cues):
-        target = root / f"album{i % 3}" / f"{cue.parent.name}-{cue.name}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(cue, target)
-    _flac_with_tags(root / "album0" / "long theme.flac", 40.0, 220.0, title="Long Theme",
-                    artist="Tester", album="Suite", tracknumber="3/9")  # fmt: skip
-    (root / "album1" / "cue sheet.txt").write_text("not audio\n")
-    (root / "album1" / "broken.mp3").write_text("a cue sheet, not audio\n" * 40)
-    outside = tmp_path_factory.mktemp("outside") / "secret.wav"
-    shutil.copy(cues[0], outside)
-    os.symlink(outside, root / "album2" / "link-out.wav")
-    return root
-
-
-@pytest.fixture(scope="session")
-def model_dir() -> Path:
-    shipped = shipped_models()
-    assert shipped, "the package ships a model trained on real film music"
-    return shipped[0]
-
-
-@pytest.fixture(scope="session")
-def built(library_folder, model_dir, tmp_path_factory) -> Path:
-    from filmgenre.library import build
-
-    index_file = tmp_path_factory.mktemp("index") / "library.sqlite"
-    report = build(library_folder, index_file, model_dir, progress=False)
-    assert report.added == 13 and report.tracks == 13, report
-    return index_file
 
 
 def _copy_index(index_file: Path, tmp_path: Path) -> Path:

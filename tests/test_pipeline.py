@@ -43,6 +43,7 @@ def test_notebooks_are_numbered_clean_and_parameterised():
         "06_transfer_musicnn.ipynb",
         "07_evaluation.ipynb",
         "08_cross_validation.ipynb",
+        "09_library_search.ipynb",
     ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
