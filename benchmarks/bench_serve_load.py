@@ -68,16 +68,25 @@ class Client(threading.Thread):
     def request(self, kind: str, path: str, headers: dict | None = None,
                 expect: tuple[int, ...] = (200,), check=None) -> None:  # fmt: skip
         started = time.perf_counter()
-        try:
-            self.conn.request("GET", path, headers=headers or {})
-            answer = self.conn.getresponse()
-            body = answer.read()
-            ok = answer.status in expect and (check is None or check(answer, body))
-            problem = None if ok else f"{kind} {path}: {answer.status} {body[:120]!r}"
-        except (OSError, http.client.HTTPException) as exc:
-            problem = f"{kind} {path}: {type(exc).__name__}: {exc}"
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        problem = None
+        for attempt in (1, 2):
+            try:
+                self.conn.request("GET", path, headers=headers or {})
+                answer = self.conn.getresponse()
+                body = answer.read()
+                ok = answer.status in expect and (check is None or check(answer, body))
+                problem = None if ok else f"{kind} {path}: {answer.status} {body[:120]!r}"
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                # a kept-alive connection the server closed in between: reconnect and send
+                # the (idempotent) request again, as browsers do; a second failure counts
+                problem = f"{kind} {path}: {type(exc).__name__}: {exc}"
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt == 2 or not isinstance(exc, (http.client.RemoteDisconnected,
+                                                        ConnectionResetError,
+                                                        BrokenPipeError)):  # fmt: skip
+                    break
         self.results[kind].append((time.perf_counter() - started) * 1000)
         if problem:
             self.results["errors"].append(problem)
@@ -120,7 +129,7 @@ def main() -> None:
         library = tmp / "library"
         library.mkdir()
         for f in files[: args.tracks]:
-            shutil.copy(f, library / f.name)
+            shutil.copy(f, library / f"{f.parent.name}-{f.name}")
         index_file = tmp / "library.sqlite"
         started = time.perf_counter()
         build(library, index_file)
@@ -151,13 +160,15 @@ def main() -> None:
                 c.start()
             time.sleep(args.seconds / 4)
             for f in files[args.tracks :]:
-                shutil.copy(f, library / f.name)
+                shutil.copy(f, library / f"{f.parent.name}-{f.name}")
             update_started = time.perf_counter()
             build(library, index_file)  # the update, from another process, under load
             update_seconds = time.perf_counter() - update_started
             for c in clients:
                 c.join(timeout=args.seconds + 60)
             elapsed = time.perf_counter() - began
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             conn.request("GET", "/api/info")
             after = json.loads(conn.getresponse().read())["tracks"]
         finally:

@@ -225,8 +225,11 @@ class Snapshot:
         """The similarity vectors scaled to length 1 (cosine = dot product), once."""
         if self._unit is None:
             norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-            self._unit = np.divide(self.vectors, norms, out=np.zeros_like(self.vectors),
-                                   where=norms > 0)  # fmt: skip
+            if np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)):
+                self._unit = self.vectors  # packed as unit vectors already: no second copy
+            else:
+                self._unit = np.divide(self.vectors, norms, out=np.zeros_like(self.vectors),
+                                       where=norms > 0)  # fmt: skip
         return self._unit
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
@@ -300,6 +303,9 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
             vectors[i] = _floats(v)
         durations[i] = np.nan if d is None else d
         tempi[i] = np.nan if t is None else t
+    # similarity is a cosine: pack unit vectors, so queries need no second, scaled copy
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     for name, array in (("ids", ids), ("scores", scores), ("vectors", vectors),
                         ("durations", durations), ("tempi", tempi)):  # fmt: skip
         put_blob(con, name, array)

@@ -14,8 +14,9 @@ A track's **fit** to a mix is the weighted geometric mean, over the named genres
 probability it has each wanted genre (``p``) and lacks each unwanted one (``1 - p``):
 ``exp(sum |w| log q / sum |w|)``. With calibrated probabilities (the shipped model's) a fit
 of 0.5 means about the same whatever genres are asked for. A reference (``like``) ranks by
-cosine similarity of the tracks' vectors; with a mix as well, the rank is the geometric
-mean of the fit and the similarity mapped to 0..1.
+the cosine similarity of the tracks' vectors mapped to 0..1 ((cos + 1) / 2, the hit's
+``score``; ``similarity`` is the cosine itself); with a mix as well, the rank is the
+geometric mean of the fit and that mapped similarity.
 """
 
 from __future__ import annotations
