@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: scores are clipped this far from 0 and 1 before their logit is taken
-EPS = 1e-6
+#: scores are clipped this far from 0 and 1 before their logit is taken: float64 resolves a
+#: probability to about 1e-16 of 1, so logits up to about 34 keep their value (a map fitted
+#: on clipped logits would disagree with the head's own pre-activation on confident cues)
+EPS = 1e-15
 
 
 def logit(p: np.ndarray) -> np.ndarray:

@@ -229,6 +229,7 @@ DEFAULTS: dict[str, object] = {
     "leakage_groupings": ["cue", "film", "composer"],
     "min_films": 3,
     "ensemble": True,
+    "cv_nested": True,  # also cross-validate choosing the family inside each outer fold
     "save_final": True,
     # 09 library search
     "library_dir": None,  # None: ../shared/realaudio when present, else this run's audio; "run"

@@ -22,15 +22,26 @@ def _load_metrics(run: Path) -> dict | None:
 def headline(run: str | os.PathLike[str]) -> dict | None:
     """A run's headline figure and where it comes from.
 
-    Where the run cross-validated (``crossval/metrics.json``), the headline is the best
-    cue-level out-of-fold model there: every film predicted once, far steadier than a
-    single split's dozen test films. Otherwise it is the best model on the test films.
-    ``figure`` says which, with the number of films behind it.
+    Where the run cross-validated with the model choice nested inside the folds, the
+    headline is that procedure's out-of-fold figure (not a best-of-N row); else, where it
+    cross-validated, the best cue-level out-of-fold model (every film predicted once, far
+    steadier than a single split's dozen test films); else the best model on the test
+    films. ``figure`` says which, with the number of films behind it.
     """
     run = Path(run)
     cv_path = run / "crossval" / "metrics.json"
     cv = json.loads(cv_path.read_text()) if cv_path.is_file() else {}
     cue_level = (cv.get("levels") or {}).get("cue") or {}
+    nested = (cv.get("nested") or {}).get("levels", {}).get("cue")
+    if nested:  # the whole procedure's figure leads: choosing the model is inside the folds
+        counts = cv["nested"].get("chosen_counts", {})
+        chose = ", ".join(f"{name} {n}x" for name, n in sorted(counts.items(),
+                                                              key=lambda kv: -kv[1]))
+        folds = (cv.get("cv") or {}).get("folds")
+        return {"model": f"nested selection ({chose})",
+                "macro_roc_auc": nested["metrics"]["macro_roc_auc"],
+                "figure": f"nested cross-validation of the model choice, cue level ({folds} "
+                          f"folds, {nested.get('n_films')} films)"}  # fmt: skip
     if cue_level:
         best = cv.get("best") if cv.get("best") in cue_level else max(
             cue_level, key=lambda n: cue_level[n]["metrics"]["macro_roc_auc"])

@@ -124,6 +124,8 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(smoke_run, tmp_path):
         "07_cue_panels",
         "07_cooccurrence",
         "07_training_curves",
+        "08_calibration",
+        "09_library_map",
     } <= figures
     study = "original study (its own 196 cues)"
     if shared_dir() is None:  # the reference row needs ../shared/seed
@@ -159,6 +161,17 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(smoke_run, tmp_path):
     assert final["cross_validation"]["macro_roc_auc"] == pytest.approx(
         cv["levels"]["cue"]["combined_logreg"]["metrics"]["macro_roc_auc"])  # fmt: skip
     assert "combined_meandiff" in cv["levels"]["cue"]
+    # the model choice cross-validated as a whole leads the front page
+    assert sum(cv["nested"]["chosen_counts"].values()) == 3  # one choice per outer fold
+    assert "nested_selection" in cv["levels"]["film (mean of cues)"]
+    assert "nested cross-validation of the model choice" in front
+    assert {r["model"] for r in cv["calibration"]} >= {"mfcc_logreg", "combined_meandiff"}
+    assert final["outputs"] == "calibrated probabilities"
+    # notebook 09 indexed the run's own cues with the shipped model and searched them
+    from filmgenre import index as idx
+
+    run_index = run / "library" / "library.sqlite"
+    assert idx.summary(idx.connect(run_index))["tracks"] == n_cues
     cnn = json.loads((run / "models" / "study_cnn_mfcc_final" / "config.json").read_text())
     assert cnn["final"] is True and cnn["stopping_films"] > 0
     assert cnn["trained_on"]["n_films"] + cnn["stopping_films"] == cv["levels"]["cue"][

@@ -19,6 +19,7 @@ from ..trainconfig import TrainConfig
 from .final import fit_final, fit_final_keras
 from .folds import CVConfig
 from .loops import CVResult, average, cross_validate_keras, cross_validate_vectors, save
+from .nested import nested_cross_validate
 from .scoring import (
     breakdown,
     leakage,
@@ -28,6 +29,9 @@ from .scoring import (
     score_levels,
 )
 from .vectors import FAMILIES, cue_vectors
+
+#: the row of the whole procedure: a family chosen by inner folds inside each outer fold
+NESTED = "nested_selection"
 
 
 def keras_config(parameters: dict) -> TrainConfig:
@@ -74,10 +78,12 @@ class CrossValidationRun:
         train_config: TrainConfig | None = None,
         ensemble: bool = True,
         progress: bool | None = None,
+        nested: bool = True,
     ) -> pd.DataFrame:
         """Out-of-fold predictions of every cue-vector family and Keras model (and their
-        mean, fixed in advance, with ``ensemble``), saved under ``crossval/``; returns
-        each model's time."""
+        mean, fixed in advance, with ``ensemble``; and, with ``nested``, of choosing the
+        best family inside each outer fold: :data:`NESTED`), saved under ``crossval/``;
+        returns each model's time."""
         from .. import transfer
 
         if any("musicnn" in part for f in families for part in FAMILIES[f].parts):
@@ -86,15 +92,20 @@ class CrossValidationRun:
             self.vectors[name] = cue_vectors(self.manifest, FAMILIES[name].parts, progress)
             x = self.vectors[name]
             self.results[name] = cross_validate_vectors(name, self.manifest, x, self.cv)
+        if nested and len(families) > 1:
+            # the whole choice of family, head and strength inside each outer fold: the
+            # figure for the procedure, next to the best single row (best of N, optimistic)
+            self.results[NESTED] = nested_cross_validate(self.manifest, self.vectors, families,
+                                                         self.cv, name=NESTED)  # fmt: skip
         keras_cv = CVConfig(self.cv.k, keras_repeats, self.cv.seed, self.cv.by)
         for name, kind in keras_models:
             result = cross_validate_keras(name, self.manifest, self.run_dir / "crossval" / "keras",
                                           kind, keras_cv, train_config)  # fmt: skip
             self.results[result.name] = result
             self.keras_labels[(name, kind)] = result.name
-        if ensemble and len(self.results) > 1:
-            self.results["ensemble_of_all"] = average(list(self.results.values()),
-                                                      "ensemble_of_all")  # fmt: skip
+        members = [r for n, r in self.results.items() if n != NESTED]
+        if ensemble and len(members) > 1:
+            self.results["ensemble_of_all"] = average(members, "ensemble_of_all")
         for result in self.results.values():
             save(result, self.run_dir / "crossval")
         return pd.DataFrame({n: {"seconds": r.info["seconds"], "kind": r.info["kind"]}
@@ -111,6 +122,12 @@ class CrossValidationRun:
     def best(self) -> str:
         """The best model at cue level (of the cross-validated rows: best of N, optimistic)."""
         return str(self.tables["cue"].index[0])
+
+    def nested_choices(self) -> pd.DataFrame | None:
+        """Which family each outer fold of the nested cross-validation chose."""
+        from .nested import choices_table
+
+        return choices_table(self.results[NESTED]) if NESTED in self.results else None
 
     @property
     def best_family(self) -> str | None:
@@ -264,6 +281,10 @@ class CrossValidationRun:
             "n_boot": self.n_boot,
             "anchor": self.anchor,
             "best": self.best,
+            "nested": None if NESTED not in self.results else {
+                "name": NESTED, "chosen_counts": self.results[NESTED].info["chosen_counts"],
+                "levels": {level: self.levels[level][NESTED] for level in self.levels
+                           if NESTED in self.levels[level]}},  # fmt: skip
             "levels": self.levels,
             "paired": records(self.paired) or [],
             "leakage": records(self.leakage) or [],
