@@ -165,6 +165,7 @@ def built(library_folder, model_dir, tmp_path_factory) -> Path:
 _GROUPS = {"smoke_run": "smoke", "built": "library", "client": "library"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook turns them into ids)
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         group = next((g for f, g in _GROUPS.items() if f in item.fixturenames), None)

@@ -414,7 +414,7 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
     assert "binary_ensemble_mfcc" not in models  # the parameter reached notebook 03
     cv = json.loads((tmp_path / "real" / "crossval" / "metrics.json").read_text())
     assert set(cv["levels"]["cue"]) == {"mfcc_logreg", "musicnn_MTT_penultimate_logreg",
-                                        "ensemble_of_all"}  # fmt: skip
+                                        "ensemble_of_all", "nested_selection"}  # fmt: skip
     assert cv["levels"]["cue"]["mfcc_logreg"]["n_cues"] == 32  # every clip predicted once
 
 
