@@ -24,12 +24,13 @@ pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (
 smoke: $(STAMP)
 	$(PY) -m filmgenre pipeline --profile smoke
 
-# two workers (the machine's two cores): the smoke run and its browser check in one, the
-# real-recordings run and the rest in the other (tests/conftest.py groups them)
+# two workers (the machine's two cores), a test file at a time: the two longest files,
+# tests/test_00_smoke_report.py and test_01_real_recordings_pipeline.py, are collected first
+# and so start on different workers (xdist's loadgroup cannot tag pytest 9.2's node ids)
 PYTEST_WORKERS ?= 2
 
 test: $(STAMP)  ## the test suite (CI runs this through .ci/run)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## extraction speed and memory vs a plain sequential librosa loop (needs ../shared)
 	$(PY) benchmarks/bench_extraction.py

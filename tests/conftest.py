@@ -160,14 +160,8 @@ def built(library_folder, model_dir, tmp_path_factory) -> Path:
     return index_file
 
 
-#: session fixtures whose tests run in one worker under `pytest -n 2 --dist loadgroup` (the
-#: Makefile's way): each such fixture is then built once, not once per worker
-_GROUPS = {"smoke_run": "smoke", "built": "library", "client": "library"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook turns them into ids)
-def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        group = next((g for f, g in _GROUPS.items() if f in item.fixturenames), None)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m filmgenre ARGS`` in a fresh process, as a user runs it."""
+    env = {**os.environ, "FILMGENRE_ROOT": str(project_root())}
+    return subprocess.run([sys.executable, "-m", "filmgenre", *args], cwd=cwd or project_root(),
+                          env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip

@@ -330,3 +330,24 @@ def test_no_url_reaches_a_file_the_index_does_not_list(client, built, library_fo
     c.commit()
     tid = c.execute("SELECT id FROM tracks WHERE path = 'album2/link-out.wav'").fetchone()[0]
     assert idx.library_path(idx.connect(tampered), tid) is None
+
+
+@pytest.mark.slow
+def test_an_uploaded_reference_is_featurised_and_searched_by(client, library_folder):
+    """The page's "like a reference track": an outside file is featurised on the fly with
+    the index's model; its token then ranks the library; bad uploads answer 400 in words."""
+    reference = sorted(library_folder.rglob("*.wav"))[2]
+    sent = client.post("/api/reference", files={"file": ("mine.wav", reference.read_bytes(),
+                                                         "audio/wav")})  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert set(body["genres"]) == set(GENRES) and body["name"] == "mine.wav"
+    found = client.get("/api/search", params={"ref": body["ref"], "top": 3}).json()["results"]
+    # the same audio is in the library: it comes first, as alike as a track can be
+    assert found[0]["path"].endswith(reference.name) and found[0]["similarity"] > 0.99
+    bad = client.post("/api/reference", files={"file": ("notes.mp3", b"not audio" * 100,
+                                                        "audio/mpeg")})  # fmt: skip
+    assert bad.status_code == 400 and "notes.mp3" in bad.json()["error"]
+    empty = client.post("/api/reference", files={"file": ("empty.wav", b"", "audio/wav")})
+    assert empty.status_code == 400 and "empty" in empty.json()["error"]
+    assert client.get("/api/search", params={"ref": "nope"}).status_code == 400

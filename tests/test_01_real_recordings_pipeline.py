@@ -1,0 +1,76 @@
+"""Every notebook on real recordings (emotify), with only parameters changed.
+
+Named to be collected second: see tests/test_00_smoke_report.py."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import run_cli as _cli
+
+
+@pytest.mark.slow
+def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio, tmp_path):
+    # 8 clips of each emotify genre (a third of the collection) keep the suite short
+    labels = pd.read_csv(realaudio / "emotify" / "labels.csv")
+    subset = labels.groupby("genre", group_keys=False).head(8)
+    subset.to_csv(tmp_path / "labels.csv", index=False)
+    # the audio folder relative to where the command runs, as a user types it (README's example)
+    done = _cli(
+        "pipeline",
+        "--profile",
+        "smoke",
+        "--reports",
+        str(tmp_path),
+        "--run-id",
+        "real",
+        "-p",
+        "audio_dir",
+        "realaudio/emotify",
+        "-p",
+        "labels",
+        str(tmp_path / "labels.csv"),
+        "-p",
+        "genres",
+        "auto",
+        "-p",
+        "label_column",
+        "tags",
+        # the synthetic smoke run covers every model; here the real-data paths, cheaply
+        "-p",
+        "binary_ensemble",
+        "false",
+        "-p",
+        "modern_models",
+        '["fcn_cnn"]',
+        "-p",
+        "cv_families",
+        '["mfcc_logreg", "musicnn_MTT_penultimate_logreg"]',
+        "-p",
+        "cv_keras_models",
+        "[]",
+        "-p",
+        "feature_kinds",
+        '["logmel"]',
+        "-p",
+        "sequence_poolers",
+        "[]",
+        cwd=realaudio.parent,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    metrics = json.loads((tmp_path / "real" / "metrics.json").read_text())
+    models = metrics["models"]
+    assert not any(name.startswith("original study") for name in models)  # other genres
+    genres = [row["genre"] for row in models["study_cnn_logmel"]["per_genre"]]
+    assert "tenderness" in genres and "Action" not in genres and len(genres) == 9
+    assert models["study_cnn_logmel"]["n_films"] == models["study_cnn_logmel"]["n_cues"]
+    assert {"musicnn_mlp", "musicnn_finetuned", "fcn_cnn_logmel"} <= set(models)
+    assert "binary_ensemble_mfcc" not in models  # the parameter reached notebook 03
+    cv = json.loads((tmp_path / "real" / "crossval" / "metrics.json").read_text())
+    assert set(cv["levels"]["cue"]) == {"mfcc_logreg", "musicnn_MTT_penultimate_logreg",
+                                        "ensemble_of_all", "nested_selection"}  # fmt: skip
+    assert cv["levels"]["cue"]["mfcc_logreg"]["n_cues"] == 32  # every clip predicted once
+
+
