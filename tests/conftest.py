@@ -165,3 +165,35 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "FILMGENRE_ROOT": str(project_root())}
     return subprocess.run([sys.executable, "-m", "filmgenre", *args], cwd=cwd or project_root(),
                           env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
+
+
+class WatchedPage:
+    """A Playwright page that records console errors, page errors, failed responses and any
+    request leaving ``base`` (aborted: a page must work offline, from its own server)."""
+
+    def __init__(self, browser, base: str, viewport: dict):
+        self.page = browser.new_page(viewport=viewport)
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.missing: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("response",
+                     lambda r: self.missing.append(r.url) if r.status >= 400 else None)
+
+        def only_base(route) -> None:
+            url = route.request.url
+            if url.startswith(base) or url.startswith("data:"):
+                route.continue_()
+            else:
+                self.outside.append(url)
+                route.abort()
+
+        self.page.route("**/*", only_base)
+
+
+def screenshots() -> Path:
+    """Where browser tests leave their screenshots (test-output/browser/)."""
+    folder = TEST_OUTPUT / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -20,7 +20,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from conftest import TEST_OUTPUT
+from conftest import WatchedPage, screenshots
 from conftest import run_cli as _cli
 
 from filmgenre.config import GENRES, project_root, shared_dir
@@ -246,26 +246,10 @@ def serve_folder(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 @pytest.mark.slow
 def test_front_page_and_a_notebook_page_render_cleanly_in_chromium(smoke_run, chromium):
     server, base = serve_folder(smoke_run)
-    shots = TEST_OUTPUT / "browser"
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots()
     try:
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        outside: list[str] = []
-        missing: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
-
-        def only_the_run_folder(route) -> None:
-            url = route.request.url
-            if url.startswith(base) or url.startswith("data:"):
-                route.continue_()
-            else:  # any other host, CDN or file: the page would not open offline
-                outside.append(url)
-                route.abort()
-
-        page.route("**/*", only_the_run_folder)
+        watched = WatchedPage(chromium, base, {"width": 1280, "height": 900})
+        page = watched.page
         for name in ("index.html", "07_evaluation.html"):
             page.goto(base + name, wait_until="load")
             page.wait_for_load_state("networkidle")
@@ -280,9 +264,9 @@ def test_front_page_and_a_notebook_page_render_cleanly_in_chromium(smoke_run, ch
                 assert page.locator("img").count() >= 1 and page.locator("table").count() >= 3
             else:
                 assert page.locator("audio").count() >= 1, "07 embeds audio players"
-        assert errors == [], f"console errors: {errors}"
-        assert outside == [], f"requests leaving the run folder: {outside}"
-        assert missing == [], f"requests the run folder cannot answer: {missing}"
+        assert watched.errors == [], f"console errors: {watched.errors}"
+        assert watched.outside == [], f"requests leaving the run folder: {watched.outside}"
+        assert watched.missing == [], f"requests the run folder cannot answer: {watched.missing}"
     finally:
         server.shutdown()
 

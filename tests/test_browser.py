@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import TEST_OUTPUT
+from conftest import WatchedPage, screenshots
 
 
 def serve_index(index_file: Path):
@@ -38,23 +38,10 @@ def serve_index(index_file: Path):
 @pytest.mark.slow
 def test_library_page_searches_plays_at_the_cut_and_finds_more_like_this(built, chromium):
     server, base = serve_index(built)
-    shots = TEST_OUTPUT / "browser"
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots()
     try:
-        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-        errors: list[str] = []
-        outside: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def only_the_server(route) -> None:
-            if route.request.url.startswith(base):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_the_server)
+        watched = WatchedPage(chromium, base, {"width": 1280, "height": 1000})
+        page = watched.page
         page.goto(base, wait_until="networkidle")
         page.wait_for_function("document.getElementById('about').textContent.includes('tracks')")
         assert page.locator("#weights input[type=range]").count() == 10
@@ -102,8 +89,8 @@ def test_library_page_searches_plays_at_the_cut_and_finds_more_like_this(built, 
                                f".some(h => h.dataset.track === '{reference}')")
         assert page.locator(".hit").count() >= 3
         page.screenshot(path=str(shots / "library_search.png"), full_page=True)
-        errors = [e for e in errors if "400" not in e]  # the refused empty query, on purpose
+        errors = [e for e in watched.errors if "400" not in e]  # the refused query, on purpose
         assert errors == [], f"console errors: {errors}"
-        assert outside == [], f"requests leaving the page's server: {outside}"
+        assert watched.outside == [], f"requests leaving the page's server: {watched.outside}"
     finally:
         server.should_exit = True
