@@ -57,6 +57,10 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
         "-p",
         "sequence_poolers",
         "[]",
+        # notebook 09 indexes these 32 clips, not all of ../shared/realaudio (minutes cold)
+        "-p",
+        "library_dir",
+        "run",
         cwd=realaudio.parent,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -72,5 +76,9 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
     assert set(cv["levels"]["cue"]) == {"mfcc_logreg", "musicnn_MTT_penultimate_logreg",
                                         "ensemble_of_all", "nested_selection"}  # fmt: skip
     assert cv["levels"]["cue"]["mfcc_logreg"]["n_cues"] == 32  # every clip predicted once
+    from filmgenre import index as idx
+
+    assert idx.summary(idx.connect(tmp_path / "real" / "library" / "library.sqlite"))[
+        "tracks"] == 32  # notebook 09 indexed the run's own real clips  # fmt: skip
 
 
