@@ -358,7 +358,7 @@ def _track(path: Path, features_file: str, scorer: Scorer, segment_seconds: floa
     scores = scorer.predict(np.vstack([whole[None, :], segs]))
     tags = read_tags(path)
     return {**tags, "duration": duration, "tempo": _tempo(features_file),
-            "digest": Path(features_file).stem.split("-")[0], "scores": scores[0],
+            "scores": scores[0],
             "segments": [(a, b, s) for (a, b), s in zip(bounds, scores[1:], strict=True)],
             "features_file": features_file}  # fmt: skip
 
