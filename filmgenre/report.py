@@ -192,6 +192,9 @@ def write_run_index(run_dir: str | os.PathLike[str], status: dict) -> Path:
             parts.append(
                 "<h3>Paired with the anchor</h3>" + _table(paired_frame({"paired": paired}))
             )
+        if cv.get("film_models"):
+            parts.append("<h3>Film level: learned from a film's cues vs the mean of cue scores"
+                         "</h3>" + _table(paired_frame({"paired": cv["film_models"]})))  # fmt: skip
     parts.append("<h2>Notebooks</h2>")
     rows = []
     for nb in status.get("notebooks", []):

@@ -6,7 +6,10 @@ film-level macro ROC-AUC with film-bootstrap intervals, the paired difference wi
 MFCC + logistic-regression anchor, the families chosen, and the cross-fitted calibration
 error of the procedure's predictions.
 
-    .venv/bin/python scripts/nested_figure.py [--repeats 1] [--folds 5]
+    .venv/bin/python scripts/nested_figure.py [--repeats 1] [--folds 5] [--families A B ...]
+
+``--families`` runs other candidates (film-level families among them: those are compared
+with the mean of cue scores of their cue-level counterpart, not nested).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--families", nargs="+", default=list(DEFAULTS["cv_families"]),
+                        choices=sorted(crossval.FAMILIES))  # fmt: skip
     args = parser.parse_args()
     source = (shared_dir() or Path("../shared")) / "realaudio" / "filmscore"
     if not (source / "labels.csv").is_file():
@@ -31,7 +36,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="filmgenre-nested-"))
     manifest = build.build_dataset(source, source / "labels.csv", work / "dataset",
                                    cue_table=source / "cues.csv", progress=False)  # fmt: skip
-    families = list(DEFAULTS["cv_families"])
+    families = list(dict.fromkeys(["mfcc_logreg", *args.families]))  # the anchor first
     study = crossval.CrossValidationRun(manifest, work,
                                         crossval.CVConfig(k=args.folds, repeats=args.repeats))
     started = time.perf_counter()
@@ -45,7 +50,13 @@ def main() -> None:
         print(tables[level].iloc[:, :2].round(3).to_string())
     paired = study.compare_with_anchor()
     print("\npaired with the anchor (mfcc_logreg):")
-    print(paired[paired["a"] == crossval.study.NESTED].round(3).to_string(index=False))
+    print(paired[["level", "a", "difference", "ci95_low", "ci95_high"]].round(3)
+          .to_string(index=False))  # fmt: skip
+    film_models = study.film_models()
+    if len(film_models):
+        print("\nfilm-level models vs the mean of their cue-level counterpart's cue scores:")
+        print(film_models.drop(columns=["metric", "interval_excludes_zero"]).round(3)
+              .to_string(index=False))  # fmt: skip
     print("\nfamilies chosen by the outer folds:")
     print(study.nested_choices().to_string(index=False))
     frame = study.results[crossval.study.NESTED].predictions

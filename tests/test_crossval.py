@@ -295,3 +295,36 @@ def test_nested_selection_chooses_inside_each_fold_and_scores_the_procedure():
     table = crossval.choices_table(nested)
     assert list(table["chosen"]) == ["mfcc_meandiff"] * 4
     assert (table["inner_macro_roc_auc"] > 0.6).all()
+
+
+def test_film_level_model_learns_what_averaging_cue_scores_cannot():
+    """A genre that shows only in how much a film's cues differ from one another (each
+    cue's vector has mean zero in every genre): a head on single cues, averaged per film,
+    sees nothing; the film-level family, learning from the spread of a film's cues, finds
+    it on unseen films. Each cue carries its film's scores, and the family is left out of
+    the cue level and refused on folds that split films."""
+    cues = _cues(n_films=48, per_film=4, seed=6)
+    manifest = dataset.Manifest(cues.assign(path="", genres=""), genres=GENRES)
+    rng = np.random.default_rng(7)
+    y = cues[list(GENRES)].to_numpy(float)
+    scale = 1.0 + 1.5 * (y @ (rng.random((len(GENRES), 80)) < 0.3))
+    x = rng.normal(size=(len(cues), 80)) * scale
+    cue_family = crossval.Family(("v",), grid=(1e-2,))
+    film_family = crossval.Family(("v",), grid=(1e-2,), level="film",
+                                  pooled_counterpart="per_cue")  # fmt: skip
+    cv = crossval.CVConfig(k=4)
+    results = {"per_cue": crossval.cross_validate_vectors("per_cue", manifest, x, cv, cue_family),
+               "per_film": crossval.cross_validate_vectors("per_film", manifest, x, cv,
+                                                           film_family)}  # fmt: skip
+    frame = results["per_film"].predictions
+    assert frame.groupby("film")[[f"p_{g}" for g in GENRES]].nunique().eq(1).all().all()
+    table = crossval.film_models_vs_pooling(results, GENRES, n_boot=200)
+    row = table.set_index("film model").loc["per_film"]
+    assert row["mean of cue scores of"] == "per_cue"
+    assert row["film model macro ROC-AUC"] > 0.75 > 0.65 > row["mean of cues macro ROC-AUC"]
+    assert row["ci95_low"] > 0
+    levels = crossval.score_levels(results, GENRES, n_boot=20)
+    assert "per_film" not in levels["cue"] and "per_film" in levels["film (mean of cues)"]
+    with pytest.raises(ValueError, match="keep a film's cues together"):
+        crossval.cross_validate_vectors("per_film", manifest, x, crossval.CVConfig(k=4, by="cue"),
+                                        film_family)  # fmt: skip

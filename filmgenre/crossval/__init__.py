@@ -34,6 +34,7 @@ from .scoring import (
     at_level,
     breakdown,
     film_level,
+    film_models_vs_pooling,
     leakage,
     level_tables,
     macro_without_rare,
@@ -42,9 +43,10 @@ from .scoring import (
     per_genre,
     score_frame,
     score_levels,
+    scored_at,
 )
 from .study import CrossValidationRun, keras_config
-from .vectors import FAMILIES, MUSICNN_PARTS, Family, cue_vectors
+from .vectors import FAMILIES, MUSICNN_PARTS, Family, cue_vectors, film_vectors
 
 __all__ = [
     "FAMILIES", "GROUPINGS", "CrossValidationRun", "keras_config", "nested_cross_validate",
@@ -54,5 +56,6 @@ __all__ = [
     "cross_validate_keras", "cross_validate_vectors", "cue_vectors", "film_level", "fit_final",
     "fit_final_keras", "fit_head", "fold_manifest", "groups", "head_to_keras", "leakage",
     "level_tables", "macro_without_rare", "paired", "paired_with", "per_genre", "predict_head",
-    "save", "score_frame", "score_levels", "select_strength",
+    "save", "score_frame", "score_levels", "select_strength", "film_models_vs_pooling",
+    "scored_at", "film_vectors",
 ]

@@ -15,7 +15,7 @@ import pandas as pd
 from ..dataset import Manifest
 from .folds import CVConfig, fold_manifest, groups
 from .heads import fit_head, predict_head, select_strength
-from .vectors import FAMILIES, Family
+from .vectors import FAMILIES, Family, film_vectors
 
 
 @dataclass
@@ -48,7 +48,9 @@ def cross_validate_vectors(
     family: Family | None = None,
 ) -> CVResult:
     """Out-of-fold predictions of a cue-vector family; repeats are averaged per cue (each
-    repeat's prediction of a cue comes from a model that never saw its group)."""
+    repeat's prediction of a cue comes from a model that never saw its group). A
+    film-level family (``family.level == "film"``) learns from and predicts whole films
+    (:func:`film_vectors`); each cue carries its film's out-of-fold scores."""
     family = family or FAMILIES[name]
     cues = manifest.cues.reset_index(drop=True)
     genres = manifest.genres
@@ -56,23 +58,54 @@ def cross_validate_vectors(
     group = groups(cues, cv.by)
     started = time.perf_counter()
     total, chosen, fold_sets = np.zeros(y.shape), [], cv.fold_sets(cues, genres)
+    if family.level == "film":
+        fit_fold = _film_level_fold(family, x, y, cues["film"].astype(str).to_numpy(), cv)
+    elif family.level == "cue":
+        def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
+            strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed)
+            return predict_head(fit_head(family.head, x[tr], y[tr], strength, cv.seed),
+                                x[te]), strength  # fmt: skip
+    else:
+        raise ValueError(f"{name}: unknown level {family.level!r}; choose cue or film")
     for folds in fold_sets:
         for f in range(cv.k):
-            tr, te = folds != f, folds == f
-            strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed)
+            scores, strength = fit_fold(folds != f, folds == f)
             chosen.append(strength)
-            fitted = fit_head(family.head, x[tr], y[tr], strength, cv.seed)
-            total[te] += predict_head(fitted, x[te])
+            total[folds == f] += scores
     scores = total / len(fold_sets)
     info = {
         "name": name,
-        "kind": "cue_vector",
+        "kind": "film_vector" if family.level == "film" else "cue_vector",
         "family": asdict(family),
         "cv": asdict(cv),
         "chosen_strength": chosen,
         "seconds": round(time.perf_counter() - started, 2),
     }
     return CVResult(name, _frame(cues, scores, genres, fold_sets[0]), info)
+
+
+def _film_level_fold(family: Family, x: np.ndarray, y: np.ndarray, film: np.ndarray,
+                     cv: CVConfig):  # fmt: skip
+    """A fold function for a film-level family: fit on the training films' rows, score the
+    test films, hand each test cue its film's scores."""
+    fx, where = film_vectors(x, film)
+    fy = np.zeros((len(fx), y.shape[1]))
+    np.maximum.at(fy, where, y)
+    names = np.unique(film)
+
+    def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
+        train_films, test_films = np.unique(where[tr]), np.unique(where[te])
+        if np.intersect1d(train_films, test_films).size:
+            raise ValueError(f"a film-level family needs folds that keep a film's cues "
+                             f"together (grouping {cv.by!r} splits films)")  # fmt: skip
+        strength = select_strength(family, fx[train_films], fy[train_films],
+                                   names[train_films], cv.seed)  # fmt: skip
+        fitted = fit_head(family.head, fx[train_films], fy[train_films], strength, cv.seed)
+        per_film = np.zeros((len(fx), y.shape[1]))
+        per_film[test_films] = predict_head(fitted, fx[test_films])
+        return per_film[where[te]], strength
+
+    return fit_fold
 
 
 def cross_validate_keras(

@@ -84,11 +84,18 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, genres: tuple[str, ...], n_boot: in
     return metrics.paired_difference(ya, sa, sb, ra.film.to_numpy(), n_boot=n_boot, seed=seed)
 
 
+def scored_at(result: CVResult, level: str) -> bool:
+    """Whether a result belongs at ``level``: a film-level model scores a cue from its whole
+    film, so it is left out of the cue level (not comparable with one cue's evidence)."""
+    return level != "cue" or result.info.get("kind") != "film_vector"
+
+
 def score_levels(results: dict[str, CVResult], genres: tuple[str, ...], n_boot: int = 1000,
                  seed: int = 0) -> dict[str, dict[str, dict]]:  # fmt: skip
-    """Every result scored at every level of :data:`LEVELS` (``{level: {model: scores}}``)."""
+    """Every result scored at every level of :data:`LEVELS` it belongs at
+    (``{level: {model: scores}}``)."""
     return {level: {name: score_frame(at_level(r.predictions, genres, level), genres, n_boot,
-                                      seed) for name, r in results.items()}
+                                      seed) for name, r in results.items() if scored_at(r, level)}
             for level in LEVELS}  # fmt: skip
 
 
@@ -125,7 +132,7 @@ def paired_with(
     for level in levels if anchor in results else ():
         base = at_level(results[anchor].predictions, genres, level)
         for name, result in results.items():
-            if name != anchor:
+            if name != anchor and scored_at(result, level):
                 a = at_level(result.predictions, genres, level)
                 rows.append({"level": level, "a": name, "b": anchor,
                              **paired(a, base, genres, n_boot, seed)})  # fmt: skip
@@ -133,6 +140,29 @@ def paired_with(
     if len(table):
         table = table.sort_values(["level", "difference"], ascending=[True, False])
     return table.reset_index(drop=True)
+
+
+def film_models_vs_pooling(results: dict[str, CVResult], genres: tuple[str, ...],
+                           n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Each film-level model against the mean of cue scores of its cue-level counterpart
+    (same parts and head), paired on the same film resamples: does learning at the film
+    level beat averaging cues?"""
+    rows = []
+    for name, result in results.items():
+        counterpart = result.info.get("family", {}).get("pooled_counterpart")
+        if result.info.get("kind") != "film_vector" or counterpart not in results:
+            continue
+        level = "film (mean of cues)"
+        a = at_level(result.predictions, genres, level)
+        b = at_level(results[counterpart].predictions, genres, level)
+        sa, sb = score_frame(a, genres, n_boot, seed), score_frame(b, genres, n_boot, seed)
+        rows.append({"comparison": "film level: learned vs mean of cue scores", "a": name,
+                     "b": f"mean of {counterpart}", "film model": name,
+                     "mean of cue scores of": counterpart,
+                     "film model macro ROC-AUC": sa["metrics"]["macro_roc_auc"],
+                     "mean of cues macro ROC-AUC": sb["metrics"]["macro_roc_auc"],
+                     **paired(a, b, genres, n_boot, seed)})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def leakage(manifest: Manifest, names: list[str], groupings: list[str] | tuple[str, ...],

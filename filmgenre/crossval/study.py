@@ -22,11 +22,13 @@ from .loops import CVResult, average, cross_validate_keras, cross_validate_vecto
 from .nested import nested_cross_validate
 from .scoring import (
     breakdown,
+    film_models_vs_pooling,
     leakage,
     level_tables,
     paired_with,
     per_genre,
     score_levels,
+    scored_at,
 )
 from .vectors import FAMILIES, cue_vectors
 
@@ -65,6 +67,7 @@ class CrossValidationRun:
     finals: dict[str, Path] = field(default_factory=dict)
     calibrated: dict[str, CVResult] = field(default_factory=dict)
     calibration: pd.DataFrame | None = None
+    film_table: pd.DataFrame | None = None
 
     @property
     def genres(self) -> tuple[str, ...]:
@@ -92,10 +95,11 @@ class CrossValidationRun:
             self.vectors[name] = cue_vectors(self.manifest, FAMILIES[name].parts, progress)
             x = self.vectors[name]
             self.results[name] = cross_validate_vectors(name, self.manifest, x, self.cv)
-        if nested and len(families) > 1:
+        per_cue = [f for f in families if FAMILIES[f].level == "cue"]
+        if nested and len(per_cue) > 1:
             # the whole choice of family, head and strength inside each outer fold: the
             # figure for the procedure, next to the best single row (best of N, optimistic)
-            self.results[NESTED] = nested_cross_validate(self.manifest, self.vectors, families,
+            self.results[NESTED] = nested_cross_validate(self.manifest, self.vectors, per_cue,
                                                          self.cv, name=NESTED)  # fmt: skip
         keras_cv = CVConfig(self.cv.k, keras_repeats, self.cv.seed, self.cv.by)
         for name, kind in keras_models:
@@ -103,7 +107,8 @@ class CrossValidationRun:
                                           kind, keras_cv, train_config)  # fmt: skip
             self.results[result.name] = result
             self.keras_labels[(name, kind)] = result.name
-        members = [r for n, r in self.results.items() if n != NESTED]
+        members = [r for n, r in self.results.items()
+                   if n != NESTED and r.info["kind"] != "film_vector"]  # fmt: skip
         if ensemble and len(members) > 1:
             self.results["ensemble_of_all"] = average(members, "ensemble_of_all")
         for result in self.results.values():
@@ -167,9 +172,18 @@ class CrossValidationRun:
         return [] if table is None else table.index[table.too_rare_to_rank].tolist()
 
     def per_genre_auc(self) -> pd.DataFrame:
-        """Genres x models of out-of-fold ROC-AUC (the per-genre heatmap's input)."""
+        """Genres x models of out-of-fold ROC-AUC per cue (the per-genre heatmap's input;
+        film-level models are compared at the film level, :meth:`film_models`)."""
         return pd.DataFrame({n: per_genre(r.predictions, self.genres)["roc_auc"]
-                             for n, r in self.results.items()})  # fmt: skip
+                             for n, r in self.results.items()
+                             if scored_at(r, "cue")})  # fmt: skip
+
+    def film_models(self) -> pd.DataFrame:
+        """Every film-level model against the mean of its cue-level counterpart's cue scores
+        on the same film resamples (empty when no film-level family ran)."""
+        self.film_table = film_models_vs_pooling(self.results, self.genres, self.n_boot,
+                                                 self.seed)  # fmt: skip
+        return self.film_table
 
     def calibrate(self, bins: int = 10) -> pd.DataFrame:
         """Per-genre Platt calibration of every model's out-of-fold scores, cross-fitted over
@@ -249,8 +263,9 @@ class CrossValidationRun:
         """Every family trained once more for tag and search (cue-vector families on all
         films, Keras models on all but one fold), each with its cross-validated score;
         after :meth:`calibrate`, cue-vector families output calibrated probabilities
-        (Platt maps fitted on their out-of-fold scores, folded into the output layer)."""
-        for name in families:
+        (Platt maps fitted on their out-of-fold scores, folded into the output layer).
+        Film-level families are measured, not shipped: tag and search score single tracks."""
+        for name in [f for f in families if FAMILIES[f].level == "cue"]:
             calibrated = self.calibration is not None
             self.finals[name] = fit_final(name, self.manifest, self.vectors[name],
                                           self.run_dir / "models" / f"{name}_final",
@@ -291,6 +306,7 @@ class CrossValidationRun:
             "per_genre": records(None if self.genre_table is None
                                  else self.genre_table.reset_index(names="genre")),  # fmt: skip
             "score_vs_song": records(self.song_table),
+            "film_models": records(self.film_table) or [],
             "calibration": None if self.calibration is None
             else self.calibration.reset_index().to_dict("records"),  # fmt: skip
             "models": {n: r.info for n, r in self.results.items()},
