@@ -8,6 +8,16 @@ the training time of each, and whether the mixed policy's test score lies inside
 float32 interval (the rule for making it the default).
 
     python benchmarks/bench_precision.py --run reports/RUN [--models study_cnn:mfcc ...]
+
+On a real collection (``--collection filmscore``, ``emotify`` from ../shared/realaudio, or
+a folder holding audio and ``labels.csv``), a single split is too small to judge: each
+model is cross-validated by film instead (``--folds``, same folds and seed for every
+variant), switching one thing at a time: precision (float32 / the mixed policy) and the
+training data path (tiles stacked in memory / streamed from the caches). Prints cue- and
+film-level macro ROC-AUC with film-bootstrap intervals, the paired difference of each
+variant with float32 in memory, the mean best epoch and the training time.
+
+    python benchmarks/bench_precision.py --collection filmscore --models resnet_cnn:logmel
 """
 
 from __future__ import annotations
@@ -33,11 +43,18 @@ TILE_MODELS = (
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", required=True, help="a run folder with dataset/ (any profile)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--run", help="a run folder with dataset/ (any profile)")
+    where.add_argument("--collection", help="filmscore, emotify or a folder with labels.csv: "
+                       "cross-validated by film")  # fmt: skip
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--models", nargs="+", default=list(TILE_MODELS))
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
+    if args.collection:
+        return cross_validated(args)
     manifest = dataset.Manifest.load(Path(args.run) / "dataset")
     mixed = runtime.auto_precision()
     rows = []
@@ -74,6 +91,103 @@ def main() -> int:
               flush=True)  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps({"mixed": mixed, "rows": rows}, indent=2))
+    return 0
+
+
+#: the one-switch-at-a-time variants of the cross-validated comparison
+VARIANTS = ("float32/memory", "mixed/memory", "float32/stream", "mixed/stream")
+
+
+def _collection(name: str, work: Path) -> dataset.Manifest:
+    """A real collection's manifest, built (and its features cached) under ``work``."""
+    from filmgenre import build
+    from filmgenre.config import shared_dir
+
+    source = Path(name)
+    if not source.is_dir():
+        source = (shared_dir() or Path("../shared")) / "realaudio" / name
+    if not (source / "labels.csv").is_file():
+        raise SystemExit(f"{source}: no labels.csv (see ../shared/realaudio/MANIFEST.md)")
+    if source.name == "emotify":  # emotion tags, every clip its own group
+        return build.build_dataset(source, source / "labels.csv", work, genres="auto",
+                                   label_column="tags", progress=False)  # fmt: skip
+    cues = source / "cues.csv"
+    return build.build_dataset(source, source / "labels.csv", work, progress=False,
+                               cue_table=cues if cues.is_file() else None)  # fmt: skip
+
+
+def _best_epochs(folder: Path) -> list[int]:
+    """The epoch (1-based) of the best validation ROC-AUC of each fold's training log."""
+    import pandas as pd
+
+    best = []
+    for log in sorted(folder.rglob("history.csv")):
+        history = pd.read_csv(log)
+        column = next((c for c in history.columns if c.endswith("val_auc")), None)
+        if column is not None and len(history):
+            best.append(int(history[column].to_numpy().argmax()) + 1)
+    return best
+
+
+def cross_validated(args: argparse.Namespace) -> int:
+    """The variants of every model through the same film-grouped folds (see the docstring)."""
+    import time
+
+    import numpy as np
+
+    from filmgenre import crossval
+
+    mixed = runtime.auto_precision()
+    work = Path(tempfile.mkdtemp(prefix="filmgenre-precision-"))
+    manifest = _collection(args.collection, work / "dataset")
+    cv = crossval.CVConfig(k=args.folds, seed=DEFAULTS["seed"])
+    print(f"{args.collection}: {manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "
+          f"{len(manifest.genres)} genres, {cv.k} folds; mixed policy here: {mixed}", flush=True)
+    rows = []
+    for spec in args.models:
+        name, kind = spec.split(":")
+        results = {}
+        for variant in args.variants:
+            precision, data = variant.split("/")
+            config = train.TrainConfig(
+                epochs=DEFAULTS["epochs"], patience=DEFAULTS["patience"],
+                batch_size=DEFAULTS["batch_size"], learning_rate=DEFAULTS["learning_rate"],
+                seed=DEFAULTS["seed"], verbose=0,
+                precision="float32" if precision == "float32" else mixed,
+                stream=data == "stream",
+            )  # fmt: skip
+            label = f"{name}_{kind}_{precision}_{data}"
+            started = time.perf_counter()
+            results[variant] = crossval.cross_validate_keras(name, manifest, work / "models", kind,
+                                                             cv, config, label=label)  # fmt: skip
+            seconds = time.perf_counter() - started
+            epochs = _best_epochs(work / "models" / label)
+            scores = {level: crossval.score_frame(crossval.at_level(
+                results[variant].predictions, manifest.genres, level), manifest.genres,
+                args.n_boot) for level in ("cue", "film (mean of cues)")}  # fmt: skip
+            row = {"model": spec, "variant": variant, "seconds": round(seconds, 1),
+                   "mean_best_epoch": float(np.mean(epochs)) if epochs else None}  # fmt: skip
+            for level, sc in scores.items():
+                key = "cue" if level == "cue" else "film"
+                row[f"{key}_auc"] = sc["metrics"]["macro_roc_auc"]
+                row[f"{key}_ci95"] = sc["ci95"]["macro_roc_auc"]
+            base = results.get(VARIANTS[0])
+            if base is not None and variant != VARIANTS[0]:
+                d = crossval.paired(results[variant].predictions, base.predictions,
+                                    manifest.genres, args.n_boot)  # fmt: skip
+                row["cue_minus_float32_memory"] = [d["difference"], d["ci95_low"], d["ci95_high"]]
+            rows.append(row)
+            diff = row.get("cue_minus_float32_memory")
+            diff_text = "" if diff is None else (f" | vs float32/memory {diff[0]:+.3f} "
+                                                 f"[{diff[1]:+.3f}, {diff[2]:+.3f}]")  # fmt: skip
+            print(f"{spec:18s} {variant:15s} cue {row['cue_auc']:.3f} "
+                  f"[{row['cue_ci95'][0]:.3f}, {row['cue_ci95'][1]:.3f}]  film "
+                  f"{row['film_auc']:.3f} [{row['film_ci95'][0]:.3f}, {row['film_ci95'][1]:.3f}]"
+                  f"  best epoch {row['mean_best_epoch'] or 0:.1f}  {seconds:5.0f} s{diff_text}",
+                  flush=True)  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps({"mixed": mixed, "collection": args.collection,
+                                               "rows": rows}, indent=2))  # fmt: skip
     return 0
 
 
