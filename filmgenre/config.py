@@ -214,6 +214,12 @@ DEFAULTS: dict[str, object] = {
         "mfcc_meandiff",
         "musicnn_MTT_penultimate_meandiff",
         "combined_meandiff",
+        "mir_logreg",
+        "mir_meandiff",
+        "combined_mir_meandiff",
+        "combined_film_meandiff",
+        "combined_film_logreg",
+        "mfcc_film_logreg",
     ],
     "anchor": "mfcc_logreg",
     # CNNs per fold (with augmentation) cost minutes on a CPU: the real profile runs them

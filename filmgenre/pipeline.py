@@ -41,7 +41,7 @@ PROFILES: dict[str, dict] = {
         # cost the smoke run seconds and test no other code path)
         "cv_families": ["mfcc_logreg", "musicnn_MTT_penultimate_logreg",
                         "musicnn_MTT_penultimate_mlp", "combined_logreg", "mfcc_meandiff",
-                        "combined_meandiff"],
+                        "combined_meandiff", "mir_meandiff", "combined_film_meandiff"],
         "cv_keras_models": [["study_cnn", "mfcc"]],
         "library_dir": "run",  # the run's own cues: their features are cached already
         "cv_epochs": 1,

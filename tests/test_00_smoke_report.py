@@ -137,6 +137,15 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(smoke_run, tmp_path):
     assert final["cross_validation"]["macro_roc_auc"] == pytest.approx(
         cv["levels"]["cue"]["combined_logreg"]["metrics"]["macro_roc_auc"])  # fmt: skip
     assert "combined_meandiff" in cv["levels"]["cue"]
+    # music-information features decoded from the cues' audio; a film-level family learned
+    # from films, scored only at film level and paired with the mean of its counterpart
+    assert "mir_meandiff" in cv["levels"]["cue"]
+    assert "combined_film_meandiff" not in cv["levels"]["cue"]
+    assert "combined_film_meandiff" in cv["levels"]["film (mean of cues)"]
+    assert [(r["a"], r["b"]) for r in cv["film_models"]] == [
+        ("combined_film_meandiff", "mean of combined_meandiff")]  # fmt: skip
+    assert "Film level: learned from a film" in front
+    assert not (run / "models" / "combined_film_meandiff_final").exists()
     # the model choice cross-validated as a whole leads the front page
     assert sum(cv["nested"]["chosen_counts"].values()) == 3  # one choice per outer fold
     assert "nested_selection" in cv["levels"]["film (mean of cues)"]
