@@ -3,7 +3,7 @@
 Writes feature caches shaped like the default collection (the default profile's films,
 cues per film and cue lengths; random log-mel values, since only sizes matter here) at
 1x and at 4x its size, then trains the study CNN on log-mel tiles for four epochs in a
-fresh process per case, streamed (``TrainConfig(stream=True)``, the default) and stacked
+fresh process per case, streamed (``TrainConfig(stream=True)``) and stacked
 (``stream=False``, the old way). Prints each case's peak resident memory (VmHWM), its
 growth over the process before training, the median throughput of epochs 2 to 4 (the
 first compiles), and the

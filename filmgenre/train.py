@@ -23,7 +23,7 @@ from .cue_scores import PREDICT_BATCH, save_predictions
 from .dataset import Manifest, source_summary
 from .inputs import divisible, feature_label, load_inputs, training_examples, training_index
 from .runtime import auto_precision, data_parallel, device_summary, library_versions, set_seed
-from .trainconfig import TrainConfig
+from .trainconfig import STREAM_ABOVE_BYTES, TrainConfig
 
 
 def _throughput_callback():
@@ -261,10 +261,14 @@ def train_model(
     (out / "config.json").unlink(missing_ok=True)  # written again only when training ends
     set_seed(config.seed)
     limit = config.max_tiles_per_cue
-    stream = config.stream and input_kind == "tiles"
+    stream = config.stream is not False and input_kind == "tiles"
     if stream:
         train_index, val_index = training_index(manifest, feature_kind, params, config)
         n_train, n_val = len(train_index), len(val_index)
+        if config.stream is None:  # in memory when the training tiles fit the budget
+            stream = n_train * train_index.n_bins * train_index.tile_frames * 4 > (
+                STREAM_ABOVE_BYTES)
+    if stream:
         input_shape = (train_index.n_bins, train_index.tile_frames)
     else:
         x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
@@ -306,6 +310,7 @@ def train_model(
         params=int(model.count_params()),
         trainable_params=int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         train_examples=int(n_train),
+        streamed=bool(stream),
         train_seconds=round(train_seconds, 2),
         data_parallel_devices=devices,
         train_config=asdict(config),

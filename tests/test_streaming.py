@@ -80,14 +80,21 @@ def test_augmented_renderings_join_the_index(tiny_manifest):
 
 
 @pytest.mark.slow
-def test_streamed_and_in_memory_training_both_save_a_model(tiny_manifest, tmp_path):
+def test_streamed_and_in_memory_training_both_save_a_model(tiny_manifest, tmp_path,
+                                                           monkeypatch):  # fmt: skip
     results = {}
-    for stream in (True, False):
+    for stream in (True, False, None):
         config = train.TrainConfig(epochs=2, batch_size=16, verbose=0, stream=stream, seed=0)
         results[stream] = train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc",
                                             config=config, label=f"cnn_{stream}")  # fmt: skip
     streamed, in_memory = results[True], results[False]
-    assert streamed.info["train_config"]["stream"] is True
+    assert streamed.info["train_config"]["stream"] is True and streamed.info["streamed"]
+    # the default (None) stacks a collection that fits the budget, streams one that does not
+    assert train.TrainConfig().stream is None and results[None].info["streamed"] is False
+    monkeypatch.setattr(train, "STREAM_ABOVE_BYTES", 1000)
+    over = train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", label="cnn_over",
+                             config=train.TrainConfig(epochs=1, batch_size=16, verbose=0))
+    assert over.info["streamed"] is True
     assert streamed.info["train_examples"] == in_memory.info["train_examples"]
     assert len(streamed.predictions) == len(in_memory.predictions)
     layer, reference = (r.model.get_layer("standardise") for r in (streamed, in_memory))
