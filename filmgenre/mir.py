@@ -23,7 +23,7 @@ from .config import data_dir
 from .dataset import Manifest
 
 #: bump when a feature changes: cached vectors of another version are never reused
-VERSION = 1
+VERSION = 2
 SAMPLE_RATE = 22050
 HOP = 512
 
@@ -54,6 +54,19 @@ def key_profile_correlations(chroma_mean: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.nan_to_num(major), np.nan_to_num(minor)
 
 
+def _onset_peaks(onset_env: np.ndarray) -> np.ndarray:
+    """Onset frames: peaks of the normalised onset envelope standing 0.07 above their
+    surroundings (librosa's onset_detect rule, by SciPy: librosa's numba peak picker has
+    crashed a process that had TensorFlow loaded, on its first compile in a fresh venv)."""
+    from scipy.signal import find_peaks
+
+    span = float(onset_env.max() - onset_env.min())
+    if span <= 0:
+        return np.empty(0, int)
+    peaks, _ = find_peaks((onset_env - onset_env.min()) / span, prominence=0.07)
+    return peaks
+
+
 def mir_vector(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     """The MIR vector of mono audio ``y`` (elements named by :data:`NAMES`)."""
     import librosa
@@ -67,7 +80,7 @@ def mir_vector(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     ac = librosa.autocorrelate(onset_env - onset_env.mean())
     lags = ac[int(sr / HOP * 60 / 240): int(sr / HOP * 60 / 40) + 1]  # 40..240 BPM
     pulse = float(lags.max() / ac[0]) if ac.size and ac[0] > 0 and lags.size else 0.0
-    onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=sr, hop_length=HOP)
+    onsets = _onset_peaks(onset_env)
     chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=HOP)
     major, minor = key_profile_correlations(chroma.mean(1))
     contrast = librosa.feature.spectral_contrast(y=y, sr=sr, hop_length=HOP)
