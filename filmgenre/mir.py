@@ -23,7 +23,7 @@ from .config import data_dir
 from .dataset import Manifest
 
 #: bump when a feature changes: cached vectors of another version are never reused
-VERSION = 2
+VERSION = 3
 SAMPLE_RATE = 22050
 HOP = 512
 
@@ -81,7 +81,8 @@ def mir_vector(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     lags = ac[int(sr / HOP * 60 / 240): int(sr / HOP * 60 / 40) + 1]  # 40..240 BPM
     pulse = float(lags.max() / ac[0]) if ac.size and ac[0] > 0 and lags.size else 0.0
     onsets = _onset_peaks(onset_env)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=HOP)
+    # tuning fixed at A440: estimating it runs a numba kernel (see _onset_peaks)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=sr, hop_length=HOP, tuning=0.0)
     major, minor = key_profile_correlations(chroma.mean(1))
     contrast = librosa.feature.spectral_contrast(y=y, sr=sr, hop_length=HOP)
     tonnetz = librosa.feature.tonnetz(sr=sr, chroma=chroma)
