@@ -140,6 +140,16 @@ def _print_model(model_dir, stream=None) -> None:
         )
 
 
+def _write_output(text: str, out: str | None, n_rows: int, fmt: str) -> None:
+    """A command's table to ``out`` (saying so on stderr) or to stdout."""
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+        print(f"wrote {out} ({n_rows} rows, {fmt})", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
 def _print_skipped(skipped) -> None:
     if len(skipped):
         print(f"{len(skipped)} file(s) skipped:", file=sys.stderr)
@@ -174,12 +184,7 @@ def _emit(table, args: argparse.Namespace, model_dir, skipped) -> None:
             "results": json.loads(table.reset_index().to_json(orient="records")),
             "skipped": skipped.to_dict(orient="records"),
         }, indent=2) + "\n"  # fmt: skip
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out} ({len(table)} rows, {args.format})", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    _write_output(text, args.out, len(table), args.format)
     _print_skipped(skipped)
 
 
@@ -316,12 +321,7 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
         text = buffer.getvalue()
     else:
         text = _hits_table(hits, snap.genres)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out} ({len(rows)} rows, {args.format})", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    _write_output(text, args.out, len(rows), args.format)
 
 
 def _hits_table(hits, genres) -> str:

@@ -40,6 +40,15 @@ def _frame(cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...],
     return out
 
 
+def fold_problem(manifest: Manifest, cv: CVConfig):
+    """What every loop over folds starts from: the cues (renumbered), genres, labels,
+    group of each cue and the fold assignment of each repeat."""
+    cues = manifest.cues.reset_index(drop=True)
+    genres = manifest.genres
+    y = cues[list(genres)].to_numpy(dtype=float)
+    return cues, genres, y, groups(cues, cv.by), cv.fold_sets(cues, genres)
+
+
 def cross_validate_vectors(
     name: str,
     manifest: Manifest,
@@ -52,12 +61,9 @@ def cross_validate_vectors(
     film-level family (``family.level == "film"``) learns from and predicts whole films
     (:func:`film_vectors`); each cue carries its film's out-of-fold scores."""
     family = family or FAMILIES[name]
-    cues = manifest.cues.reset_index(drop=True)
-    genres = manifest.genres
-    y = cues[list(genres)].to_numpy(dtype=float)
-    group = groups(cues, cv.by)
     started = time.perf_counter()
-    total, chosen, fold_sets = np.zeros(y.shape), [], cv.fold_sets(cues, genres)
+    cues, genres, y, group, fold_sets = fold_problem(manifest, cv)
+    total, chosen = np.zeros(y.shape), []
     if family.level == "film":
         fit_fold = _film_level_fold(family, x, y, cues["film"].astype(str).to_numpy(), cv)
     elif family.level == "cue":

@@ -20,9 +20,9 @@ import pandas as pd
 
 from .. import metrics
 from ..dataset import Manifest
-from .folds import CVConfig, groups
+from .folds import CVConfig
 from .heads import fit_head, predict_head, select_strength
-from .loops import CVResult, _frame, cross_validate_vectors
+from .loops import CVResult, _frame, cross_validate_vectors, fold_problem
 from .vectors import FAMILIES
 
 
@@ -31,12 +31,9 @@ def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray],
                           name: str = "nested selection") -> CVResult:  # fmt: skip
     """Out-of-fold predictions of "choose the best family by inner cross-validation, then
     fit it" (see the module docstring); repeats of the outer folds are averaged per cue."""
-    cues = manifest.cues.reset_index(drop=True)
-    genres = manifest.genres
-    y = cues[list(genres)].to_numpy(dtype=float)
-    group = groups(cues, cv.by)
     started = time.perf_counter()
-    total, chosen, fold_sets = np.zeros(y.shape), [], cv.fold_sets(cues, genres)
+    cues, genres, y, group, fold_sets = fold_problem(manifest, cv)
+    total, chosen = np.zeros(y.shape), []
     for r, folds in enumerate(fold_sets):
         for f in range(cv.k):
             tr, te = folds != f, folds == f

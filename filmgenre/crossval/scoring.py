@@ -143,19 +143,24 @@ def paired_with(
 
 
 def film_models_vs_pooling(results: dict[str, CVResult], genres: tuple[str, ...],
-                           n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+                           n_boot: int = 1000, seed: int = 0,
+                           levels: dict[str, dict[str, dict]] | None = None,
+                           ) -> pd.DataFrame:  # fmt: skip
     """Each film-level model against the mean of cue scores of its cue-level counterpart
     (same parts and head), paired on the same film resamples: does learning at the film
-    level beat averaging cues?"""
+    level beat averaging cues? ``levels`` (:func:`score_levels`' output) saves scoring
+    both again."""
+    level = "film (mean of cues)"
+    done = (levels or {}).get(level, {})
     rows = []
     for name, result in results.items():
         counterpart = result.info.get("family", {}).get("pooled_counterpart")
         if result.info.get("kind") != "film_vector" or counterpart not in results:
             continue
-        level = "film (mean of cues)"
         a = at_level(result.predictions, genres, level)
         b = at_level(results[counterpart].predictions, genres, level)
-        sa, sb = score_frame(a, genres, n_boot, seed), score_frame(b, genres, n_boot, seed)
+        sa = done.get(name) or score_frame(a, genres, n_boot, seed)
+        sb = done.get(counterpart) or score_frame(b, genres, n_boot, seed)
         rows.append({"comparison": "film level: learned vs mean of cue scores", "a": name,
                      "b": f"mean of {counterpart}", "film model": name,
                      "mean of cue scores of": counterpart,

@@ -182,7 +182,7 @@ class CrossValidationRun:
         """Every film-level model against the mean of its cue-level counterpart's cue scores
         on the same film resamples (empty when no film-level family ran)."""
         self.film_table = film_models_vs_pooling(self.results, self.genres, self.n_boot,
-                                                 self.seed)  # fmt: skip
+                                                 self.seed, self.levels)  # fmt: skip
         return self.film_table
 
     def calibrate(self, bins: int = 10) -> pd.DataFrame:
