@@ -236,6 +236,8 @@ DEFAULTS: dict[str, object] = {
     "min_films": 3,
     "ensemble": True,
     "cv_nested": True,  # also cross-validate choosing the family inside each outer fold
+    # sizes the nested choice may pick: 2 adds the mean of the inner best two families
+    "cv_nested_ensembles": [1],
     "save_final": True,
     # 09 library search
     "library_dir": None,  # None: ../shared/realaudio when present, else this run's audio; "run"

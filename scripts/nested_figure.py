@@ -9,7 +9,9 @@ error of the procedure's predictions.
     .venv/bin/python scripts/nested_figure.py [--repeats 1] [--folds 5] [--families A B ...]
 
 ``--families`` runs other candidates (film-level families among them: those are compared
-with the mean of cue scores of their cue-level counterpart, not nested).
+with the mean of cue scores of their cue-level counterpart, not nested; segment-level ones
+are nested and compared with their cue-level counterpart). ``--ensembles 1 2 3`` lets each
+outer fold choose the mean of its inner best two or three families as well.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--families", nargs="+", default=list(DEFAULTS["cv_families"]),
                         choices=sorted(crossval.FAMILIES))  # fmt: skip
+    parser.add_argument("--ensembles", type=int, nargs="+", default=[1],
+                        help="ensemble sizes the nested selection may choose besides single "
+                        "families (the mean of the inner best k), e.g. 1 2 3")  # fmt: skip
     args = parser.parse_args()
     source = (shared_dir() or Path("../shared")) / "realaudio" / "filmscore"
     if not (source / "labels.csv").is_file():
@@ -40,7 +45,8 @@ def main() -> None:
     study = crossval.CrossValidationRun(manifest, work,
                                         crossval.CVConfig(k=args.folds, repeats=args.repeats))
     started = time.perf_counter()
-    study.run_models(families, ensemble=False, nested=True, progress=False)
+    study.run_models(families, ensemble=False, nested=True, progress=False,
+                     nested_ensembles=tuple(args.ensembles))  # fmt: skip
     print(f"{len(families)} families and the nested selection in "
           f"{time.perf_counter() - started:.0f} s; {manifest.cues.film.nunique()} films, "
           f"{len(manifest.cues)} cues, {args.folds} folds x {args.repeats}")
@@ -57,6 +63,15 @@ def main() -> None:
         print("\nfilm-level models vs the mean of their cue-level counterpart's cue scores:")
         print(film_models.drop(columns=["metric", "interval_excludes_zero"]).round(3)
               .to_string(index=False))  # fmt: skip
+    segments = {n: crossval.FAMILIES[n].pooled_counterpart for n in families
+                if crossval.FAMILIES[n].level == "segment"}  # fmt: skip
+    for name, counterpart in segments.items():
+        if counterpart in study.results:
+            pair = crossval.paired_with({n: study.results[n] for n in (counterpart, name)},
+                                        counterpart, genres=manifest.genres)  # fmt: skip
+            print(f"\n{name} vs {counterpart} (learned from segments vs from the cue vector):")
+            print(pair[["level", "difference", "ci95_low", "ci95_high"]].round(3)
+                  .to_string(index=False))  # fmt: skip
     print("\nfamilies chosen by the outer folds:")
     print(study.nested_choices().to_string(index=False))
     frame = study.results[crossval.study.NESTED].predictions

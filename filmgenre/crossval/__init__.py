@@ -10,8 +10,10 @@ Two kinds of model run through the same folds:
 
 - *cue-vector* families (:data:`FAMILIES`): one fixed-length vector per cue (MFCC
   summary statistics, musicnn embeddings of a layer and checkpoint, or several joined)
-  with a regularised logistic regression or a small MLP per fold; the regularisation is
-  chosen inside each training fold by a grouped inner cross-validation;
+  with a regularised logistic regression, its mean-difference limit, a head shared by all
+  genres or a small MLP per fold; the regularisation is chosen inside each training fold
+  by a grouped inner cross-validation. Some learn from whole films (one row per film) or
+  from a cue's 3 s segments (one row per segment) instead of one row per cue;
 - Keras models of :mod:`filmgenre.models` trained on tiles with the project's training
   loop (:func:`cross_validate_keras`), one fold held out for early stopping.
 
@@ -46,7 +48,15 @@ from .scoring import (
     scored_at,
 )
 from .study import CrossValidationRun, keras_config
-from .vectors import FAMILIES, MUSICNN_PARTS, Family, cue_vectors, film_vectors
+from .vectors import (
+    FAMILIES,
+    MUSICNN_PARTS,
+    Family,
+    SegmentVectors,
+    cue_vectors,
+    film_vectors,
+    segment_vectors,
+)
 
 __all__ = [
     "FAMILIES", "GROUPINGS", "CrossValidationRun", "keras_config", "nested_cross_validate",
@@ -57,5 +67,5 @@ __all__ = [
     "fit_final_keras", "fit_head", "fold_manifest", "groups", "head_to_keras", "leakage",
     "level_tables", "macro_without_rare", "paired", "paired_with", "per_genre", "predict_head",
     "save", "score_frame", "score_levels", "select_strength", "film_models_vs_pooling",
-    "scored_at", "film_vectors",
+    "scored_at", "film_vectors", "SegmentVectors", "segment_vectors",
 ]

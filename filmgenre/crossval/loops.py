@@ -15,7 +15,7 @@ import pandas as pd
 from ..dataset import Manifest
 from .folds import CVConfig, fold_manifest, groups
 from .heads import fit_head, predict_head, select_strength
-from .vectors import FAMILIES, Family, film_vectors
+from .vectors import FAMILIES, Family, SegmentVectors, film_vectors
 
 
 @dataclass
@@ -52,27 +52,20 @@ def fold_problem(manifest: Manifest, cv: CVConfig):
 def cross_validate_vectors(
     name: str,
     manifest: Manifest,
-    x: np.ndarray,
+    x: np.ndarray | SegmentVectors,
     cv: CVConfig = CVConfig(),
     family: Family | None = None,
 ) -> CVResult:
     """Out-of-fold predictions of a cue-vector family; repeats are averaged per cue (each
     repeat's prediction of a cue comes from a model that never saw its group). A
     film-level family (``family.level == "film"``) learns from and predicts whole films
-    (:func:`film_vectors`); each cue carries its film's out-of-fold scores."""
+    (:func:`film_vectors`); each cue carries its film's out-of-fold scores. A
+    segment-level family takes :class:`SegmentVectors` as ``x``."""
     family = family or FAMILIES[name]
     started = time.perf_counter()
     cues, genres, y, group, fold_sets = fold_problem(manifest, cv)
     total, chosen = np.zeros(y.shape), []
-    if family.level == "film":
-        fit_fold = _film_level_fold(family, x, y, cues["film"].astype(str).to_numpy(), cv)
-    elif family.level == "cue":
-        def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
-            strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed)
-            return predict_head(fit_head(family.head, x[tr], y[tr], strength, cv.seed),
-                                x[te]), strength  # fmt: skip
-    else:
-        raise ValueError(f"{name}: unknown level {family.level!r}; choose cue or film")
+    fit_fold = fold_fitter(family, x, y, cues, group, cv)
     for folds in fold_sets:
         for f in range(cv.k):
             scores, strength = fit_fold(folds != f, folds == f)
@@ -81,13 +74,49 @@ def cross_validate_vectors(
     scores = total / len(fold_sets)
     info = {
         "name": name,
-        "kind": "film_vector" if family.level == "film" else "cue_vector",
+        "kind": f"{family.level}_vector",
         "family": asdict(family),
         "cv": asdict(cv),
         "chosen_strength": chosen,
         "seconds": round(time.perf_counter() - started, 2),
     }
     return CVResult(name, _frame(cues, scores, genres, fold_sets[0]), info)
+
+
+def fold_fitter(family: Family, x, y: np.ndarray, cues: pd.DataFrame, group: np.ndarray,
+                cv: CVConfig):  # fmt: skip
+    """``fit_fold(train, test) -> (scores of the test cues, strength chosen)`` for a family
+    at its level: boolean masks over cues in, one row of scores per test cue out (``x`` is
+    an array of cue vectors, or :class:`SegmentVectors` for a segment-level family)."""
+    if family.level == "film":
+        return _film_level_fold(family, x, y, cues["film"].astype(str).to_numpy(), cv)
+    if family.level == "segment":
+        return _segment_level_fold(family, x, y, group, cv)
+    if family.level != "cue":
+        raise ValueError(f"unknown level {family.level!r}; choose cue, segment or film")
+
+    def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
+        strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed)
+        return predict_head(fit_head(family.head, x[tr], y[tr], strength, cv.seed),
+                            x[te]), strength  # fmt: skip
+
+    return fit_fold
+
+
+def _segment_level_fold(family: Family, x: SegmentVectors, y: np.ndarray, group: np.ndarray,
+                        cv: CVConfig):  # fmt: skip
+    """A fold function for a segment-level family: fit on the training cues' segments (each
+    labelled as its cue; inner folds keep a group's segments together), score the test
+    cues' segments, give each test cue the mean of its segments' scores."""
+
+    def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
+        train, test = x[tr], x[te]
+        seg_y, seg_group = y[tr][train.cue], group[tr][train.cue]
+        strength = select_strength(family, train.rows, seg_y, seg_group, cv.seed)
+        fitted = fit_head(family.head, train.rows, seg_y, strength, cv.seed)
+        return test.per_cue(predict_head(fitted, test.rows)), strength
+
+    return fit_fold
 
 
 def _film_level_fold(family: Family, x: np.ndarray, y: np.ndarray, film: np.ndarray,

@@ -30,7 +30,7 @@ from .scoring import (
     score_levels,
     scored_at,
 )
-from .vectors import FAMILIES, cue_vectors
+from .vectors import FAMILIES, cue_vectors, segment_vectors
 
 #: the row of the whole procedure: a family chosen by inner folds inside each outer fold
 NESTED = "nested_selection"
@@ -82,25 +82,29 @@ class CrossValidationRun:
         ensemble: bool = True,
         progress: bool | None = None,
         nested: bool = True,
+        nested_ensembles: tuple[int, ...] = (1,),
     ) -> pd.DataFrame:
         """Out-of-fold predictions of every cue-vector family and Keras model (and their
         mean, fixed in advance, with ``ensemble``; and, with ``nested``, of choosing the
-        best family inside each outer fold: :data:`NESTED`), saved under ``crossval/``;
+        best family inside each outer fold: :data:`NESTED`, with ``nested_ensembles`` sizes
+        of inner-best ensembles as further candidates), saved under ``crossval/``;
         returns each model's time."""
         from .. import transfer
 
         if any("musicnn" in part for f in families for part in FAMILIES[f].parts):
             transfer.extract_inputs(self.manifest, progress=progress)
         for name in families:
-            self.vectors[name] = cue_vectors(self.manifest, FAMILIES[name].parts, progress)
+            load = segment_vectors if FAMILIES[name].level == "segment" else cue_vectors
+            self.vectors[name] = load(self.manifest, FAMILIES[name].parts, progress)
             x = self.vectors[name]
             self.results[name] = cross_validate_vectors(name, self.manifest, x, self.cv)
-        per_cue = [f for f in families if FAMILIES[f].level == "cue"]
+        per_cue = [f for f in families if FAMILIES[f].level != "film"]
         if nested and len(per_cue) > 1:
             # the whole choice of family, head and strength inside each outer fold: the
             # figure for the procedure, next to the best single row (best of N, optimistic)
-            self.results[NESTED] = nested_cross_validate(self.manifest, self.vectors, per_cue,
-                                                         self.cv, name=NESTED)  # fmt: skip
+            self.results[NESTED] = nested_cross_validate(
+                self.manifest, self.vectors, per_cue, self.cv, name=NESTED,
+                ensemble_sizes=nested_ensembles)  # fmt: skip
         keras_cv = CVConfig(self.cv.k, keras_repeats, self.cv.seed, self.cv.by)
         for name, kind in keras_models:
             result = cross_validate_keras(name, self.manifest, self.run_dir / "crossval" / "keras",

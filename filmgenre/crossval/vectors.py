@@ -52,18 +52,22 @@ class Family:
 
     parts: tuple[str, ...]
     #: "logreg" (one L2 logistic regression per genre), "meandiff" (its limit for the
-    #: strongest regularisation, :class:`MeanDifference`) or "mlp"
+    #: strongest regularisation, :class:`MeanDifference`), "pls" (partial least squares
+    #: components shared by all genres, :func:`shared_components`) or "mlp"
     head: str = "logreg"
-    #: regularisation candidates: inverse L2 strength (logreg) or weight decay (mlp),
-    #: picked per training fold by grouped inner cross-validation
+    #: candidates picked per training fold by grouped inner cross-validation: inverse L2
+    #: strength (logreg), weight decay (mlp), number of shared components (pls) or the
+    #: share of a genre's direction taken from correlated genres (meandiff, 0: its own)
     grid: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
     description: str = ""
     #: "cue": the head learns from cues and scores each cue; "film": it learns from films,
     #: one row per film (the mean and spread of its cues' vectors), and scores a film from
-    #: all of its cues (each cue of a film carries the film's scores)
+    #: all of its cues (each cue of a film carries the film's scores); "segment": it learns
+    #: from every 3 s segment of a cue (musicnn parts only, :func:`segment_vectors`), each
+    #: labelled with its film's genres, and scores a cue by the mean of its segments' scores
     level: str = "cue"
-    #: for a film-level family, the cue-level family whose mean of cue scores it is
-    #: compared with (same parts and head)
+    #: for a film- or segment-level family, the cue-level family it is compared with (same
+    #: parts and head: the mean of its cue scores per film, or its cue scores)
     pooled_counterpart: str = ""
 
 
@@ -140,6 +144,37 @@ FAMILIES: dict[str, Family] = {
         description="MFCC statistics + both musicnn penultimate embeddings + MIR features "
         "+ genre mean difference (C -> 0)",
     ),  # fmt: skip
+    # multi-task heads: genres learned together rather than one at a time
+    "combined_meandiff_shared": Family(
+        COMBINED, head="meandiff", grid=(0.0, 0.5, 1.0),
+        description="combined vector + genre mean difference, each genre's direction moved "
+        "towards those of the genres its labels correlate with (share chosen inside)",
+    ),  # fmt: skip
+    "combined_pls": Family(
+        COMBINED, head="pls", grid=(2.0, 4.0, 8.0),
+        description="combined vector + partial least squares components shared by all "
+        "genres (a multi-task linear head; number of components chosen inside)",
+    ),  # fmt: skip
+    # learned from 3 s segments: five rows per 15 s cue instead of its mean and spread
+    "musicnn_both_segment_meandiff": Family(
+        ("musicnn:MTT_musicnn:penultimate", "musicnn:MSD_musicnn:penultimate"),
+        head="meandiff", grid=(0.0,), level="segment",
+        pooled_counterpart="musicnn_both_penultimate_meandiff",
+        description="segment level: musicnn MTT + MSD penultimate embedding of every 3 s "
+        "segment + genre mean difference; a cue scores the mean of its segments",
+    ),  # fmt: skip
+    "musicnn_both_segment_logreg": Family(
+        ("musicnn:MTT_musicnn:penultimate", "musicnn:MSD_musicnn:penultimate"),
+        level="segment", pooled_counterpart="musicnn_both_penultimate_logreg",
+        description="segment level: musicnn MTT + MSD penultimate embedding of every 3 s "
+        "segment + logistic regression; a cue scores the mean of its segments",
+    ),  # fmt: skip
+    "musicnn_both_penultimate_meandiff": Family(
+        ("musicnn:MTT_musicnn:penultimate", "musicnn:MSD_musicnn:penultimate"),
+        head="meandiff", grid=(0.0,),
+        description="musicnn MTT + MSD penultimate embeddings (mean and spread over a cue's "
+        "segments) + genre mean difference",
+    ),  # fmt: skip
     # learned at the film level: one row per film, its cues' mean and spread
     "combined_film_meandiff": Family(
         COMBINED, head="meandiff", grid=(0.0,), level="film",
@@ -160,6 +195,64 @@ FAMILIES: dict[str, Family] = {
         "+ logistic regression over films",
     ),  # fmt: skip
 }
+
+
+@dataclass(frozen=True)
+class SegmentVectors:
+    """Rows of every cue's segments and the cue (index into the manifest's cues) of each
+    row; indexing with a boolean mask over cues keeps those cues' rows, renumbered."""
+
+    rows: np.ndarray
+    cue: np.ndarray
+    n_cues: int
+
+    def __len__(self) -> int:
+        return self.n_cues
+
+    def __getitem__(self, keep: np.ndarray) -> SegmentVectors:
+        keep = np.asarray(keep, bool)
+        if keep.shape != (self.n_cues,):
+            raise IndexError(f"a mask over the {self.n_cues} cues is needed, got {keep.shape}")
+        renumber = np.cumsum(keep) - 1
+        rows = keep[self.cue]
+        return SegmentVectors(self.rows[rows], renumber[self.cue[rows]], int(keep.sum()))
+
+    def per_cue(self, scores: np.ndarray) -> np.ndarray:
+        """The mean of each cue's segment scores (rows of ``scores`` follow ``rows``)."""
+        total = np.zeros((self.n_cues, scores.shape[1]))
+        np.add.at(total, self.cue, scores)
+        return total / np.bincount(self.cue, minlength=self.n_cues)[:, None]
+
+
+def segment_vectors(manifest: Manifest, parts: list[str] | tuple[str, ...],
+                    progress: bool | None = None) -> SegmentVectors:  # fmt: skip
+    """Every 3 s segment (musicnn patch, no overlap) of every cue as one row: the named
+    musicnn layers side by side (cached per patch, :func:`transfer.patch_embeddings`).
+    A cue shorter than one segment is an error naming its audio file."""
+    from tqdm.auto import tqdm
+
+    from .. import transfer
+    from ..features import default_cache_dir
+
+    layers = []
+    for part in parts:
+        if not part.startswith("musicnn:"):
+            raise ValueError(f"segment-level vectors come from musicnn layers only, not {part!r}")
+        layers.append(part.split(":")[1:])
+    cues = manifest.cues.reset_index(drop=True)
+    cache = default_cache_dir()
+    rows, owner = [], []
+    disable = None if progress is None else not progress
+    for i, cue in enumerate(tqdm(cues.itertuples(), total=len(cues), desc="segments",
+                                 unit="cue", leave=False, disable=disable)):  # fmt: skip
+        blocks = [transfer.patch_embeddings(cue.features, model, layer, cache)
+                  for model, layer in layers]  # fmt: skip
+        if not len(blocks[0]):
+            raise ValueError(f"{cue.path}: shorter than one 3 s segment; segment-level "
+                             f"families need at least one")  # fmt: skip
+        rows.append(np.hstack(blocks))
+        owner.append(np.full(len(blocks[0]), i))
+    return SegmentVectors(np.vstack(rows).astype(np.float32), np.concatenate(owner), len(cues))
 
 
 def film_vectors(x: np.ndarray, film: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
