@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 from .audio import AudioError, load_audio, loop_to_length
 from .config import FeatureParams, data_dir
 from .dataset import NO_USABLE_AUDIO, Manifest
+from .runtime import process_map
 
 FEATURE_KINDS = ("logmel", "mfcc")
 
@@ -133,18 +133,8 @@ def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, 
 
 
 def _run_local(jobs: list, n_jobs: int, bar) -> dict[str, tuple[str | None, str | None]]:
-    results = {}
-    if n_jobs == 1:
-        for job in jobs:
-            path, target, error = _extract_one(job)
-            results[path] = (target, error)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(n_jobs) as pool:
-            for path, target, error in pool.map(_extract_one, jobs, chunksize=4):
-                results[path] = (target, error)
-                bar.update()
-    return results
+    return {path: (target, error)
+            for path, target, error in process_map(_extract_one, jobs, n_jobs, bar)}  # fmt: skip
 
 
 #: seconds to wait for a Dask scheduler to answer before the build fails

@@ -11,7 +11,6 @@ file's bytes, so renaming a file reuses them and a change of :data:`VERSION` nev
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 from .audio import load_audio
 from .config import data_dir
 from .dataset import Manifest
+from .runtime import process_map
 
 #: bump when a feature changes: cached vectors of another version are never reused
 VERSION = 3
@@ -143,12 +143,6 @@ def load_mir(manifest: Manifest, cache_dir: str | os.PathLike[str] | None = None
     if todo:
         with tqdm(total=len(todo), desc="MIR features", unit="cue", leave=False,
                   disable=disable) as bar:  # fmt: skip
-            if n_jobs == 1:
-                for job in todo:
-                    _compute_one(job)
-                    bar.update()
-            else:
-                with ProcessPoolExecutor(n_jobs) as pool:
-                    for _ in pool.map(_compute_one, todo, chunksize=4):
-                        bar.update()
+            for _ in process_map(_compute_one, todo, n_jobs, bar):
+                pass
     return np.stack([np.load(target) for _, target in jobs]).astype(np.float32)

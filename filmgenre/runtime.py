@@ -1,12 +1,35 @@
-"""Where and how training runs: seeds, precision policy, library versions, devices and
-data parallelism. Recorded in every model's ``config.json``."""
+"""Where and how work runs: seeds, precision policy, library versions, devices, data
+parallelism (recorded in every model's ``config.json``) and per-file jobs over processes."""
 
 from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+
+def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int,
+                bar: Any = None, chunksize: int = 4) -> Iterator[Any]:  # fmt: skip
+    """``function(job)`` for every job, in order: in this process when ``n_jobs`` is 1,
+    else in a pool of ``n_jobs`` processes (``function`` must be picklable, a module-level
+    function); ``bar`` (a tqdm bar) ticks once per finished job."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    if n_jobs <= 1:
+        for job in jobs:
+            result = function(job)
+            if bar is not None:
+                bar.update()
+            yield result
+        return
+    with ProcessPoolExecutor(n_jobs) as pool:
+        for result in pool.map(function, jobs, chunksize=chunksize):
+            if bar is not None:
+                bar.update()
+            yield result
 
 
 def set_seed(seed: int) -> None:

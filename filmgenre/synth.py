@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +32,7 @@ from scipy.signal import fftconvolve
 from tqdm.auto import tqdm
 
 from .config import DEFAULTS, GENRES
+from .runtime import process_map
 
 SR = 22050
 
@@ -691,14 +691,8 @@ def generate(
     n_jobs = n_jobs or os.cpu_count() or 1
     disable = None if progress is None else not progress
     bar = tqdm(total=len(jobs), desc="synthesising cues", unit="cue", disable=disable, leave=False)
-    if n_jobs == 1 or len(jobs) <= 2:
-        for job in jobs:
-            _render_to_file(job)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(n_jobs) as pool:
-            for _ in pool.map(_render_to_file, jobs, chunksize=2):
-                bar.update()
+    for _ in process_map(_render_to_file, jobs, 1 if len(jobs) <= 2 else n_jobs, bar, 2):
+        pass
     bar.close()
     films = cues.drop_duplicates("film")[["film", "genres"]]
     films.to_csv(out / "labels.csv", index=False)

@@ -12,22 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from film_tables import random_film_cues as _cues
 from numpy.testing import assert_allclose
 
 from filmgenre import crossval, dataset, predict
 from filmgenre.config import GENRES
-
-
-def _cues(n_films: int = 30, per_film: int = 4, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for f in range(n_films):
-        genres = rng.random(len(GENRES)) < 0.3
-        genres[f % len(GENRES)] = True
-        for c in range(per_film):
-            rows.append({"film": f"film{f:02d}", "cue": f"cue{c}",
-                         **{g: int(v) for g, v in zip(GENRES, genres, strict=True)}})  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 def test_composer_credits_are_split_and_normalised():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
+from film_tables import random_film_cues
 from numpy.testing import assert_allclose
 
 from filmgenre import crossval, dataset
@@ -16,16 +16,9 @@ from filmgenre.crossval.heads import shared_directions
 
 
 def _manifest(n_films: int, per_film: int, seed: int) -> dataset.Manifest:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for f in range(n_films):
-        genres = rng.random(len(GENRES)) < 0.3
-        genres[f % len(GENRES)] = True
-        for c in range(per_film):
-            rows.append({"film": f"film{f:02d}", "cue": f"cue{c}", "path": f"f{f}/c{c}.wav",
-                         "genres": "", **{g: int(v) for g, v in zip(GENRES, genres,
-                                                                    strict=True)}})  # fmt: skip
-    return dataset.Manifest(pd.DataFrame(rows), genres=GENRES)
+    cues = random_film_cues(n_films, per_film, seed)
+    cues["path"] = [f"{f}/{c}.wav" for f, c in zip(cues.film, cues.cue, strict=True)]
+    return dataset.Manifest(cues.assign(genres=""), genres=GENRES)
 
 
 def _auc(result: crossval.CVResult) -> float:
