@@ -119,7 +119,8 @@ def fit_streamed(
     def batches(initial_epoch: int):
         seed = config.seed + initial_epoch
         data = tile_batches(train_index, config.batch_size, seed=seed,
-                            mixup_alpha=config.mixup_alpha, multiple=multiple)  # fmt: skip
+                            mixup_alpha=config.mixup_alpha, multiple=multiple,
+                            block_cues=config.stream_block_cues)  # fmt: skip
         return {"x": data, "shuffle": False}  # batch order is the stream's (cache-friendly)
 
     def adapt(layer) -> None:
@@ -271,8 +272,12 @@ def train_model(
     if stream:
         input_shape = (train_index.n_bins, train_index.tile_frames)
     else:
-        x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
-        x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params, limit)
+        if config.stream is None and input_kind == "tiles":  # the index is built: read once
+            (x_tr, y_tr), (x_va, y_va) = train_index.stack(), val_index.stack()
+        else:
+            x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
+            x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params,
+                                           limit)  # fmt: skip
         n_train, n_val, input_shape = len(x_tr), len(x_va), x_tr.shape[1:]
     if n_train == 0 or n_val == 0:
         raise ValueError(

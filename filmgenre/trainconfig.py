@@ -53,6 +53,9 @@ class TrainConfig:
     #: ROC-AUC cross-validated on emotify (README, "Mixed precision and streaming on real
     #: music"), so a collection that fits is trained in memory.
     stream: bool | None = None
+    #: streamed training: tiles are shuffled within blocks of this many cues (a batch mixes
+    #: tiles of that many cues; the reader caches two blocks of feature matrices)
+    stream_block_cues: int = 32
     #: data parallelism: "auto" splits every batch over all local GPUs when there are
     #: several (tf.distribute.MirroredStrategy under TensorFlow, keras.distribution
     #: DataParallel under JAX), "all" over every local device the backend lists (logical

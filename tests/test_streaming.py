@@ -79,6 +79,25 @@ def test_augmented_renderings_join_the_index(tiny_manifest):
         np.arange(len(plain.files)), np.bincount(plain.tile_source))])  # fmt: skip
 
 
+def test_stacking_the_index_gives_the_in_memory_training_and_validation_arrays(tiny_manifest):
+    """With ``stream=None`` the in-memory path stacks the tiles of the index it built to
+    measure them (each cache read once) instead of loading them again: the same arrays,
+    crops and augmented renderings included."""
+    from filmgenre import inputs
+
+    params = FeatureParams()
+    config = train.TrainConfig(crop_hop_frames=10, augment_variants=1)
+    x_ref, y_ref = inputs.training_examples(tiny_manifest, "tiles", "mfcc", params, config)
+    train_index, val_index = inputs.training_index(tiny_manifest, "mfcc", params, config)
+    x, y = train_index.stack()
+    assert_array_equal(x, x_ref)
+    assert_array_equal(y, y_ref)
+    xv_ref, yv_ref, _, _ = inputs.load_inputs(tiny_manifest, "val", "tiles", "mfcc", params)
+    xv, yv = val_index.stack()
+    assert_array_equal(xv, xv_ref)
+    assert_array_equal(yv, yv_ref)
+
+
 @pytest.mark.slow
 def test_streamed_and_in_memory_training_both_save_a_model(tiny_manifest, tmp_path,
                                                            monkeypatch):  # fmt: skip
