@@ -42,10 +42,14 @@ def predict_cues(
 
 
 def predictions_frame(
-    cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...]
+    cues: pd.DataFrame,
+    scores: np.ndarray,
+    genres: tuple[str, ...],
+    keep: list[str] | tuple[str, ...] = ("film", "cue", "split"),
 ) -> pd.DataFrame:
-    """Per-cue truth (``y_<genre>``) and probability (``p_<genre>``) in one table."""
-    out = cues[["film", "cue", "split"]].copy().reset_index(drop=True)
+    """Per-cue truth (``y_<genre>``) and probability (``p_<genre>``) in one table, after
+    the cue columns ``keep``."""
+    out = cues[list(keep)].copy().reset_index(drop=True)
     for g in genres:
         out[f"y_{g}"] = cues[g].to_numpy(dtype=int)
     for j, g in enumerate(genres):

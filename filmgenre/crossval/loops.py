@@ -29,14 +29,13 @@ class CVResult:
 
 def _frame(cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...],
            folds: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """The predictions frame of out-of-fold scores: every cue attribute (composer, song
+    flags...), ``split`` "oof" and the first repeat's ``fold``, truth and scores."""
+    from ..cue_scores import predictions_frame
+
     keep = [c for c in cues.columns if c not in (*genres, "features", "path", "split")]
-    out = cues[keep].copy().reset_index(drop=True)
-    out["split"] = "oof"
-    out["fold"] = folds
-    for g in genres:
-        out[f"y_{g}"] = cues[g].to_numpy(dtype=int)
-    for j, g in enumerate(genres):
-        out[f"p_{g}"] = scores[:, j]
+    out = predictions_frame(cues.assign(split="oof"), scores, genres, [*keep, "split"])
+    out.insert(len(keep) + 1, "fold", folds)
     return out
 
 
