@@ -374,12 +374,13 @@ def _record_skip(con, rel: str, reason: str, path: Path | None = None) -> None:
 
 
 def _record_track(con, rel: str, path: Path, track: dict, key: str) -> None:
-    from .features import file_digest
-
+    # the feature cache is named by the SHA-1 of the bytes it was computed from: the digest
+    # of what was scored, without reading the file a second time
+    digest = Path(track["features_file"]).stem
     stat = path.stat()
     folder = str(Path(rel).parent) if str(Path(rel).parent) != "." else ""
     existing = con.execute("SELECT id FROM tracks WHERE path = ?", (rel,)).fetchone()
-    values = ("ok", None, file_digest(path), stat.st_size, stat.st_mtime, track["title"],
+    values = ("ok", None, digest, stat.st_size, stat.st_mtime, track["title"],
               track["artist"], track["album"], track["track_number"], track["duration"],
               track["tempo"], folder, idx._blob(track["scores"]), key,
               track["features_file"])  # fmt: skip

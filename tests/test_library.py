@@ -147,6 +147,10 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
     a_tracks, a_segs, a_vectors = content(index_file)
     b_tracks, b_segs, b_vectors = content(built)
     assert a_tracks == b_tracks and a_segs == b_segs
+    from filmgenre.features import file_digest
+
+    stored = {path: digest for path, status, _, digest, *_ in a_tracks if status == "ok"}
+    assert stored and all(d == file_digest(library_folder / p) for p, d in stored.items())
     for path, vector in b_vectors.items():
         np.testing.assert_allclose(np.frombuffer(a_vectors[path], np.float32),
                                    np.frombuffer(vector, np.float32), atol=1e-4)  # fmt: skip
