@@ -16,6 +16,8 @@ variant), switching one thing at a time: precision (float32 / the mixed policy) 
 training data path (tiles stacked in memory / streamed from the caches). Prints cue- and
 film-level macro ROC-AUC with film-bootstrap intervals, the paired difference of each
 variant with float32 in memory, the mean best epoch and the training time.
+``--train-seeds`` repeats every variant with other training seeds (same folds), which shows
+how far a CNN's cross-validated score moves by chance alone.
 
     python benchmarks/bench_precision.py --collection filmscore --models resnet_cnn:logmel
 """
@@ -48,9 +50,12 @@ def main() -> int:
     where.add_argument("--collection", help="filmscore, emotify or a folder with labels.csv: "
                        "cross-validated by film")  # fmt: skip
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS[:4]), choices=VARIANTS)
     parser.add_argument("--models", nargs="+", default=list(TILE_MODELS))
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=[DEFAULTS["seed"]],
+                        help="training seeds (weights, batch order); the folds stay the same. "
+                        "Several seeds show how far a variant moves by chance alone")  # fmt: skip
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     if args.collection:
@@ -95,7 +100,11 @@ def main() -> int:
 
 
 #: the one-switch-at-a-time variants of the cross-validated comparison
-VARIANTS = ("float32/memory", "mixed/memory", "float32/stream", "mixed/stream")
+VARIANTS = ("float32/memory", "mixed/memory", "float32/stream", "mixed/stream",
+            "float32/stream-all")
+#: "stream-all": streamed, but tiles shuffled across every cue of the split each epoch (one
+#: block holding them all), as in memory: separates the streamed order from the reading
+WHOLE_SPLIT = 10**9
 
 
 def _collection(name: str, work: Path) -> dataset.Manifest:
@@ -147,40 +156,43 @@ def cross_validated(args: argparse.Namespace) -> int:
     for spec in args.models:
         name, kind = spec.split(":")
         results = {}
-        for variant in args.variants:
+        runs = [(variant, seed) for seed in args.train_seeds for variant in args.variants]
+        for variant, seed in runs:
             precision, data = variant.split("/")
             config = train.TrainConfig(
                 epochs=DEFAULTS["epochs"], patience=DEFAULTS["patience"],
                 batch_size=DEFAULTS["batch_size"], learning_rate=DEFAULTS["learning_rate"],
-                seed=DEFAULTS["seed"], verbose=0,
+                seed=seed, verbose=0,
                 precision="float32" if precision == "float32" else mixed,
-                stream=data == "stream",
+                stream=data.startswith("stream"),
+                **({"stream_block_cues": WHOLE_SPLIT} if data == "stream-all" else {}),
             )  # fmt: skip
-            label = f"{name}_{kind}_{precision}_{data}"
+            label = f"{name}_{kind}_{precision}_{data}_seed{seed}"
             started = time.perf_counter()
-            results[variant] = crossval.cross_validate_keras(name, manifest, work / "models", kind,
-                                                             cv, config, label=label)  # fmt: skip
+            results[variant, seed] = crossval.cross_validate_keras(
+                name, manifest, work / "models", kind, cv, config, label=label)  # fmt: skip
             seconds = time.perf_counter() - started
             epochs = _best_epochs(work / "models" / label)
             scores = {level: crossval.score_frame(crossval.at_level(
-                results[variant].predictions, manifest.genres, level), manifest.genres,
+                results[variant, seed].predictions, manifest.genres, level), manifest.genres,
                 args.n_boot) for level in ("cue", "film (mean of cues)")}  # fmt: skip
-            row = {"model": spec, "variant": variant, "seconds": round(seconds, 1),
+            row = {"model": spec, "variant": variant, "seed": seed, "seconds": round(seconds, 1),
                    "mean_best_epoch": float(np.mean(epochs)) if epochs else None}  # fmt: skip
             for level, sc in scores.items():
                 key = "cue" if level == "cue" else "film"
                 row[f"{key}_auc"] = sc["metrics"]["macro_roc_auc"]
                 row[f"{key}_ci95"] = sc["ci95"]["macro_roc_auc"]
-            base = results.get(VARIANTS[0])
-            if base is not None and variant != VARIANTS[0]:
-                d = crossval.paired(results[variant].predictions, base.predictions,
+            base = results.get((VARIANTS[0], args.train_seeds[0]))
+            if base is not None and (variant, seed) != (VARIANTS[0], args.train_seeds[0]):
+                d = crossval.paired(results[variant, seed].predictions, base.predictions,
                                     manifest.genres, args.n_boot)  # fmt: skip
                 row["cue_minus_float32_memory"] = [d["difference"], d["ci95_low"], d["ci95_high"]]
             rows.append(row)
             diff = row.get("cue_minus_float32_memory")
-            diff_text = "" if diff is None else (f" | vs float32/memory {diff[0]:+.3f} "
+            diff_text = "" if diff is None else (f" | vs float32/memory seed "
+                                                 f"{args.train_seeds[0]} {diff[0]:+.3f} "
                                                  f"[{diff[1]:+.3f}, {diff[2]:+.3f}]")  # fmt: skip
-            print(f"{spec:18s} {variant:15s} cue {row['cue_auc']:.3f} "
+            print(f"{spec:18s} {variant:18s} seed {seed} cue {row['cue_auc']:.3f} "
                   f"[{row['cue_ci95'][0]:.3f}, {row['cue_ci95'][1]:.3f}]  film "
                   f"{row['film_auc']:.3f} [{row['film_ci95'][0]:.3f}, {row['film_ci95'][1]:.3f}]"
                   f"  best epoch {row['mean_best_epoch'] or 0:.1f}  {seconds:5.0f} s{diff_text}",
