@@ -101,10 +101,12 @@ def main() -> int:
 
 #: the one-switch-at-a-time variants of the cross-validated comparison
 VARIANTS = ("float32/memory", "mixed/memory", "float32/stream", "mixed/stream",
-            "float32/stream-all")
-#: "stream-all": streamed, but tiles shuffled across every cue of the split each epoch (one
-#: block holding them all), as in memory: separates the streamed order from the reading
-WHOLE_SPLIT = 10**9
+            "float32/stream-32")
+#: the training data path of each variant: stacked in memory; streamed with the default
+#: shuffle blocks (as many cues as the cache budget holds: a small collection's whole
+#: split); streamed in blocks of 32 cues (the default before issue 19)
+DATA_PATHS = {"memory": {"stream": False}, "stream": {"stream": True},
+              "stream-32": {"stream": True, "stream_block_cues": 32}}
 
 
 def _collection(name: str, work: Path) -> dataset.Manifest:
@@ -164,8 +166,7 @@ def cross_validated(args: argparse.Namespace) -> int:
                 batch_size=DEFAULTS["batch_size"], learning_rate=DEFAULTS["learning_rate"],
                 seed=seed, verbose=0,
                 precision="float32" if precision == "float32" else mixed,
-                stream=data.startswith("stream"),
-                **({"stream_block_cues": WHOLE_SPLIT} if data == "stream-all" else {}),
+                **DATA_PATHS[data],
             )  # fmt: skip
             label = f"{name}_{kind}_{precision}_{data}_seed{seed}"
             started = time.perf_counter()

@@ -66,6 +66,25 @@ def test_shuffled_epochs_cover_every_tile_once_in_a_new_order(tiny_manifest):
     assert len(batches._cache) <= 8  # two blocks of cues, whatever the collection's size
 
 
+def test_shuffle_blocks_span_as_many_cues_as_the_cache_budget_allows(tiny_manifest):
+    """The default block is as wide as two blocks of matrices fit the cache budget: the
+    whole split for a collection that fits (the same order as one block holding every
+    cue), never fewer than MIN_BLOCK_CUES however large the matrices."""
+    index = streaming.tile_index(tiny_manifest, "train", "mfcc", crop_hop_frames=10)
+    sizes = index.source_bytes()
+    frames = np.array([index.read(s).shape[1] for s in range(len(index.files))])
+    assert np.all(sizes <= frames * index.n_bins * 4)
+    assert np.all(sizes > (frames - 10 - index.tile_frames) * index.n_bins * 4)
+    mean = sizes.mean()
+    assert streaming.auto_block_cues(index, cache_bytes=int(2 * mean * 100.5)) == 100
+    assert streaming.auto_block_cues(index, cache_bytes=1) == streaming.MIN_BLOCK_CUES
+    default = streaming.tile_batches(index, batch_size=8, seed=5)
+    whole = streaming.tile_batches(index, batch_size=8, seed=5, block_cues=10**9)
+    assert_array_equal(default.order, whole.order)
+    narrow = streaming.tile_batches(index, batch_size=8, seed=5, block_cues=2)
+    assert not np.array_equal(narrow.order, whole.order)
+
+
 def test_augmented_renderings_join_the_index(tiny_manifest):
     train_only = type(tiny_manifest)(tiny_manifest.split("train"), genres=tiny_manifest.genres)
     augment.extract_variants(train_only, 1, n_jobs=1, progress=False)
