@@ -31,6 +31,8 @@ def test_notebooks_are_numbered_clean_and_parameterised():
         "09_library_search.ipynb",
     ]
     for path in NOTEBOOKS:
+        raw = json.loads(path.read_text())["cells"]  # nbformat.read adds missing ids, warning
+        assert all("id" in c for c in raw), f"{path.name}: a cell without an id"
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert not any(c.outputs or c.execution_count for c in code), f"{path.name} has outputs"

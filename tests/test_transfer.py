@@ -90,6 +90,20 @@ def test_patches_and_embeddings_are_cached_per_cue(musicnn_inputs):
     assert_allclose(emb, again)
 
 
+def test_segment_vectors_are_the_patches_the_cue_vector_summarises(musicnn_inputs):
+    """A segment-level family's rows are each cue's 3 s patch embeddings: as many as the
+    cue has patches, and their mean is the mean half of the cue-level vector."""
+    from filmgenre import crossval
+
+    part = ["musicnn:MTT_musicnn:penultimate"]
+    seg = crossval.segment_vectors(musicnn_inputs, part, progress=False)
+    cue_level = crossval.cue_vectors(musicnn_inputs, part, progress=False)
+    _, _, patch_cue, cues = transfer.load_patches(musicnn_inputs, None)
+    assert len(seg) == len(cues) and seg.rows.shape == (len(patch_cue), 200)
+    assert_allclose(np.bincount(seg.cue), np.bincount(patch_cue))
+    assert_allclose(seg.per_cue(seg.rows), cue_level[:, :200], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["musicnn_mlp", "musicnn_finetuned"])
 def test_transfer_models_train_and_save(musicnn_inputs, tmp_path, name):
