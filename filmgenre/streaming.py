@@ -228,7 +228,8 @@ def tile_batches(
 ):
     """A ``keras.utils.PyDataset`` of (tiles, labels) batches read from the caches, with
     ``workers`` threads prefetching. Shuffled: cues in a new order each epoch, tiles
-    shuffled within blocks of ``block_cues`` cues (None: :func:`auto_block_cues`); a cache
+    shuffled within blocks of ``block_cues`` cues (None: :func:`auto_block_cues` when
+    shuffled, :data:`MIN_BLOCK_CUES` for the cache of an unshuffled pass); a cache
     of the ``cache_sources`` most recently read matrices (default: two blocks) and a
     prefetch queue of ``queue`` batches bound memory. ``multiple``: every batch
     holds a multiple of this many tiles, as JAX needs to split batches over that many
@@ -238,7 +239,8 @@ def tile_batches(
     if batch_size % multiple:
         raise ValueError(f"batch size {batch_size} does not split over {multiple} devices")
 
-    block_cues = block_cues or auto_block_cues(index)
+    # unshuffled (validation, prediction) reads each source in turn: a small cache serves
+    block_cues = block_cues or (auto_block_cues(index) if shuffle else MIN_BLOCK_CUES)
     cache_limit = cache_sources or 2 * block_cues
 
     class TileBatches(keras.utils.PyDataset):

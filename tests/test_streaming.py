@@ -66,7 +66,7 @@ def test_shuffled_epochs_cover_every_tile_once_in_a_new_order(tiny_manifest):
     assert len(batches._cache) <= 8  # two blocks of cues, whatever the collection's size
 
 
-def test_shuffle_blocks_span_as_many_cues_as_the_cache_budget_allows(tiny_manifest):
+def test_shuffle_blocks_span_as_many_cues_as_the_cache_budget_allows(tiny_manifest, monkeypatch):
     """The default block is as wide as two blocks of matrices fit the cache budget: the
     whole split for a collection that fits (the same order as one block holding every
     cue), never fewer than MIN_BLOCK_CUES however large the matrices."""
@@ -83,6 +83,12 @@ def test_shuffle_blocks_span_as_many_cues_as_the_cache_budget_allows(tiny_manife
     assert_array_equal(default.order, whole.order)
     narrow = streaming.tile_batches(index, batch_size=8, seed=5, block_cues=2)
     assert not np.array_equal(narrow.order, whole.order)
+    # an unshuffled pass (validation, prediction) reads the sources in turn: a small cache
+    monkeypatch.setattr(streaming, "MIN_BLOCK_CUES", 2)
+    plain = streaming.tile_batches(index, batch_size=8, shuffle=False)
+    for i in range(len(plain)):
+        plain[i]
+        assert len(plain._cache) <= 4
 
 
 def test_augmented_renderings_join_the_index(tiny_manifest):
