@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import random
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .audio import load_audio
 from .config import FeatureParams
 from .dataset import Manifest
 from .features import compute_features, default_cache_dir, fit_to_tile, tile
+from .runtime import process_map
 
 #: the effect settings; part of every variant's cache key
 EFFECTS = {
@@ -106,9 +106,9 @@ def extract_variants(
     n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(jobs)))
     disable = None if progress is None else not progress
     bar = tqdm(total=len(jobs), desc="augment", unit="variant", leave=False, disable=disable)
-    with bar, ProcessPoolExecutor(n_jobs) as pool:
-        for _ in pool.map(_render, jobs, chunksize=4):
-            bar.update()
+    with bar:
+        for _ in process_map(_render, jobs, n_jobs, bar):
+            pass
 
 
 def variant_tiles(

@@ -3,7 +3,6 @@ musicnn patches or embeddings), with crops and augmented renderings for training
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,23 +56,13 @@ def training_examples(
     params: FeatureParams,
     config: TrainConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The training split's examples, with the config's crops and augmented renderings
-    when the model sees tiles (validation and test tiles are never augmented)."""
-    limit = config.max_tiles_per_cue
-    augmenting = input_kind == "tiles" and (config.crop_hop_frames or config.augment_variants)
-    if not augmenting:
-        x, y, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params, limit)
-        return x, y
-    from . import augment
-
-    crops = replace(params, tile_hop_frames=config.crop_hop_frames or params.tile_hop_frames)
-    x, y, _, _ = load_inputs(manifest, "train", "tiles", feature_kind, crops, limit)
-    if config.augment_variants:
-        train_only = Manifest(manifest.split("train"), genres=manifest.genres)
-        augment.extract_variants(train_only, config.augment_variants, params, progress=False)
-        xa, ya = augment.variant_tiles(manifest, "train", config.augment_variants, feature_kind,
-                                       params, config.crop_hop_frames)  # fmt: skip
-        x, y = np.concatenate([x, xa]), np.concatenate([y, ya]).astype(y.dtype)
+    """The training split's examples; tiles come from :func:`training_index` (the config's
+    crops, per-cue limit and augmented renderings, each cached matrix read once), so the
+    in-memory and streamed paths train on the same tiles."""
+    if input_kind == "tiles":
+        return training_index(manifest, feature_kind, params, config)[0].stack()
+    x, y, _, _ = load_inputs(manifest, "train", input_kind, feature_kind, params,
+                             config.max_tiles_per_cue)  # fmt: skip
     return x, y
 
 

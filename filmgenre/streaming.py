@@ -92,13 +92,21 @@ class TileIndex:
         """(tiles, labels) of the whole index in its order, each cached matrix read once:
         the arrays the in-memory path trains on, without reading the caches again."""
         x = np.empty((len(self), self.n_bins, self.tile_frames), np.float32)
+        for source, rows in self.by_source():
+            x[rows] = self.cut(self.read(source), rows)
+        return x, self.labels.astype(np.float32)
+
+    def by_source(self):
+        """(source, rows of its tiles) for every source that has tiles, each once."""
         order = np.argsort(self.tile_source, kind="stable")
         sources, first = np.unique(self.tile_source[order], return_index=True)
         for source, rows in zip(sources, np.split(order, first[1:]), strict=True):
-            windows = np.lib.stride_tricks.sliding_window_view(
-                self.read(int(source)), self.tile_frames, axis=1)  # fmt: skip
-            x[rows] = windows[:, self.tile_start[rows]].transpose(1, 0, 2)
-        return x, self.labels.astype(np.float32)
+            yield int(source), rows
+
+    def cut(self, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The tiles ``rows`` (all of one source) cut from that source's ``matrix``."""
+        windows = np.lib.stride_tricks.sliding_window_view(matrix, self.tile_frames, axis=1)
+        return windows[:, self.tile_start[rows]].transpose(1, 0, 2)
 
     def read(self, source: int) -> np.ndarray:
         """The whole cached matrix of one source."""
@@ -112,10 +120,8 @@ class TileIndex:
         total = np.zeros(self.n_bins)
         squares = np.zeros(self.n_bins)
         count = 0
-        order = np.argsort(self.tile_source, kind="stable")
-        sources, first = np.unique(self.tile_source[order], return_index=True)
-        for source, rows in zip(sources, np.split(order, first[1:]), strict=True):
-            matrix = self.read(int(source)).astype(np.float64)
+        for source, rows in self.by_source():
+            matrix = self.read(source).astype(np.float64)
             coverage = np.zeros(matrix.shape[1])
             for start in self.tile_start[rows]:
                 coverage[start : start + self.tile_frames] += 1
@@ -284,10 +290,7 @@ def tile_batches(
             sources = index.tile_source[rows]
             for source in np.unique(sources):
                 at = np.flatnonzero(sources == source)
-                windows = np.lib.stride_tricks.sliding_window_view(
-                    self._matrix(int(source)), index.tile_frames, axis=1
-                )  # (bins, starts, frames), a view
-                x[at] = windows[:, index.tile_start[rows[at]]].transpose(1, 0, 2)
+                x[at] = index.cut(self._matrix(int(source)), rows[at])
             if not with_labels:
                 return (x,)
             y = index.source_labels[index.tile_source[rows]].astype(np.float32)

@@ -261,23 +261,23 @@ def train_model(
             )
     (out / "config.json").unlink(missing_ok=True)  # written again only when training ends
     set_seed(config.seed)
-    limit = config.max_tiles_per_cue
-    stream = config.stream is not False and input_kind == "tiles"
-    if stream:
+    stream = False
+    if input_kind == "tiles":  # where every tile lives: streamed, or stacked from it
         train_index, val_index = training_index(manifest, feature_kind, params, config)
         n_train, n_val = len(train_index), len(val_index)
-        if config.stream is None:  # in memory when the training tiles fit the budget
+        stream = config.stream
+        if stream is None:  # in memory when the training tiles fit the budget
             stream = n_train * train_index.n_bins * train_index.tile_frames * 4 > (
                 STREAM_ABOVE_BYTES)
     if stream:
         input_shape = (train_index.n_bins, train_index.tile_frames)
     else:
-        if config.stream is None and input_kind == "tiles":  # the index is built: read once
+        if input_kind == "tiles":
             (x_tr, y_tr), (x_va, y_va) = train_index.stack(), val_index.stack()
         else:
             x_tr, y_tr = training_examples(manifest, input_kind, feature_kind, params, config)
             x_va, y_va, _, _ = load_inputs(manifest, "val", input_kind, feature_kind, params,
-                                           limit)  # fmt: skip
+                                           config.max_tiles_per_cue)  # fmt: skip
         n_train, n_val, input_shape = len(x_tr), len(x_va), x_tr.shape[1:]
     if n_train == 0 or n_val == 0:
         raise ValueError(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from .audio import AudioError, load_audio, loop_to_length
 from .dataset import Manifest
 from .features import default_cache_dir
 from .models import musicnn
+from .runtime import process_map
 from .streaming import evenly_spaced
 
 SPEC_KEY = hashlib.sha1(
@@ -78,16 +78,10 @@ def extract_inputs(
     todo = [j for j in jobs if not Path(j[1]).exists()]
     n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(todo) or 1))
     disable = None if progress is None else not progress
-    errors = []
     bar = tqdm(total=len(todo), desc="musicnn input", unit="cue", leave=False, disable=disable)
-    with bar, ProcessPoolExecutor(n_jobs) as pool:
-        results = (
-            map(_extract_one, todo) if n_jobs == 1 else pool.map(_extract_one, todo, chunksize=4)
-        )
-        for path, error in results:
-            if error:
-                errors.append(f"{path}: {error}")
-            bar.update()
+    with bar:
+        errors = [f"{path}: {error}" for path, error in process_map(_extract_one, todo, n_jobs, bar)
+                  if error]  # fmt: skip
     if errors:
         raise AudioError(errors[0].split(": ")[0], "; ".join(errors))
 

@@ -105,15 +105,18 @@ def test_augmented_renderings_join_the_index(tiny_manifest):
 
 
 def test_stacking_the_index_gives_the_in_memory_training_and_validation_arrays(tiny_manifest):
-    """With ``stream=None`` the in-memory path stacks the tiles of the index it built to
-    measure them (each cache read once) instead of loading them again: the same arrays,
-    crops and augmented renderings included."""
+    """The in-memory path stacks the tiles of the index (each cache read once): the arrays
+    the tile loaders give, crops and augmented renderings included."""
     from filmgenre import inputs
 
     params = FeatureParams()
     config = train.TrainConfig(crop_hop_frames=10, augment_variants=1)
-    x_ref, y_ref = inputs.training_examples(tiny_manifest, "tiles", "mfcc", params, config)
     train_index, val_index = inputs.training_index(tiny_manifest, "mfcc", params, config)
+    # the reference, read without the index: crops of the plain cues, then the renderings
+    crops = replace(params, tile_hop_frames=10)
+    x_plain, y_plain, _, _ = inputs.load_inputs(tiny_manifest, "train", "tiles", "mfcc", crops)
+    x_aug, y_aug = augment.variant_tiles(tiny_manifest, "train", 1, "mfcc", params, 10)
+    x_ref, y_ref = np.concatenate([x_plain, x_aug]), np.concatenate([y_plain, y_aug])
     x, y = train_index.stack()
     assert_array_equal(x, x_ref)
     assert_array_equal(y, y_ref)

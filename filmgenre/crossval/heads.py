@@ -90,13 +90,12 @@ def shared_directions(z: np.ndarray, y: np.ndarray, share: float) -> dict[int, n
     direction of genres that come with it, Adventure from Action, and is pushed away from
     those that exclude it). ``share`` 0 leaves every genre's own direction."""
     present = [j for j in range(y.shape[1]) if 0 < y[:, j].sum() < len(y)]
-    own = {j: z[y[:, j] > 0].mean(0) - z[y[:, j] == 0].mean(0) for j in present}
     out: dict[int, np.ndarray | None] = {j: None for j in range(y.shape[1])}
     if share <= 0 or len(present) < 2:
-        return out
+        return out  # each MeanDifference computes its own direction
     correlation = np.corrcoef(y[:, present].T)
     weights = correlation / np.abs(correlation).sum(1, keepdims=True)
-    directions = np.stack([own[j] for j in present])
+    directions = np.stack([z[y[:, j] > 0].mean(0) - z[y[:, j] == 0].mean(0) for j in present])
     mixed = (1.0 - share) * directions + share * (weights @ directions)
     out.update({j: mixed[i] for i, j in enumerate(present)})
     return out
