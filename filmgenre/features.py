@@ -108,6 +108,19 @@ def cache_path(digest: str, params: FeatureParams, cache_dir: Path) -> Path:
     return cache_dir / params.key() / digest[:2] / f"{digest}.npz"
 
 
+def _remove_orphaned_writes(target: Path) -> None:
+    """Delete half-written copies of ``target`` left by processes that no longer run (a
+    build killed mid-write); a live process's write is left alone."""
+    for stale in target.parent.glob(f"{target.stem}.*.tmp.npz"):
+        pid = stale.name.split(".")[-3]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            stale.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
 def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, str | None]:
     """Worker: returns (path, cache file or None, error reason or None)."""
     path, params, cache_dir = job
@@ -122,6 +135,7 @@ def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, 
                 y = fit_to_tile(load_audio(path, params.sample_rate), params, path)
                 feats = compute_features(y, params)
             target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_orphaned_writes(target)
             tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez(tmp, **feats, n_samples=np.int64(y.size))
             os.replace(tmp, target)
