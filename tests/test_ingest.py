@@ -218,13 +218,14 @@ def test_an_interrupted_build_resumes_and_redoes_only_what_is_missing(tiny_colle
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.time() + 120
-    while len(list(cache.rglob("*.npz"))) < 4 and time.time() < deadline and proc.poll() is None:
+    def finished() -> list:  # cache entries written whole (a kill can interrupt a write)
+        return [p for p in cache.rglob("*.npz") if not p.name.endswith(".tmp.npz")]
+
+    while len(finished()) < 4 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    # finished work only: a write the kill interrupted is a temp file, not a cache entry
-    done_before = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npz")
-                   if not p.name.endswith(".tmp.npz")}  # fmt: skip
+    done_before = {p: p.stat().st_mtime_ns for p in finished()}
     assert 4 <= len(done_before) < 32, "the build was not interrupted part way"
     assert not (tmp_path / "out" / "manifest.csv").exists()
     assert subprocess.run(args, env=env, capture_output=True).returncode == 0
