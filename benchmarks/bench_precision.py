@@ -149,7 +149,7 @@ def cross_validated(args: argparse.Namespace) -> int:
     from filmgenre import crossval
 
     mixed = runtime.auto_precision()
-    work = Path(tempfile.mkdtemp(prefix="filmgenre-precision-"))
+    work = runtime.scratch_dir("filmgenre-precision-")
     manifest = _collection(args.collection, work / "dataset")
     cv = crossval.CVConfig(k=args.folds, seed=DEFAULTS["seed"])
     print(f"{args.collection}: {manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "

@@ -3,8 +3,11 @@ parallelism (recorded in every model's ``config.json``) and per-file jobs over p
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +33,18 @@ def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int
             if bar is not None:
                 bar.update()
             yield result
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary folder that is deleted when this process exits.
+
+    For scripts and test sessions whose work folders hold gigabytes of decoded audio and
+    models: left behind, they filled the disk CI shares. ``FILMGENRE_KEEP_SCRATCH=1`` keeps it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.environ.get("FILMGENRE_KEEP_SCRATCH") != "1":
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def set_seed(seed: int) -> None:

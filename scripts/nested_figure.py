@@ -17,11 +17,10 @@ outer fold choose the mean of its inner best two or three families as well.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from pathlib import Path
 
-from filmgenre import build, calibration, crossval
+from filmgenre import build, calibration, crossval, runtime
 from filmgenre.config import DEFAULTS, shared_dir
 
 
@@ -38,7 +37,7 @@ def main() -> None:
     source = (shared_dir() or Path("../shared")) / "realaudio" / "filmscore"
     if not (source / "labels.csv").is_file():
         raise SystemExit(f"{source} is needed (see its MANIFEST.md)")
-    work = Path(tempfile.mkdtemp(prefix="filmgenre-nested-"))
+    work = runtime.scratch_dir("filmgenre-nested-")
     manifest = build.build_dataset(source, source / "labels.csv", work / "dataset",
                                    cue_table=source / "cues.csv", progress=False)  # fmt: skip
     families = list(dict.fromkeys(["mfcc_logreg", *args.families]))  # the anchor first

@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
-from filmgenre import build, crossval
+from filmgenre import build, crossval, runtime
 from filmgenre.config import project_root, shared_dir
 
 
@@ -31,7 +30,7 @@ def main() -> None:
     if shared is None or not (shared / "realaudio" / "filmscore" / "labels.csv").is_file():
         raise SystemExit("../shared/realaudio/filmscore is needed (see its MANIFEST.md)")
     source = shared / "realaudio" / "filmscore"
-    work = Path(tempfile.mkdtemp(prefix="filmgenre-shipped-"))
+    work = runtime.scratch_dir("filmgenre-shipped-")
     manifest = build.build_dataset(source, source / "labels.csv", work / "dataset",
                                    cue_table=source / "cues.csv", progress=True)
     print(f"{manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "

@@ -6,16 +6,19 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from filmgenre import runtime  # reads no settings at import, so it may precede them
+
 # Keep generated data and caches out of the repository's data/ for the whole session
-# (papermill kernels started by the tests inherit this too).
-os.environ.setdefault("FILMGENRE_DATA", tempfile.mkdtemp(prefix="filmgenre-test-data-"))
+# (papermill kernels and xdist workers started by the tests inherit this too); the process
+# that made the folder deletes it when it exits.
+if "FILMGENRE_DATA" not in os.environ:
+    os.environ["FILMGENRE_DATA"] = str(runtime.scratch_dir("filmgenre-test-data-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from filmgenre import build, dataset, synth  # noqa: E402
