@@ -29,7 +29,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from filmgenre import dataset, evaluate, metrics, runtime, train
+from filmgenre import build, dataset, evaluate, metrics, runtime, train
 from filmgenre.config import DEFAULTS
 
 TILE_MODELS = (
@@ -109,24 +109,6 @@ DATA_PATHS = {"memory": {"stream": False}, "stream": {"stream": True},
               "stream-32": {"stream": True, "stream_block_cues": 32}}
 
 
-def _collection(name: str, work: Path) -> dataset.Manifest:
-    """A real collection's manifest, built (and its features cached) under ``work``."""
-    from filmgenre import build
-    from filmgenre.config import shared_dir
-
-    source = Path(name)
-    if not source.is_dir():
-        source = (shared_dir() or Path("../shared")) / "realaudio" / name
-    if not (source / "labels.csv").is_file():
-        raise SystemExit(f"{source}: no labels.csv (see ../shared/realaudio/MANIFEST.md)")
-    if source.name == "emotify":  # emotion tags, every clip its own group
-        return build.build_dataset(source, source / "labels.csv", work, genres="auto",
-                                   label_column="tags", progress=False)  # fmt: skip
-    cues = source / "cues.csv"
-    return build.build_dataset(source, source / "labels.csv", work, progress=False,
-                               cue_table=cues if cues.is_file() else None)  # fmt: skip
-
-
 def _best_epochs(folder: Path) -> list[int]:
     """The epoch (1-based) of the best validation ROC-AUC of each fold's training log."""
     import pandas as pd
@@ -150,7 +132,10 @@ def cross_validated(args: argparse.Namespace) -> int:
 
     mixed = runtime.auto_precision()
     work = runtime.scratch_dir("filmgenre-precision-")
-    manifest = _collection(args.collection, work / "dataset")
+    try:
+        manifest = build.real_collection(args.collection, work / "dataset")
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
     cv = crossval.CVConfig(k=args.folds, seed=DEFAULTS["seed"])
     print(f"{args.collection}: {manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "
           f"{len(manifest.genres)} genres, {cv.k} folds; mixed policy here: {mixed}", flush=True)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from . import dataset, features, synth
-from .config import GENRES, FeatureParams, data_dir
+from .config import GENRES, FeatureParams, data_dir, shared_dir
 
 
 def synthetic_collection(
@@ -53,3 +53,28 @@ def build_dataset(
     if out_dir is not None:
         manifest.save(out_dir)
     return manifest
+
+
+def real_collection(
+    name: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = False,
+    n_jobs: int | None = None,
+) -> dataset.Manifest:
+    """A real collection's manifest by folder or by name under ``../shared/realaudio``.
+
+    ``filmscore``-like folders (labels.csv of films, an optional cues.csv) are labelled with
+    the ten film genres; ``emotify`` with its emotion tags (every clip its own group). For the
+    scripts and benchmarks that report figures on real music, so they all build it one way.
+    """
+    source = Path(name)
+    if not source.is_dir():
+        source = (shared_dir() or Path("../shared")) / "realaudio" / str(name)
+    if not (source / "labels.csv").is_file():
+        raise FileNotFoundError(f"{source}: no labels.csv (see ../shared/realaudio/MANIFEST.md)")
+    if source.name == "emotify":
+        return build_dataset(source, source / "labels.csv", out_dir, genres="auto",
+                             label_column="tags", progress=progress, n_jobs=n_jobs)  # fmt: skip
+    cues = source / "cues.csv"
+    return build_dataset(source, source / "labels.csv", out_dir, progress=progress, n_jobs=n_jobs,
+                         cue_table=cues if cues.is_file() else None)  # fmt: skip

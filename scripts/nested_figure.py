@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from filmgenre import build, calibration, crossval, runtime
-from filmgenre.config import DEFAULTS, shared_dir
+from filmgenre.config import DEFAULTS
 
 
 def main() -> None:
@@ -34,12 +33,11 @@ def main() -> None:
                         help="ensemble sizes the nested selection may choose besides single "
                         "families (the mean of the inner best k), e.g. 1 2 3")  # fmt: skip
     args = parser.parse_args()
-    source = (shared_dir() or Path("../shared")) / "realaudio" / "filmscore"
-    if not (source / "labels.csv").is_file():
-        raise SystemExit(f"{source} is needed (see its MANIFEST.md)")
     work = runtime.scratch_dir("filmgenre-nested-")
-    manifest = build.build_dataset(source, source / "labels.csv", work / "dataset",
-                                   cue_table=source / "cues.csv", progress=False)  # fmt: skip
+    try:
+        manifest = build.real_collection("filmscore", work / "dataset")
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
     families = list(dict.fromkeys(["mfcc_logreg", *args.families]))  # the anchor first
     study = crossval.CrossValidationRun(manifest, work,
                                         crossval.CVConfig(k=args.folds, repeats=args.repeats))

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from filmgenre import build, crossval, runtime
-from filmgenre.config import project_root, shared_dir
+from filmgenre.config import project_root
 
 
 def main() -> None:
@@ -26,13 +26,11 @@ def main() -> None:
     parser.add_argument("--family", default="combined_meandiff")
     parser.add_argument("--out", help="model folder (default: pretrained/filmscore_<family>)")
     args = parser.parse_args()
-    shared = shared_dir()
-    if shared is None or not (shared / "realaudio" / "filmscore" / "labels.csv").is_file():
-        raise SystemExit("../shared/realaudio/filmscore is needed (see its MANIFEST.md)")
-    source = shared / "realaudio" / "filmscore"
     work = runtime.scratch_dir("filmgenre-shipped-")
-    manifest = build.build_dataset(source, source / "labels.csv", work / "dataset",
-                                   cue_table=source / "cues.csv", progress=True)
+    try:
+        manifest = build.real_collection("filmscore", work / "dataset", progress=True)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
     print(f"{manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "
           f"{len(manifest.skipped)} file(s) skipped")
     study = crossval.CrossValidationRun(manifest, work, crossval.CVConfig(k=5, repeats=3),

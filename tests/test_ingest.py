@@ -294,3 +294,34 @@ def test_dask_cluster_writes_the_same_cache_and_manifest(tiny_manifest, tmp_path
         np.testing.assert_array_equal(
             features.load_cue(a, "logmel"), features.load_cue(b, "logmel")
         )
+
+
+def _copy_subset(source, target, table: pd.DataFrame, paths) -> None:
+    """Copy ``paths`` (relative to ``source``) and write ``table`` as ``target/labels.csv``."""
+    for rel in paths:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, target / rel)
+    table.to_csv(target / "labels.csv", index=False)
+
+
+def test_real_collections_are_built_by_name_the_way_scripts_report_them(realaudio, tmp_path):
+    """build.real_collection: emotify by its emotion tags, filmscore by film genres with its
+    per-cue table; a folder without labels.csv is named in the error."""
+    emotify = pd.read_csv(realaudio / "emotify" / "labels.csv")
+    clips = emotify.groupby("genre").head(2)
+    _copy_subset(realaudio / "emotify", tmp_path / "emotify", clips, clips.file)
+    m = build.real_collection(tmp_path / "emotify", n_jobs=1)
+    assert len(m.cues) == len(clips) and "power" in m.genres and "Drama" not in m.genres
+    assert m.cues.film.nunique() == len(clips)  # every clip its own group
+
+    films = pd.read_csv(realaudio / "filmscore" / "labels.csv").head(2)
+    cues = pd.read_csv(realaudio / "filmscore" / "cues.csv")
+    cues = cues[cues.film.isin(films.film)].groupby("film").head(2)
+    _copy_subset(realaudio / "filmscore", tmp_path / "filmscore", films, cues.path)
+    cues.to_csv(tmp_path / "filmscore" / "cues.csv", index=False)
+    m = build.real_collection(tmp_path / "filmscore", n_jobs=1)
+    assert len(m.cues) == len(cues) and set(m.cues.film) == set(films.film)
+    assert "Drama" in m.genres and "composer" in m.cues.columns
+
+    with pytest.raises(FileNotFoundError, match="no labels.csv"):
+        build.real_collection(tmp_path / "nothing-here")
