@@ -103,7 +103,6 @@ def extract_variants(
     ]
     if not jobs:
         return
-    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(jobs)))
     disable = None if progress is None else not progress
     bar = tqdm(total=len(jobs), desc="augment", unit="variant", leave=False, disable=disable)
     with bar:

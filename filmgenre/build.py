@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from . import dataset, features, synth
 from .config import GENRES, FeatureParams, data_dir, shared_dir
 
@@ -63,16 +65,18 @@ def real_collection(
 ) -> dataset.Manifest:
     """A real collection's manifest by folder or by name under ``../shared/realaudio``.
 
-    ``filmscore``-like folders (labels.csv of films, an optional cues.csv) are labelled with
-    the ten film genres; ``emotify`` with its emotion tags (every clip its own group). For the
-    scripts and benchmarks that report figures on real music, so they all build it one way.
+    A label table of films (``filmscore``: film, genres; an optional cues.csv) gives the ten
+    film genres; a table of clips with a ``tags`` column (``emotify``) gives its emotion tags,
+    every clip its own group. For the scripts and benchmarks that report figures on real
+    music, so they all build a collection one way.
     """
     source = Path(name)
     if not source.is_dir():
         source = (shared_dir() or Path("../shared")) / "realaudio" / str(name)
     if not (source / "labels.csv").is_file():
         raise FileNotFoundError(f"{source}: no labels.csv (see ../shared/realaudio/MANIFEST.md)")
-    if source.name == "emotify":
+    columns = set(pd.read_csv(source / "labels.csv", nrows=0).columns)
+    if "tags" in columns and "film" not in columns:
         return build_dataset(source, source / "labels.csv", out_dir, genres="auto",
                              label_column="tags", progress=progress, n_jobs=n_jobs)  # fmt: skip
     cues = source / "cues.csv"

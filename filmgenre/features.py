@@ -146,7 +146,7 @@ def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, 
         return path, None, f"cannot read file ({exc})"
 
 
-def _run_local(jobs: list, n_jobs: int, bar) -> dict[str, tuple[str | None, str | None]]:
+def _run_local(jobs: list, n_jobs: int | None, bar) -> dict[str, tuple[str | None, str | None]]:
     return {path: (target, error)
             for path, target, error in process_map(_extract_one, jobs, n_jobs, bar)}  # fmt: skip
 
@@ -196,7 +196,6 @@ def extract(
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     jobs = [(p, params, str(cache_dir)) for p in manifest.cues["path"]]
-    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(jobs)))
     disable = None if progress is None else not progress
     with tqdm(total=len(jobs), desc="features", unit="cue", leave=False, disable=disable) as bar:
         if scheduler:

@@ -138,7 +138,6 @@ def load_mir(manifest: Manifest, cache_dir: str | os.PathLike[str] | None = None
     jobs = [(str(p), str(cache_file(f, cache))) for p, f in zip(cues["path"], cues["features"],
                                                                  strict=True)]  # fmt: skip
     todo = [j for j in jobs if not Path(j[1]).exists()]
-    n_jobs = min(n_jobs or os.cpu_count() or 1, max(len(todo), 1))
     disable = None if progress is None else not progress
     if todo:
         with tqdm(total=len(todo), desc="MIR features", unit="cue", leave=False,

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 
-def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int,
+def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int | None,
                 bar: Any = None, chunksize: int = 4) -> Iterator[Any]:  # fmt: skip
-    """``function(job)`` for every job, in order: in this process when ``n_jobs`` is 1,
-    else in a pool of ``n_jobs`` processes (``function`` must be picklable, a module-level
-    function); ``bar`` (a tqdm bar) ticks once per finished job."""
+    """``function(job)`` for every job, in order: in this process when one process is
+    enough, else in a pool of ``n_jobs`` processes (None: every core; never more than there
+    are jobs; ``function`` must be picklable, a module-level function); ``bar`` (a tqdm bar)
+    ticks once per finished job."""
     from concurrent.futures import ProcessPoolExecutor
 
+    n_jobs = min(n_jobs or os.cpu_count() or 1, len(jobs))
     if n_jobs <= 1:
         for job in jobs:
             result = function(job)

@@ -688,7 +688,6 @@ def generate(
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             jobs.append((row, config, str(path)))
-    n_jobs = n_jobs or os.cpu_count() or 1
     disable = None if progress is None else not progress
     bar = tqdm(total=len(jobs), desc="synthesising cues", unit="cue", disable=disable, leave=False)
     for _ in process_map(_render_to_file, jobs, 1 if len(jobs) <= 2 else n_jobs, bar, 2):

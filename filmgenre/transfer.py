@@ -76,7 +76,6 @@ def extract_inputs(
     pairs = zip(manifest.cues["path"], manifest.cues["features"], strict=True)
     jobs = [(p, str(input_path(f, cache))) for p, f in pairs]
     todo = [j for j in jobs if not Path(j[1]).exists()]
-    n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(todo) or 1))
     disable = None if progress is None else not progress
     bar = tqdm(total=len(todo), desc="musicnn input", unit="cue", leave=False, disable=disable)
     with bar:

@@ -309,8 +309,9 @@ def test_real_collections_are_built_by_name_the_way_scripts_report_them(realaudi
     per-cue table; a folder without labels.csv is named in the error."""
     emotify = pd.read_csv(realaudio / "emotify" / "labels.csv")
     clips = emotify.groupby("genre").head(2)
-    _copy_subset(realaudio / "emotify", tmp_path / "emotify", clips, clips.file)
-    m = build.real_collection(tmp_path / "emotify", n_jobs=1)
+    # a renamed copy too: the label table, not the folder's name, says it is emotify
+    _copy_subset(realaudio / "emotify", tmp_path / "clips", clips, clips.file)
+    m = build.real_collection(tmp_path / "clips", n_jobs=1)
     assert len(m.cues) == len(clips) and "power" in m.genres and "Drama" not in m.genres
     assert m.cues.film.nunique() == len(clips)  # every clip its own group
 
