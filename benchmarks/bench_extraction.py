@@ -8,7 +8,10 @@ Files: the real MP3s of ../shared/realaudio/emotify (or --audio DIR).
     python benchmarks/bench_extraction.py [--audio DIR] [--limit N] [--jobs N]
 
 Prints times, the ratio ours/baseline, times-realtime, and peak resident memory
-of the main process and of the largest worker.
+of the main process and of the largest worker. ``--start-methods`` also times a cold
+extraction with worker processes forked straight from this process (``fork``, what
+filmgenre did before) against the fork server it uses now, after a Keras model has run
+here (as in a notebook or ``index build``), and checks the features are the same bit for bit.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import librosa
 import pandas as pd
 import soundfile as sf
 
-from filmgenre import dataset, features
+from filmgenre import dataset, features, runtime
 from filmgenre.audio import is_audio_file
 from filmgenre.config import FeatureParams, shared_dir
 
@@ -56,6 +59,8 @@ def main() -> int:
     )
     parser.add_argument("--limit", type=int, default=0, help="use only the first N files")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--start-methods", action="store_true",
+                        help="also compare pool start methods (fork vs forkserver)")
     args = parser.parse_args()
     folder = Path(args.audio) if args.audio else None
     if folder is None:
@@ -107,7 +112,41 @@ def main() -> int:
         f"peak RSS: main process {_peak_mib(resource.RUSAGE_SELF):.0f} MiB, "
         f"largest worker {_peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
     )
+    if args.start_methods:
+        compare_start_methods(manifest, params, args.jobs, seconds)
     return 0
+
+
+def compare_start_methods(manifest, params: FeatureParams, jobs: int, seconds: float) -> None:
+    """Cold extraction through pools started by ``fork`` (before) and by the fork server
+    (now), each in a fresh cache, after a Keras model ran in this process; the features of
+    both must be identical."""
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.predict(np.zeros((2, 4), np.float32), verbose=0)  # TensorFlow has run here now
+    times, outputs = {}, {}
+    now = runtime.POOL_START_METHOD
+    with tempfile.TemporaryDirectory() as root:
+        for method in ("fork", now):
+            runtime.POOL_START_METHOD = method
+            start = time.perf_counter()
+            out = features.extract(manifest, params, cache_dir=Path(root) / method,
+                                   n_jobs=jobs, progress=False)  # fmt: skip
+            times[method] = time.perf_counter() - start
+            outputs[method] = [dict(np.load(f)) for f in out.cues["features"]]
+        runtime.POOL_START_METHOD = now
+        same = len(outputs["fork"]) == len(outputs[now]) and all(
+            a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+            for a, b in zip(outputs["fork"], outputs[now], strict=True))  # fmt: skip
+    print(f"pool start method, cold cache, after a Keras model ran in this process "
+          f"({jobs} workers):")  # fmt: skip
+    for method, t in times.items():
+        label = "before" if method == "fork" else "now"
+        print(f"  {method + ' (' + label + ')':<40}{t:>9.2f}{seconds / t:>12.0f}")
+    print(f"  ratio {now} / fork: {times[now] / times['fork']:.3f} "
+          f"({times[now] - times['fork']:+.2f} s); features identical bit for bit: {same}")
 
 
 if __name__ == "__main__":

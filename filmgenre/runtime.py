@@ -13,13 +13,51 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: how pool workers start. "forkserver": each worker is forked from a small server process
+#: that was started fresh (a new interpreter) and never ran TensorFlow; a worker forked
+#: straight from a process where TensorFlow had run inherited its runtime and could abort
+#: at its first garbage collection (``Fatal Python error: Aborted`` in ``remove_function``).
+POOL_START_METHOD = "forkserver"
+#: imported once by the fork server, so its workers start with them loaded (none of them
+#: imports TensorFlow: tests/test_runtime.py checks every worker of a pool)
+POOL_PRELOAD = ("numpy", "scipy.signal", "soundfile", "threadpoolctl", "librosa.core",
+                "librosa.feature", "filmgenre.audio", "filmgenre.features",
+                "filmgenre.mir")  # fmt: skip
+#: environment variables a worker takes from the process that submits the jobs (the fork
+#: server's own environment is the one it started with, perhaps long before)
+_PASSED_ENV_PREFIXES = ("FILMGENRE_", "TF_", "KERAS_")
+
+
+def pool_context():
+    """The multiprocessing context every process pool of the package uses."""
+    import multiprocessing
+
+    context = multiprocessing.get_context(POOL_START_METHOD)
+    if POOL_START_METHOD == "forkserver":
+        context.set_forkserver_preload(list(POOL_PRELOAD))
+    return context
+
+
+class _WithEnvironment:
+    """``function`` called in a worker with the submitting process's filmgenre settings."""
+
+    def __init__(self, function: Callable[[Any], Any]):
+        self.function = function
+        self.env = {k: v for k, v in os.environ.items() if k.startswith(_PASSED_ENV_PREFIXES)}
+
+    def __call__(self, job: Any) -> Any:
+        for key, value in self.env.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+        return self.function(job)
+
 
 def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int | None,
                 bar: Any = None, chunksize: int = 4) -> Iterator[Any]:  # fmt: skip
     """``function(job)`` for every job, in order: in this process when one process is
     enough, else in a pool of ``n_jobs`` processes (None: every core; never more than there
-    are jobs; ``function`` must be picklable, a module-level function); ``bar`` (a tqdm bar)
-    ticks once per finished job."""
+    are jobs; ``function`` must be picklable, a module-level function) started by
+    :data:`POOL_START_METHOD`; ``bar`` (a tqdm bar) ticks once per finished job."""
     from concurrent.futures import ProcessPoolExecutor
 
     n_jobs = min(n_jobs or os.cpu_count() or 1, len(jobs))
@@ -30,11 +68,24 @@ def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int
                 bar.update()
             yield result
         return
-    with ProcessPoolExecutor(n_jobs) as pool:
-        for result in pool.map(function, jobs, chunksize=chunksize):
+    call = _WithEnvironment(function)
+    with ProcessPoolExecutor(n_jobs, mp_context=pool_context()) as pool:
+        for result in pool.map(call, jobs, chunksize=chunksize):
             if bar is not None:
                 bar.update()
             yield result
+
+
+def worker_facts(_job: Any = None) -> dict[str, Any]:
+    """What a pool worker runs with (its process id, whether TensorFlow or Keras is loaded
+    in it, how it was started), for the tests that check :func:`process_map`'s workers."""
+    import multiprocessing
+    import sys
+
+    return {"pid": os.getpid(), "tensorflow": "tensorflow" in sys.modules,
+            "keras": "keras" in sys.modules,
+            "start_method": multiprocessing.get_start_method(allow_none=True),
+            "data": os.environ.get("FILMGENRE_DATA")}  # fmt: skip
 
 
 def scratch_dir(prefix: str) -> Path:
