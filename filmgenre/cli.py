@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -420,6 +421,12 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verbose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true",
+                   help="also list the known start-up lines of TensorFlow held back from "
+                   "stderr (every other line is always shown)")  # fmt: skip
+
+
 def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="table (default, for reading), csv or json (for other tools)")  # fmt: skip
@@ -446,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--notebooks", help="folder of numbered notebooks (default: notebooks/)")
     p.add_argument("--reports", help="folder that receives the run (default: reports/)")
-    p.add_argument("--verbose", action="store_true", help="stream notebook output")
+    p.add_argument("--verbose", action="store_true", help="stream notebook output, and list "
+                   "the known start-up lines of TensorFlow and Jupyter held back from stderr")
     p.set_defaults(func=_cmd_pipeline)
 
     p = sub.add_parser("synth", help="write the synthetic soundtrack collection")
@@ -481,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that cluster instead of local processes",
     )
     b.add_argument("--strict", action="store_true", help="exit non-zero if anything was skipped")
+    _verbose_option(b)
     b.set_defaults(func=_cmd_dataset_build)
 
     p = sub.add_parser("runs", help="past runs under reports/")
@@ -505,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recordings, else the one shipped with filmgenre)",
     )
     _output_options(p)
+    _verbose_option(p)
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("index", help="a music library's index: build or update it, show it")
@@ -518,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for extraction")
     b.add_argument("--segment-seconds", type=float, default=15.0,
                    help="segment length (default 15 s, the shipped model's training cues)")
+    _verbose_option(b)
     b = isub.add_parser("info", help="what an index holds, and every file it left out with why")
     b.add_argument("--index", required=True)
     p.set_defaults(func=_cmd_index)
@@ -541,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--top", type=int, default=20)
     _output_options(p)
+    _verbose_option(p)
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("serve", help="a local page to search an index and listen")
@@ -548,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1: this machine only)")  # fmt: skip
     p.add_argument("--port", type=int, default=8765)
+    _verbose_option(p)
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("kernel", help="register the 'filmgenre' Jupyter kernel")
@@ -556,9 +569,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command in this process (what tests and scripts call)."""
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 
+#: set in the child that :func:`entry` runs a command in, so it runs the command itself
+_FILTERED_CHILD = "FILMGENRE_STDERR_FILTERED"
+
+
+def _loads_tensorflow(args: argparse.Namespace) -> bool:
+    """Whether a command may start TensorFlow (and so print its start-up lines)."""
+    if args.command == "search":
+        return bool(args.like or args.library)
+    if args.command == "index":
+        return args.action == "build"
+    return args.command in ("pipeline", "tag", "serve", "dataset")
+
+
+def entry(argv: list[str] | None = None) -> int:
+    """The ``filmgenre`` command: a command that may start TensorFlow runs in a child
+    process whose stderr passes through :func:`filmgenre.chatter.run_filtered`, which holds
+    back only TensorFlow's and Jupyter's known start-up lines (``--verbose`` lists them)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    if os.environ.get(_FILTERED_CHILD) == "1" or not _loads_tensorflow(args):
+        return int(args.func(args))
+    from .chatter import run_filtered
+
+    return run_filtered([sys.executable, "-m", "filmgenre", *argv],
+                        verbose=getattr(args, "verbose", False),
+                        env={**os.environ, _FILTERED_CHILD: "1"})  # fmt: skip
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -83,6 +83,10 @@ def smoke_run(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    # the command's stderr holds no known start-up line of TensorFlow or the kernels
+    from filmgenre.chatter import known_source
+
+    assert not [ln for ln in done.stderr.splitlines() if known_source(ln)], done.stderr[-3000:]
     return reports / "smoke"
 
 
