@@ -128,7 +128,7 @@ from filmgenre import dataset, features, library
 kind, lib, index_file, files = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 started = time.perf_counter()
 if kind == "index":
-    report = library.build(lib, index_file, progress=False)
+    report = library.build(lib, index_file, "shipped", progress=False)  # the model, by name
     assert report.tracks == len(files), report
 else:
     m = dataset.Manifest(pd.DataFrame({"film": files, "cue": files, "path": files,

@@ -51,7 +51,8 @@ def library_files(n: int, folder: Path) -> list[Path]:
 
 def build(library: Path, index_file: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "filmgenre", "index", "build", str(library),
-                           "--index", str(index_file)], capture_output=True, text=True,
+                           "--index", str(index_file), "--model", "shipped"],
+                          capture_output=True, text=True,
                           timeout=3600)  # fmt: skip
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])

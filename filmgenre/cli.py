@@ -120,18 +120,23 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_dir(args: argparse.Namespace):
-    from .predict import default_model_dir
+def _model_dir(args: argparse.Namespace) -> Path:
+    """The model folder ``--model`` names (none: the shipped one); the reason it was chosen
+    is kept on ``args`` for :func:`_print_model`."""
+    from .predict import resolve_model
 
-    return args.model or default_model_dir()
+    model_dir, args.model_why = resolve_model(args.model)
+    return model_dir
 
 
-def _print_model(model_dir, stream=None) -> None:
-    """Say which model scores the audio and what it was trained on; warn about synthetic."""
+def _print_model(model_dir, stream=None, why: str | None = None) -> None:
+    """Say which model scores the audio, why it was chosen and what it was trained on;
+    warn about synthetic."""
+    from .config import display_path
     from .predict import _config, training_data
 
     info = _config(Path(model_dir))
-    print(f"model: {model_dir}", file=stream)
+    print(f"model: {display_path(model_dir)}" + (f" ({why})" if why else ""), file=stream)
     print(f"trained on: {training_data(info)}", file=stream)
     if (info.get("trained_on") or {}).get("synthetic"):
         print(
@@ -170,7 +175,8 @@ def _emit(table, args: argparse.Namespace, model_dir, skipped) -> None:
     from .predict import _config
 
     machine = args.format != "table"
-    _print_model(model_dir, sys.stderr if machine or args.out else None)
+    _print_model(model_dir, sys.stderr if machine or args.out else None,
+                 getattr(args, "model_why", None))
     if args.format == "table":
         with pd.option_context("display.width", 200, "display.max_columns", 50,
                                "display.max_colwidth", 80):  # fmt: skip
@@ -211,12 +217,19 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return 2
     index_file = args.index
     if index_file is None:
-        if args.model is not None and not _is_cue_vector_model(args.model):
+        try:
+            model_dir = _model_dir(args)
+        except FileNotFoundError as exc:
+            print(f"filmgenre search: {exc}", file=sys.stderr)
+            return 1
+        if not _is_cue_vector_model(model_dir):
+            args.model = model_dir
             return _search_folder_directly(args)
         from .library import default_index_file
 
         index_file = default_index_file(args.library)
-        code = _build_index(args.library, index_file, args.model, None, quiet=True)
+        code = _build_index(args.library, index_file, model_dir, None, quiet=True,
+                            why=args.model_why)  # fmt: skip
         if code:
             return code
     from . import index as idx
@@ -344,7 +357,7 @@ def _hits_table(hits, genres) -> str:
 
 
 def _build_index(library, index_file, model, scheduler, quiet: bool = False,
-                 segment_seconds: float = 15.0) -> int:  # fmt: skip
+                 segment_seconds: float = 15.0, why: str | None = None) -> int:  # fmt: skip
     from . import index as idx
     from .library import build
 
@@ -354,7 +367,9 @@ def _build_index(library, index_file, model, scheduler, quiet: bool = False,
     except (idx.IndexFileError, FileNotFoundError, ValueError) as exc:
         print(f"filmgenre index: {exc}", file=sys.stderr)
         return 1
-    print(f"index {index_file}: {report.line()}", file=sys.stderr if quiet else sys.stdout)
+    stream = sys.stderr if quiet else sys.stdout
+    print(f"model: {report.model} ({why or report.model_why})", file=stream)
+    print(f"index {index_file}: {report.line()}", file=stream)
     return 0
 
 
@@ -431,6 +446,12 @@ def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="table (default, for reading), csv or json (for other tools)")  # fmt: skip
     p.add_argument("--out", help="write the result to this file instead of stdout")
+
+
+_MODEL_HELP = ("a model folder, RUN/NAME (a model of a run under reports/), 'latest-real' (the "
+               "best final model trained on real recordings in the newest run that has one) or "
+               "'shipped' (the default: the model that ships with filmgenre, film genres "
+               "learned from real film music)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -510,8 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument(
         "--model",
-        help="model folder (default: the newest run's best model trained on real "
-        "recordings, else the one shipped with filmgenre)",
+        help=_MODEL_HELP,
     )
     _output_options(p)
     _verbose_option(p)
@@ -523,8 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "update it incrementally")  # fmt: skip
     b.add_argument("library", help="folder of audio files")
     b.add_argument("--index", required=True, help="the index file (SQLite) to create or update")
-    b.add_argument("--model", help="a cue-vector model folder (default: the best trained on "
-                   "real recordings, else the one shipped with filmgenre)")  # fmt: skip
+    b.add_argument("--model", help="a cue-vector model: " + _MODEL_HELP)
     b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for extraction")
     b.add_argument("--segment-seconds", type=float, default=15.0,
                    help="segment length (default 15 s, the shipped model's training cues)")
@@ -547,8 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--album", help="only tracks whose album contains this text")
     p.add_argument(
         "--model",
-        help="with --library: model folder (default: the best trained on real recordings, "
-        "else the one shipped with filmgenre)",
+        help="with --library: " + _MODEL_HELP,
     )
     p.add_argument("--top", type=int, default=20)
     _output_options(p)

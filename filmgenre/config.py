@@ -57,15 +57,22 @@ def resolve(path: str | os.PathLike[str]) -> Path:
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` as a report shows it: relative to the project root when inside it, else
-    as given. Pages must not carry the absolute paths of the machine that ran them."""
+    """``path`` as a report or a command shows it: relative to the project root when inside
+    it or beside it (``../shared/realaudio``, as the README names it), else as given. Pages
+    must not carry the absolute paths of the machine that ran them."""
     p = Path(path)
-    if p.is_absolute():
-        try:
-            return str(p.resolve().relative_to(project_root()))
-        except ValueError:
-            return str(path)
-    return str(path)
+    if not p.is_absolute():
+        return str(path)
+    root = project_root()
+    resolved = p.resolve()
+    try:
+        return str(resolved.relative_to(root))
+    except ValueError:
+        pass
+    try:
+        return os.path.join("..", str(resolved.relative_to(root.parent)))
+    except ValueError:
+        return str(path)
 
 
 def data_dir() -> Path:
@@ -241,6 +248,6 @@ DEFAULTS: dict[str, object] = {
     "save_final": True,
     # 09 library search
     "library_dir": None,  # None: ../shared/realaudio when present, else this run's audio; "run"
-    "library_model": None,  # None: the best model trained on real music (the shipped one)
+    "library_model": None,  # None: the shipped model; or a folder, RUN/NAME, "latest-real"
     "n_players": 3,
 }

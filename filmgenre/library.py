@@ -57,6 +57,8 @@ class BuildReport:
     seconds: float = 0.0
     tracks: int = 0
     projection: dict | None = None
+    model: str = ""
+    model_why: str = ""
 
     def line(self) -> str:
         return (f"{self.tracks} tracks indexed: {self.added} added, {self.redone} redone, "
@@ -249,17 +251,19 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
           scheduler: str | None = None, chunk: int = CHUNK,
           on_chunk: Callable[[int], None] | None = None) -> BuildReport:  # fmt: skip
     """Build or update the index of ``library`` in ``index_file`` (see the module
-    docstring); returns what it did."""
+    docstring) with the model ``model_dir`` names (a folder or a ``--model`` setting, see
+    :func:`filmgenre.predict.resolve_model`; None: the shipped model); returns what it did."""
     from . import dataset, features, transfer
-    from .predict import default_model_dir
+    from .predict import resolve_model
 
     started = time.perf_counter()
     root = Path(library).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {library}")
-    scorer = Scorer(Path(model_dir) if model_dir else default_model_dir())
+    model_path, why = resolve_model(model_dir)
+    scorer = Scorer(model_path)
     con = idx.connect(index_file, create=True)
-    report = BuildReport()
+    report = BuildReport(model=scorer.info.get("name", model_path.name), model_why=why)
     old_root = idx.get_meta(con, "library")
     if old_root not in (None, str(root)):
         raise ValueError(f"{index_file} indexes {old_root}, not {root}: give each library "

@@ -18,7 +18,6 @@ import pandas as pd
 from . import dataset, features
 from .audio import is_audio_file
 from .config import FeatureParams, reports_dir
-from .evaluate import best_model, read_metrics
 
 #: final models that ship inside the package (trained on real film music)
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -57,13 +56,28 @@ def _cv_auc(info: dict) -> float:
     return float(info.get("cross_validation", {}).get("macro_roc_auc", float("-inf")))
 
 
-def default_model_dir(reports: str | os.PathLike[str] | None = None) -> Path:
-    """The model ``tag`` and ``search`` use without ``--model``.
+def default_model_dir() -> Path:
+    """The model ``tag``, ``search`` and ``index build`` use without ``--model``: the one
+    shipped inside the package (film genres, trained on real film music), whatever runs
+    have trained since; a run's model is used only when asked for (:func:`resolve_model`)."""
+    shipped = shipped_models()
+    if not shipped:
+        raise FileNotFoundError(f"no model ships in {PRETRAINED_DIR} (a damaged install?): "
+                                "reinstall filmgenre or pass --model FOLDER")  # fmt: skip
+    return shipped[0]
 
-    In order: the best cross-validated final model trained on real recordings in the
-    newest run that has one; the model shipped inside the package (real film music);
-    only then the best test-set model of the newest run, which may be synthetic.
-    """
+
+#: ``--model`` settings that name a rule instead of a folder
+MODEL_SETTINGS = {
+    "shipped": "the model that ships with filmgenre (the default)",
+    "latest-real": "the best cross-validated final model trained on real recordings in the "
+                   "newest run under reports/ that has one",
+}
+
+
+def latest_real_model(reports: str | os.PathLike[str] | None = None) -> Path:
+    """The best cross-validated final model trained on real recordings in the newest run
+    that has one (``--model latest-real``)."""
     folder = Path(reports) if reports else reports_dir()
     runs = sorted((p for p in folder.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
     for run in reversed(runs):
@@ -71,17 +85,33 @@ def default_model_dir(reports: str | os.PathLike[str] | None = None) -> Path:
                 if _config(p.parent).get("final") and is_real(_config(p.parent))]  # fmt: skip
         if real:
             return max(real, key=lambda p: _cv_auc(_config(p)))
-    shipped = shipped_models()
-    if shipped:
-        return shipped[0]
-    for run in reversed(runs):
-        if not (run / "metrics.json").is_file():
-            continue
-        saved = {p.parent.name for p in run.glob("models/*/model.keras")}
-        best = best_model(read_metrics(run / "metrics.json"), available=saved)
-        if best:
-            return run / "models" / best
-    raise FileNotFoundError(f"no trained model under {folder}: run `make pipeline` or pass --model")
+    raise FileNotFoundError(f"--model latest-real: no run under {folder} has a final model "
+                            "trained on real recordings")  # fmt: skip
+
+
+def resolve_model(spec: str | os.PathLike[str] | None,
+                  reports: str | os.PathLike[str] | None = None) -> tuple[Path, str]:  # fmt: skip
+    """(model folder, why it was chosen) for a ``--model`` value: None or ``shipped`` (the
+    shipped model), ``latest-real`` (:func:`latest_real_model`), ``RUN/NAME`` (a model of a
+    run under reports/), or a model folder. Raises FileNotFoundError naming what is missing."""
+    if spec is None or str(spec) == "shipped":
+        why = "the default" if spec is None else "--model shipped"
+        return default_model_dir(), f"{why}: the model that ships with filmgenre"
+    text = str(spec)
+    if text == "latest-real":
+        model = latest_real_model(reports)
+        return model, (f"--model latest-real: the best final model trained on real recordings "
+                       f"in the newest run that has one ({model.parent.parent.name})")  # fmt: skip
+    folder = Path(text)
+    if (folder / "model.keras").is_file():
+        return folder, "--model: the folder given"
+    in_run = (Path(reports) if reports else reports_dir()) / text.split("/")[0] / "models" / \
+        "/".join(text.split("/")[1:])  # fmt: skip
+    if "/" in text and (in_run / "model.keras").is_file():
+        return in_run, f"--model {text}: model {in_run.name} of run {text.split('/')[0]}"
+    raise FileNotFoundError(f"--model {text}: neither a model folder (with model.keras) nor "
+                            f"RUN/NAME of a run under reports/, nor one of "
+                            f"{', '.join(MODEL_SETTINGS)}")  # fmt: skip
 
 
 def load_trained(model_dir: str | os.PathLike[str]):

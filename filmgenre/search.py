@@ -292,6 +292,18 @@ def best_segment(segments: list[tuple], mix: dict[str, float] | None, genres: tu
     return float(start), float(end)
 
 
+def example_queries(snap: idx.Snapshot) -> tuple[str, str]:
+    """Two queries in an index's own genres, whatever the model scores: its two most
+    frequent genres together (by mean probability over the library), and its third most
+    frequent one without the most frequent (a negative weight)."""
+    if len(snap.genres) < 3:
+        raise QueryError(f"the index scores {len(snap.genres)} genre(s); examples need three")
+    order = np.argsort(-snap.scores.mean(0), kind="stable") if len(snap) else \
+        np.arange(len(snap.genres))  # fmt: skip
+    first, second, third = (snap.genres[int(i)] for i in order[:3])
+    return f"{first} {second}", f"{third} -{first}"
+
+
 def latency(con: sqlite3.Connection, snap: idx.Snapshot, n: int = 200, top: int = 10,
             seed: int = 0) -> dict[str, dict[str, float]]:  # fmt: skip
     """Milliseconds per query, p50 and p99 over ``n`` random queries of each kind on an

@@ -67,6 +67,11 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
         "-p",
         "library_dir",
         "run",
+        # and with the run's own final model, whose genres are emotify's tags: its example
+        # searches come from the index's genres (the README's emotify command failed there)
+        "-p",
+        "library_model",
+        str(tmp_path / "real" / "models" / "mfcc_logreg_final"),
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -87,5 +92,6 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
     # notebook 09 indexed the folder the run's clips come from, not all of ../shared/realaudio
     indexed = idx.summary(idx.connect(tmp_path / "real" / "library" / "library.sqlite"))
     assert indexed["tracks"] == len(subset) == 32
+    assert indexed["model"]["name"] == "mfcc_logreg_final" and "tenderness" in indexed["genres"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from film_tables import random_film_cues as _cues
 from numpy.testing import assert_allclose
 
-from filmgenre import crossval, dataset, predict
+from filmgenre import config, crossval, dataset, predict
 from filmgenre.config import GENRES
 
 
@@ -126,7 +127,7 @@ def test_film_level_scores_pool_a_films_cues():
 
 
 @pytest.mark.slow
-def test_final_model_tags_new_audio_and_is_preferred_when_trained_on_real_music(
+def test_final_model_tags_new_audio_and_is_used_when_asked_for_by_name(
     tiny_manifest, tiny_collection, tmp_path
 ):
     run = tmp_path / "reports" / "run1"
@@ -143,15 +144,20 @@ def test_final_model_tags_new_audio_and_is_preferred_when_trained_on_real_music(
     assert table.shape == (3, len(tiny_manifest.genres)) and skipped.empty
     assert ((table >= 0) & (table <= 1)).all().all()
 
-    # a synthetic final model is not preferred over the model that ships with the package
-    try:
-        chosen = predict.default_model_dir(tmp_path / "reports")
-    except FileNotFoundError:  # no model ships with the package
-        chosen = None
-    assert chosen != folder
+    # a run's final model is never the default, even trained on real recordings; it is
+    # used when asked for by name (latest-real, RUN/NAME or its folder)
+    shipped = predict.shipped_models()[0]
+    assert predict.resolve_model(None, tmp_path / "reports")[0] == shipped
+    with pytest.raises(FileNotFoundError, match="latest-real"):
+        predict.resolve_model("latest-real", tmp_path / "reports")  # synthetic: not real
     info["trained_on"]["synthetic"] = False
     (folder / "config.json").write_text(json.dumps(info))
-    assert predict.default_model_dir(tmp_path / "reports") == folder
+    assert predict.resolve_model(None, tmp_path / "reports")[0] == shipped
+    chosen, why = predict.resolve_model("latest-real", tmp_path / "reports")
+    assert chosen == folder and "run1" in why
+    assert predict.resolve_model("run1/final", tmp_path / "reports")[0] == folder
+    with pytest.raises(FileNotFoundError, match="neither a model folder"):
+        predict.resolve_model("run1/nothing", tmp_path / "reports")
 
     out = subprocess.run(
         [sys.executable, "-m", "filmgenre", "tag", str(files[0]), "--model", str(folder)],
@@ -317,3 +323,48 @@ def test_film_level_model_learns_what_averaging_cue_scores_cannot():
     with pytest.raises(ValueError, match="keep a film's cues together"):
         crossval.cross_validate_vectors("per_film", manifest, x, crossval.CVConfig(k=4, by="cue"),
                                         film_family)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
+        tiny_manifest, tiny_collection, tmp_path):  # fmt: skip
+    """The README's emotify run (nine emotion tags, real recordings) used to become what
+    `tag` and `index build` used by default; the default is the shipped model whatever
+    runs exist, and every command says which model it used and why."""
+    renamed = {g: f"mood{i}" for i, g in enumerate(tiny_manifest.genres)}
+    cues = tiny_manifest.cues.rename(columns=renamed)
+    other = dataset.Manifest(cues, genres=tuple(renamed.values()))
+    x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
+    root = tmp_path / "project"  # FILMGENRE_ROOT: its reports/ hold the other run
+    folder = crossval.fit_final("mfcc_logreg", other, x,
+                                root / "reports" / "emotify-run" / "models" / "mood_final")
+    info = json.loads((folder / "config.json").read_text())
+    info["trained_on"]["synthetic"] = False  # as the emotify run's final model says
+    (folder / "config.json").write_text(json.dumps(info))
+    wav = sorted((tiny_collection / "audio").rglob("*.wav"))[0]
+    env_root = {"FILMGENRE_ROOT": str(root)}
+    done = _cli_in(root, env_root, "tag", str(wav), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].split(",")[1:] == list(config.GENRES)
+    assert "the default: the model that ships with filmgenre" in done.stderr
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(wav, library / wav.name)
+    built = _cli_in(root, env_root, "index", "build", str(library), "--index",
+                    str(tmp_path / "i.sqlite"))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "the model that ships with filmgenre" in built.stdout
+    from filmgenre import index as idx
+
+    assert idx.get_meta(idx.connect(tmp_path / "i.sqlite"), "genres") == list(config.GENRES)
+    asked = _cli_in(root, env_root, "tag", str(wav), "--model", "latest-real", "--format", "csv")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.splitlines()[0].split(",")[1:] == list(renamed.values())
+    assert "latest-real" in asked.stderr and "emotify-run" in asked.stderr
+
+
+def _cli_in(root, env: dict, *args: str) -> subprocess.CompletedProcess:
+    """``python -m filmgenre ARGS`` with the project root at ``root`` (its reports/)."""
+    return subprocess.run([sys.executable, "-m", "filmgenre", *args], cwd=root,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
