@@ -116,6 +116,101 @@ def _wav_truncation(path: Path) -> tuple[int, int] | None:
     return None
 
 
+#: kbit/s by bitrate index, per (MPEG-1?, layer); index 0 (free format) and 15 are not here
+_MPEG_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+#: sample rates by (version bits, rate index): MPEG-1, MPEG-2, MPEG-2.5
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_frame(data: bytes, pos: int) -> tuple[int, tuple[int, int, int]] | None:
+    """(length in bytes, (version, layer, sample rate)) of the MPEG audio frame whose header
+    starts at ``pos``, or None when no valid header starts there (free format included)."""
+    if pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
+        return None
+    version, layer_bits = (data[pos + 1] >> 3) & 3, (data[pos + 1] >> 1) & 3
+    bitrate_index, rate_index = data[pos + 2] >> 4, (data[pos + 2] >> 2) & 3
+    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    layer = 4 - layer_bits
+    bitrate = _MPEG_BITRATES[(version == 3, layer)][bitrate_index] * 1000
+    rate = _MPEG_RATES[version][rate_index]
+    padding = (data[pos + 2] >> 1) & 1
+    if layer == 1:
+        length = (12 * bitrate // rate + padding) * 4
+    elif layer == 3 and version != 3:
+        length = 72 * bitrate // rate + padding
+    else:
+        length = 144 * bitrate // rate + padding
+    return length, (version, layer, rate)
+
+
+def _mp3_audio_span(data: bytes) -> tuple[int, int]:
+    """(first, end) byte of an MP3 file's audio: after its ID3v2 tags, before its ID3v1,
+    Lyrics3 and APEv2 tags."""
+    start = 0
+    while data[start : start + 3] == b"ID3" and len(data) >= start + 10:
+        size = 0
+        for byte in data[start + 6 : start + 10]:  # a "synchsafe" integer: 7 bits a byte
+            size = (size << 7) | (byte & 0x7F)
+        start += 10 + size + (10 if data[start + 5] & 0x10 else 0)
+    end = len(data)
+    for _ in range(3):  # the tags at the end may come in any order
+        if end - 128 >= start and data[end - 128 : end - 125] == b"TAG":
+            end -= 128
+        elif end - 32 >= start and data[end - 32 : end - 24] == b"APETAGEX":
+            size = int.from_bytes(data[end - 20 : end - 16], "little")
+            has_header = bool(int.from_bytes(data[end - 12 : end - 8], "little") & 0x80000000)
+            end -= size + (32 if has_header else 0)
+        elif end - 15 >= start and data[end - 9 : end] == b"LYRICS200":
+            end -= 15 + int(data[end - 15 : end - 9] or b"0")
+        else:
+            break
+    return start, max(start, end)
+
+
+def mp3_truncation(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """(offset, declared length, bytes present) of an MP3 file's last MPEG frame when it
+    runs past the end of the file: a file cut part-way, which a decoder turns into a
+    shorter track without a word (a constant-bitrate file carries no length to compare).
+
+    Frames are followed one to the next from the first header that a second one confirms;
+    a break in the chain (damage, a stray tag) is resynchronised on a header of the same
+    stream (version, layer, sample rate). Only a frame reached through the chain counts,
+    so stray bytes that look like a header never make a whole file truncated.
+    """
+    data = Path(path).read_bytes()
+    start, end = _mp3_audio_span(data)
+    pos, stream = start, None
+    while pos < end:  # the first frame: a header whose successor is a header too
+        frame = _mpeg_frame(data, pos)
+        if frame and (pos + frame[0] >= end or (_mpeg_frame(data, pos + frame[0]) or (0, None))[1]
+                      == frame[1]):  # fmt: skip
+            stream = frame[1]
+            break
+        pos += 1
+    if stream is None:
+        return None
+    chained = True
+    while pos < end:
+        frame = _mpeg_frame(data, pos)
+        if frame is None or frame[1] != stream:
+            nxt = data.find(b"\xff", pos + 1, end)
+            pos, chained = (end if nxt < 0 else nxt), False
+            continue
+        length = frame[0]
+        if pos + length > end:
+            return (pos, length, end - pos) if chained else None
+        pos, chained = pos + length, True
+    return None
+
+
 def _decode_with_pyav(path: Path, sample_rate: int) -> np.ndarray:
     """Formats libsndfile cannot read (M4A/AAC, WMA, ...): decoded in-process by PyAV.
 
@@ -185,6 +280,14 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
                 f"the file holds {present}",
             )
         _check_complete(path, _declared_seconds(path), data.shape[0] / native_rate)
+        # a constant-bitrate MP3 declares no length: a cut one shows in its last frame
+        if path.suffix.lower() == ".mp3" and (frame := mp3_truncation(path)):
+            offset, length, present = frame
+            raise AudioError(
+                path,
+                f"truncated: the last MPEG frame (at byte {offset}) declares {length} bytes, "
+                f"the file holds {present} of them (the file was cut short)",
+            )
         y = data.mean(axis=1)
         if native_rate != sample_rate:
             y = librosa.resample(y, orig_sr=native_rate, target_sr=sample_rate, res_type="soxr_hq")

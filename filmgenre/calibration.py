@@ -29,7 +29,10 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, float)))
+    """1 / (1 + e^-z); a very negative z overflows e^-z to infinity, which gives exactly 0,
+    the right value, so that overflow is not worth a warning on every report page."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(z, float)))
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:

@@ -118,19 +118,42 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     """Register this interpreter as Jupyter kernel ``name`` (idempotent); return its spec dir.
 
     Papermill then always finds the kernel by name, so a fresh machine never
-    hits NoSuchKernel, and the kernel is the Python that has ``filmgenre``.
+    hits NoSuchKernel, and the kernel is the Python that has ``filmgenre``. A kernel that is
+    already this interpreter's is left as it is, and an install holds a lock: installing
+    replaces the spec folder, and two runs at once (two test workers) would otherwise see it
+    missing for a moment.
     """
-    from ipykernel.kernelspec import install
-    from jupyter_client.kernelspec import KernelSpecManager
+    import fcntl
 
-    install(kernel_name=name, display_name="Python (filmgenre)", prefix=sys.prefix)
-    spec = KernelSpecManager().get_kernel_spec(name)
-    if Path(spec.argv[0]).resolve() != Path(sys.executable).resolve():
+    from ipykernel.kernelspec import install
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    def ours() -> str | None:
+        try:
+            spec = KernelSpecManager().get_kernel_spec(name)
+        except NoSuchKernel:
+            return None
+        return spec.resource_dir if Path(spec.argv[0]).resolve() == Path(
+            sys.executable).resolve() else None  # fmt: skip
+
+    found = ours()
+    if found:
+        return found
+    kernels = Path(sys.prefix) / "share" / "jupyter" / "kernels"
+    kernels.mkdir(parents=True, exist_ok=True)
+    with open(kernels / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = ours()
+        if found is None:
+            install(kernel_name=name, display_name="Python (filmgenre)", prefix=sys.prefix)
+            found = ours()
+    if found is None:
+        spec = KernelSpecManager().get_kernel_spec(name)
         raise PipelineError(
             f"Jupyter kernel '{name}' at {spec.resource_dir} runs {spec.argv[0]}, not this "
             f"interpreter ({sys.executable}); remove it with `jupyter kernelspec remove {name}`"
         )
-    return spec.resource_dir
+    return found
 
 
 def declared_parameters(notebook: Path) -> set[str]:
@@ -195,6 +218,8 @@ def export_html(notebook: Path) -> Path:
     body, _ = exporter.from_notebook_node(nb)
     run = str(notebook.parent.resolve())
     body = body.replace(run + os.sep, "").replace(run, ".")
+    # a warning names its source file: as a path in the project, not on this machine
+    body = body.replace(str(project_root()) + os.sep, "")
     # The notebooks use no widgets, maths or diagrams: drop the CDN scripts (require.js,
     # MathJax, Mermaid) so the report opens offline without reaching out to the network.
     body = _EXTERNAL_SCRIPT.sub("", body)

@@ -210,7 +210,10 @@ def check_shareable(run: Path, tmp_path: Path) -> None:
     import re
     import shutil
 
-    machine_paths = {str(run.resolve()), str(run.parent.resolve())}
+    from filmgenre.config import project_root, shared_dir
+
+    machine_paths = {str(run.resolve()), str(run.parent.resolve()), str(project_root()),
+                     *([str(shared_dir())] if shared_dir() else [])}  # fmt: skip
     pages = sorted(run.glob("*.html"))
     assert len(pages) == len(NOTEBOOKS) + 1
     for page in pages:

@@ -326,3 +326,33 @@ def test_real_collections_are_built_by_name_the_way_scripts_report_them(realaudi
 
     with pytest.raises(FileNotFoundError, match="no labels.csv"):
         build.real_collection(tmp_path / "nothing-here")
+
+
+def test_a_constant_bitrate_mp3_cut_mid_frame_is_skipped_by_both_builds(realaudio, tmp_path,
+                                                                        model_dir):  # fmt: skip
+    """A real CBR MP3 (no VBR header: its decoded length matches what the file size
+    suggests) cut to its first 20 kB: its last MPEG frame runs past the end of the file.
+    `dataset build` and the library index skip it with that reason; whole files pass."""
+    from filmgenre.library import build as build_index
+
+    whole = realaudio / "emotify" / "rock" / "2.mp3"
+    films = tmp_path / "audio" / "Film"
+    films.mkdir(parents=True)
+    (films / "trunc.mp3").write_bytes(whole.read_bytes()[:20_000])
+    shutil.copy(whole, films / "whole.mp3")
+    frame = audio.mp3_truncation(films / "trunc.mp3")
+    assert frame is not None and frame[0] + frame[2] == 20_000 and frame[1] > frame[2]
+    assert audio.mp3_truncation(whole) is None
+    assert not [p for p in sorted(realaudio.rglob("*.mp3"))[::10] if audio.mp3_truncation(p)]
+    (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
+    m = build.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", tmp_path / "out",
+                            n_jobs=1, progress=False, fractions=(1.0, 0.0, 0.0))  # fmt: skip
+    assert [p.rsplit("/", 1)[-1] for p in m.cues["path"]] == ["whole.mp3"]
+    reason = m.skipped.set_index("path")["reason"][str(films / "trunc.mp3")]
+    assert reason.startswith("truncated: the last MPEG frame (at byte ")
+    report = build_index(tmp_path / "audio", tmp_path / "index.sqlite", model_dir, n_jobs=1,
+                         progress=False)  # fmt: skip
+    from filmgenre import index as idx
+
+    skipped = dict(idx.skipped(idx.connect(tmp_path / "index.sqlite")))
+    assert report.tracks == 1 and skipped["Film/trunc.mp3"].startswith("truncated: the last")

@@ -355,3 +355,32 @@ def test_an_uploaded_reference_is_featurised_and_searched_by(client, library_fol
     empty = client.post("/api/reference", files={"file": ("empty.wav", b"", "audio/wav")})
     assert empty.status_code == 400 and "empty" in empty.json()["error"]
     assert client.get("/api/search", params={"ref": "nope"}).status_code == 400
+
+
+@pytest.mark.slow
+def test_uploads_past_the_limit_answer_413_and_errors_name_the_uploaded_file(client):
+    """The 64 MiB limit holds on the stream (with or without a declared length), and a
+    decoder's message names the file the user sent, never the server's temporary copy."""
+    import tempfile
+
+    from filmgenre.server import MAX_UPLOAD_BYTES
+
+    big = b"\0" * (70 * 1024 * 1024)
+    sent = client.post("/api/reference", files={"file": ("huge.wav", big, "audio/wav")})
+    assert sent.status_code == 413 and "64 MiB" in sent.json()["error"], sent.text
+
+    def body():  # no Content-Length: the server counts what arrives
+        boundary = b"--xyz\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="file"; filename="s.wav"\r\n\r\n'
+        for _ in range(MAX_UPLOAD_BYTES // (1 << 20) + 4):
+            yield b"\0" * (1 << 20)
+        yield b"\r\n--xyz--\r\n"
+
+    streamed = client.post("/api/reference", content=body(),
+                           headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert streamed.status_code == 413 and "limit" in streamed.json()["error"]
+    bad = client.post("/api/reference", files={"file": ("clip.m4a", b"\0\0\0\x18ftypM4A " +
+                                                        bytes(300), "audio/mp4")})  # fmt: skip
+    message = bad.json()["error"]
+    assert bad.status_code == 400 and message.startswith("clip.m4a: "), message
+    assert tempfile.gettempdir() not in message and "reference.m4a" not in message, message

@@ -170,3 +170,12 @@ def test_library_defaults_are_the_default_profile():
     picked = train.TrainConfig.from_parameters({"epochs": 3, "resume": True, "loss": "focal"})
     assert (picked.epochs, picked.loss, picked.patience) == (3, "focal", DEFAULTS["patience"])
     assert train.TrainConfig.from_parameters({"epochs": 3}, epochs=4).epochs == 4
+
+
+def test_pages_name_folders_relative_to_the_project_never_by_this_machines_path(tmp_path):
+    from filmgenre.config import display_path, project_root
+
+    root = project_root()
+    assert display_path(root / "data" / "raw" / "synth") == "data/raw/synth"
+    assert display_path(root.parent / "shared" / "realaudio") == "../shared/realaudio"
+    assert display_path("my/cues") == "my/cues"  # as the user gave it

@@ -36,6 +36,12 @@ PAGE = Path(__file__).with_name("page.html")
 MAX_REFERENCES = 32
 #: largest reference upload accepted
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+#: room for the multipart form's own bytes (boundaries, part headers) beside the file
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class UploadTooLarge(Exception):
+    """A request body that went past :data:`MAX_UPLOAD_BYTES` while it was read."""
 
 
 class Library:
@@ -143,8 +149,32 @@ def create_app(index_file: str | os.PathLike[str]):
             return error(503, str(exc))
         return JSONResponse({"genres": list(snap.genres), "results": [h.to_dict() for h in hits]})
 
+    def too_large() -> JSONResponse:
+        return error(413, f"the reference is larger than the limit of "
+                          f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MiB; upload a shorter excerpt")
+
     async def reference(request: Request) -> Response:
-        form = await request.form(max_files=1, max_part_size=MAX_UPLOAD_BYTES)
+        # Starlette's max_part_size bounds form fields, not files: the limit is enforced on
+        # the body as it arrives, so an oversized upload is never read whole or spooled
+        limit = MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return too_large()
+        received = 0
+
+        async def receive_within_limit():
+            nonlocal received
+            message = await request.receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise UploadTooLarge
+            return message
+
+        try:
+            form = await Request(request.scope, receive_within_limit).form(max_files=1)
+        except UploadTooLarge:
+            return too_large()
         upload = form.get("file")
         if upload is None or not hasattr(upload, "read"):
             return error(400, "send the reference as a multipart form field named 'file'")
@@ -154,18 +184,25 @@ def create_app(index_file: str | os.PathLike[str]):
         suffix = Path(upload.filename or "reference").suffix.lower()[:8] or ".bin"
         from starlette.concurrency import run_in_threadpool
 
+        name = Path(upload.filename or "reference").name
+        copy: list[Path] = []
+
         def featurise() -> tuple[np.ndarray, np.ndarray]:
             from ..library import reference_vector
 
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / f"reference{suffix}"
+                copy.append(path)
                 path.write_bytes(data)
                 return reference_vector(library.con(), library.scorer(), path)
 
         try:
             vector, scores = await run_in_threadpool(featurise)
         except ValueError as exc:  # AudioError included: the reason in words
-            return error(400, f"{upload.filename}: {str(exc).split(': ', 1)[-1]}")
+            reason = str(exc).split(": ", 1)[-1]
+            for where in copy:  # the server's temporary copy is named as the uploaded file
+                reason = reason.replace(str(where), name).replace(str(where.parent), ".")
+            return error(400, f"{name}: {reason}")
         token = secrets.token_urlsafe(8)
         library.references[token] = (np.asarray(vector, np.float32), scores, upload.filename)
         while len(library.references) > MAX_REFERENCES:
