@@ -2,7 +2,7 @@
 
 Baseline: a sequential loop of ``librosa.load`` + ``librosa.feature.mfcc`` over the
 same files with the same parameters (what a notebook author would write first).
-Ours: ``filmgenre.features.extract`` with every core, cold cache, then warm cache.
+Ours: ``filmgenre.data.features.extract`` with every core, cold cache, then warm cache.
 Files: the real MP3s of ../shared/realaudio/emotify (or --audio DIR).
 
     python benchmarks/bench_extraction.py [--audio DIR] [--limit N] [--jobs N]
@@ -28,9 +28,10 @@ import librosa
 import pandas as pd
 import soundfile as sf
 
-from filmgenre import dataset, features, runtime
-from filmgenre.audio import is_audio_file
+from filmgenre import runtime
 from filmgenre.config import FeatureParams, shared_dir
+from filmgenre.data import dataset, features
+from filmgenre.data.audio import is_audio_file
 
 
 def _peak_mib(who: int) -> float:

@@ -29,8 +29,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from filmgenre import build, dataset, evaluate, metrics, runtime, train
+from filmgenre import runtime
 from filmgenre.config import DEFAULTS
+from filmgenre.data import build, dataset
+from filmgenre.evaluation import evaluate, metrics
+from filmgenre.training import loop as train
 
 TILE_MODELS = (
     "study_cnn:mfcc",
@@ -128,7 +131,7 @@ def cross_validated(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from filmgenre import crossval
+    from filmgenre.evaluation import crossval
 
     mixed = runtime.auto_precision()
     work = runtime.scratch_dir("filmgenre-precision-")

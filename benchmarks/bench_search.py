@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from filmgenre import index as idx
 from filmgenre.config import GENRES, shared_dir
+from filmgenre.library import index as idx
 
 DIM = 64
 SEGMENTS = 4
@@ -72,7 +72,7 @@ def make_index(path: Path, n: int, seed: int = 0) -> float:
 QUERY_SCRIPT = r"""
 import json, resource, sys, time
 import numpy as np
-from filmgenre import index as idx, search
+from filmgenre.library import index as idx, search
 path, n_queries, graph = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "graph"
 started = time.perf_counter()
 con = idx.connect(path)
@@ -82,7 +82,7 @@ speed = search.latency(con, snap, n=n_queries, top=10, seed=1)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 out = {"open_s": opened, "speed": speed, "peak_mib": peak / 1024}
 if graph:  # the approximate alternative, measured beside the exact scan
-    from filmgenre.neighbours import ann_search, build_ann, restore
+    from filmgenre.library.neighbours import ann_search, build_ann, restore
     started = time.perf_counter()
     snap.ann = restore(build_ann(snap.vectors, snap.ids))
     out["graph_build_s"] = time.perf_counter() - started
@@ -124,7 +124,8 @@ def build_rate(n_files: int) -> tuple[float, float, int] | None:
     script = r"""
 import sys, time, shutil, pandas as pd, numpy as np
 from pathlib import Path
-from filmgenre import dataset, features, library
+from filmgenre import library
+from filmgenre.data import dataset, features
 kind, lib, index_file, files = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 started = time.perf_counter()
 if kind == "index":

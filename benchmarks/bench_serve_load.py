@@ -42,7 +42,7 @@ def library_files(n: int, folder: Path) -> list[Path]:
     source = shared / "realaudio" / "emotify" if shared else None
     if source is not None and source.is_dir():
         return sorted(source.rglob("*.mp3"))[:n]
-    from filmgenre import synth
+    from filmgenre.data import synth
 
     out = synth.generate(folder / "synth", synth.SynthConfig(n_films=max(4, n // 2), seed=5),
                          progress=False)  # fmt: skip

@@ -37,8 +37,8 @@ def write_collection(folder: Path, scale: int, seed: int = 0) -> Path:
     import pandas as pd
 
     from filmgenre.config import GENRES, FeatureParams
-    from filmgenre.dataset import Manifest
-    from filmgenre.pipeline import DEFAULTS
+    from filmgenre.data.dataset import Manifest
+    from filmgenre.reporting.pipeline import DEFAULTS
 
     params = FeatureParams()
     rng = np.random.default_rng(seed)
@@ -75,8 +75,8 @@ def write_collection(folder: Path, scale: int, seed: int = 0) -> Path:
 
 def child(dataset_dir: str, stream: bool, model: str) -> None:
     """One case, in its own process: train four epochs, print a JSON line."""
-    from filmgenre import train
-    from filmgenre.dataset import Manifest
+    from filmgenre.data.dataset import Manifest
+    from filmgenre.training import loop as train
 
     manifest = Manifest.load(dataset_dir)
     before = peak_rss_mib()

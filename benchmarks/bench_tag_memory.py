@@ -74,13 +74,15 @@ def measure(files_dir: Path, n: int, model_dir: Path, baseline: bool) -> dict:
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from filmgenre import cue_scores, features, inputs, predict, transfer
+from filmgenre import predict
+from filmgenre.data import features, musicnn_input
+from filmgenre.training import cue_scores, inputs
 files = sorted(Path({str(files_dir)!r}).glob("*.wav"))[:{n}]
 start = time.perf_counter()
 if {baseline!r}:
     model, info = predict.load_trained({str(model_dir)!r})
     m = features.extract(predict._collection(files), progress=False)
-    transfer.extract_inputs(m, progress=False)
+    musicnn_input.extract_inputs(m, progress=False)
     x, _, idx, cues = inputs.load_inputs(m, None, "musicnn_patches")
     tile_scores = np.asarray(model.predict(x, batch_size=512, verbose=0))
     scores = cue_scores.pool_cues(tile_scores, idx, len(cues))

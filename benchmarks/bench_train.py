@@ -1,7 +1,7 @@
 """Training throughput of every tile model, the project's loop against a plain ``fit``.
 
 For each model and precision, on the same random 40 x 100 tiles: a plain
-``model.fit(x, y, batch_size=64)`` (baseline) and ``filmgenre.train.fit`` (ours: early
+``model.fit(x, y, batch_size=64)`` (baseline) and ``filmgenre.training.loop.fit`` (ours: early
 stopping, checkpoints, CSV and TensorBoard logs, validation ROC-AUC every epoch).
 Throughput is training tiles per second of the last epoch (the first compiles), timed
 by the same callback in both. Prints tiles/s and the ratio ours / plain per row.
@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-from filmgenre import models, runtime, train
+from filmgenre import models, runtime
+from filmgenre.training import loop as train
 
 
 def _timer():

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import dataset, features
-from .audio import is_audio_file
 from .config import FeatureParams, reports_dir
+from .data import dataset, features
+from .data.audio import is_audio_file
 
 #: final models that ship inside the package (trained on real film music)
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -157,10 +157,11 @@ def tag_files(
     Files go through in chunks of ``chunk_size`` and each chunk's examples through the
     model in batches sized to its input, so memory stays bounded for any number of files.
     """
-    from . import cue_pooling, transfer
-    from .crossval import cue_vectors
-    from .cue_scores import predict_cues
-    from .inputs import load_inputs
+    from .data import musicnn_input
+    from .evaluation.crossval import cue_vectors
+    from .training import pooling as cue_pooling
+    from .training.cue_scores import predict_cues
+    from .training.inputs import load_inputs
 
     model, info = load_trained(model_dir)
     genres = info["genres"]
@@ -179,7 +180,7 @@ def tag_files(
             p.startswith("musicnn") for p in info.get("parts", [])
         )
         if needs_musicnn:
-            transfer.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
+            musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
         if kind == "tile_sequence":
             base_dir = Path(model_dir).parent / info["base_model"]
             scores, cues = cue_pooling.score_with_pooler(model, base_dir, manifest)

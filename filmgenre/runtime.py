@@ -21,8 +21,8 @@ POOL_START_METHOD = "forkserver"
 #: imported once by the fork server, so its workers start with them loaded (none of them
 #: imports TensorFlow: tests/test_runtime.py checks every worker of a pool)
 POOL_PRELOAD = ("numpy", "scipy.signal", "soundfile", "threadpoolctl", "librosa.core",
-                "librosa.feature", "filmgenre.audio", "filmgenre.features",
-                "filmgenre.mir")  # fmt: skip
+                "librosa.feature", "filmgenre.data.audio", "filmgenre.data.features",
+                "filmgenre.data.musicnn_input", "filmgenre.data.mir")  # fmt: skip
 #: environment variables a worker takes from the process that submits the jobs (the fork
 #: server's own environment is the one it started with, perhaps long before)
 _PASSED_ENV_PREFIXES = ("FILMGENRE_", "TF_", "KERAS_")

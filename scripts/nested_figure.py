@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from filmgenre import build, calibration, crossval, runtime
+from filmgenre import runtime
 from filmgenre.config import DEFAULTS
+from filmgenre.data import build
+from filmgenre.evaluation import calibration, crossval
 
 
 def main() -> None:

@@ -17,8 +17,10 @@ import json
 import shutil
 from pathlib import Path
 
-from filmgenre import build, crossval, runtime
+from filmgenre import runtime
 from filmgenre.config import project_root
+from filmgenre.data import build
+from filmgenre.evaluation import crossval
 
 
 def main() -> None:

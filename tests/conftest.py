@@ -21,8 +21,8 @@ if "FILMGENRE_DATA" not in os.environ:
     os.environ["FILMGENRE_DATA"] = str(runtime.scratch_dir("filmgenre-test-data-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from filmgenre import build, dataset, synth  # noqa: E402
 from filmgenre.config import project_root, shared_dir  # noqa: E402
+from filmgenre.data import build, dataset, synth  # noqa: E402
 from filmgenre.predict import shipped_models  # noqa: E402
 
 #: where tests leave what a person may want to look at (browser screenshots); git-ignored
@@ -84,7 +84,7 @@ def smoke_run(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     # the command's stderr holds no known start-up line of TensorFlow or the kernels
-    from filmgenre.chatter import known_source
+    from filmgenre.cli.quiet import known_source
 
     assert not [ln for ln in done.stderr.splitlines() if known_source(ln)], done.stderr[-3000:]
     return reports / "smoke"
@@ -159,7 +159,7 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def built(library_folder, model_dir, tmp_path_factory) -> Path:
-    from filmgenre.library import build
+    from filmgenre.library.ingest import build
 
     index_file = tmp_path_factory.mktemp("index") / "library.sqlite"
     report = build(library_folder, index_file, model_dir, progress=False)

@@ -153,7 +153,7 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(smoke_run, tmp_path):
     assert {r["model"] for r in cv["calibration"]} >= {"mfcc_logreg", "combined_meandiff"}
     assert final["outputs"] == "calibrated probabilities"
     # notebook 09 indexed the run's own cues with the shipped model and searched them
-    from filmgenre import index as idx
+    from filmgenre.library import index as idx
 
     run_index = run / "library" / "library.sqlite"
     assert idx.summary(idx.connect(run_index))["tracks"] == n_cues

@@ -8,7 +8,9 @@ import io
 import numpy as np
 import pytest
 
-from filmgenre import augment, dataset, features, inputs, train
+from filmgenre.data import dataset, features
+from filmgenre.training import augment, inputs
+from filmgenre.training import loop as train
 
 
 @pytest.mark.slow

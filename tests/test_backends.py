@@ -17,7 +17,8 @@ SCRIPT = r"""
 import json, sys
 import numpy as np
 import keras
-from filmgenre import models, runtime, train
+from filmgenre import models, runtime
+from filmgenre.training import loop as train
 assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
 out = sys.argv[2]
 rng = np.random.default_rng(0)
@@ -85,7 +86,8 @@ if backend == "tensorflow":  # two logical CPU devices, set before TensorFlow st
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from filmgenre import dataset, train
+from filmgenre.data import dataset
+from filmgenre.training import loop as train
 
 manifest = dataset.Manifest.load(manifest_dir)
 result = {}

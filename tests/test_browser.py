@@ -19,7 +19,7 @@ def serve_index(index_file: Path):
 
     import uvicorn
 
-    from filmgenre.server import create_app
+    from filmgenre.library.server import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import calibration, crossval, dataset, metrics
 from filmgenre.config import GENRES
+from filmgenre.data import dataset
+from filmgenre.evaluation import calibration, crossval, metrics
 
 
 def _miscalibrated(n: int = 1500, seed: int = 0):

@@ -16,8 +16,10 @@ import pytest
 from film_tables import random_film_cues as _cues
 from numpy.testing import assert_allclose
 
-from filmgenre import config, crossval, dataset, predict
+from filmgenre import config, predict
 from filmgenre.config import GENRES
+from filmgenre.data import dataset
+from filmgenre.evaluation import crossval
 
 
 def test_composer_credits_are_split_and_normalised():
@@ -211,7 +213,7 @@ def test_the_shipped_model_is_trained_on_real_film_music_and_tags_from_a_fresh_c
 
 @pytest.mark.slow
 def test_keras_models_run_through_the_same_folds_with_numeric_cue_names(tiny_manifest, tmp_path):
-    from filmgenre import train
+    from filmgenre.training import loop as train
 
     cues = tiny_manifest.cues.copy()
     cues["cue"] = np.arange(len(cues))  # emotify-style names read back from CSV as integers
@@ -354,7 +356,7 @@ def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
                     str(tmp_path / "i.sqlite"))  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert "the model that ships with filmgenre" in built.stdout
-    from filmgenre import index as idx
+    from filmgenre.library import index as idx
 
     assert idx.get_meta(idx.connect(tmp_path / "i.sqlite"), "genres") == list(config.GENRES)
     asked = _cli_in(root, env_root, "tag", str(wav), "--model", "latest-real", "--format", "csv")

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from filmgenre import dataset, synth
 from filmgenre.config import GENRES
+from filmgenre.data import dataset, synth
 
 
 @pytest.mark.parametrize(
@@ -183,7 +183,7 @@ def test_a_malformed_label_table_is_named_with_its_line(tmp_path, text, line, pr
 
 def test_each_undecodable_file_is_reported_once_with_its_own_reason(tmp_path):
     # missing features must never compare equal in the duplicate-content check
-    from filmgenre import build
+    from filmgenre.data import build
 
     audio = tmp_path / "audio"
     _wav(audio / "Film A" / "good.wav", seconds=12.0)

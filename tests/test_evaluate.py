@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from filmgenre import evaluate, metrics
 from filmgenre.config import GENRES
+from filmgenre.evaluation import evaluate, metrics
 
 
 def _random_case(seed: int, n: int = 80, k: int = 10):
@@ -145,7 +145,7 @@ def test_per_cue_loss_ranks_right_before_wrong():
 
 
 def test_study_cooccurrence_matches_the_counts_the_generator_embeds(shared):
-    from filmgenre import synth
+    from filmgenre.data import synth
 
     counts = evaluate.study_cooccurrence(shared / "seed" / "tag_sets.json")
     for i, a in enumerate(GENRES):

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 from numpy.testing import assert_allclose
 
-from filmgenre import audio, dataset, features
 from filmgenre.config import FeatureParams
+from filmgenre.data import audio, dataset, features
 
 P = FeatureParams()
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from filmgenre import audio, build, dataset, features
 from filmgenre.config import project_root
+from filmgenre.data import audio, build, dataset, features
 
 
 def _tone_wav(path, seconds=11.0, sr=22050, freq=330.0):
@@ -138,7 +138,7 @@ def test_decoding_a_damaged_mp3_prints_nothing_to_the_terminal(tmp_path):
     (tmp_path / "audio" / "Film" / "cut.mp3").write_bytes(whole.read_bytes()[:9_000])
     (tmp_path / "audio" / "Film" / "notes.mp3").write_text("a cue sheet, not audio\n" * 50)
     (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
-    script = ("import sys\nfrom filmgenre import build\n"
+    script = ("import sys\nfrom filmgenre.data import build\n"
               "m = build.build_dataset(sys.argv[1], sys.argv[2], n_jobs=1, progress=False)\n"
               "print(sorted(m.skipped.reason.str.split(':').str[0]))\n")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "audio"),
@@ -333,7 +333,7 @@ def test_a_constant_bitrate_mp3_cut_mid_frame_is_skipped_by_both_builds(realaudi
     """A real CBR MP3 (no VBR header: its decoded length matches what the file size
     suggests) cut to its first 20 kB: its last MPEG frame runs past the end of the file.
     `dataset build` and the library index skip it with that reason; whole files pass."""
-    from filmgenre.library import build as build_index
+    from filmgenre.library.ingest import build as build_index
 
     whole = realaudio / "emotify" / "rock" / "2.mp3"
     films = tmp_path / "audio" / "Film"
@@ -352,7 +352,7 @@ def test_a_constant_bitrate_mp3_cut_mid_frame_is_skipped_by_both_builds(realaudi
     assert reason.startswith("truncated: the last MPEG frame (at byte ")
     report = build_index(tmp_path / "audio", tmp_path / "index.sqlite", model_dir, n_jobs=1,
                          progress=False)  # fmt: skip
-    from filmgenre import index as idx
+    from filmgenre.library import index as idx
 
     skipped = dict(idx.skipped(idx.connect(tmp_path / "index.sqlite")))
     assert report.tracks == 1 and skipped["Film/trunc.mp3"].startswith("truncated: the last")

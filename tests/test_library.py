@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from conftest import flac_with_tags as _flac_with_tags
 
-from filmgenre import index as idx
-from filmgenre import search
 from filmgenre.config import GENRES, project_root
+from filmgenre.library import index as idx
+from filmgenre.library import search
 
 
 def _copy_index(index_file: Path, tmp_path: Path) -> Path:
@@ -64,7 +64,7 @@ def test_build_stores_tracks_segments_tags_and_every_skip_with_why(built, librar
 def test_rebuild_is_incremental(built, library_folder, model_dir, tmp_path):
     """Unchanged files are not read; a touched file with the same bytes stays; a changed
     file is redone, a deleted one removed, a new one added; nothing else recomputed."""
-    from filmgenre.library import build
+    from filmgenre.library.ingest import build
 
     folder = tmp_path / "music"
     shutil.copytree(library_folder, folder, symlinks=True)
@@ -93,8 +93,8 @@ def test_rebuild_is_incremental(built, library_folder, model_dir, tmp_path):
 @pytest.mark.slow
 def test_another_model_rescores_from_cached_features(built, library_folder, tiny_manifest,
                                                      tmp_path):  # fmt: skip
-    from filmgenre import crossval
-    from filmgenre.library import build
+    from filmgenre.evaluation import crossval
+    from filmgenre.library.ingest import build
 
     x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
     other = crossval.fit_final("mfcc_logreg", tiny_manifest, x, tmp_path / "mfcc_final")
@@ -130,7 +130,7 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
     con = idx.connect(index_file)
     committed = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
     assert 0 < committed < 13  # two chunks of 4 files committed (the broken MP3 among them)
-    from filmgenre.library import build
+    from filmgenre.library.ingest import build
 
     resumed = build(library_folder, index_file, model_dir, progress=False)
     assert resumed.added == 13 - committed and resumed.unchanged == committed + 1  # + broken
@@ -147,7 +147,7 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
     a_tracks, a_segs, a_vectors = content(index_file)
     b_tracks, b_segs, b_vectors = content(built)
     assert a_tracks == b_tracks and a_segs == b_segs
-    from filmgenre.features import file_digest
+    from filmgenre.data.features import file_digest
 
     stored = {path: digest for path, status, _, digest, *_ in a_tracks if status == "ok"}
     assert stored and all(d == file_digest(library_folder / p) for p, d in stored.items())
@@ -268,7 +268,7 @@ def test_a_locked_index_says_so(tmp_path):
 def client(built):
     from starlette.testclient import TestClient
 
-    from filmgenre.server import create_app
+    from filmgenre.library.server import create_app
 
     with TestClient(create_app(built)) as c:
         yield c
@@ -363,7 +363,7 @@ def test_uploads_past_the_limit_answer_413_and_errors_name_the_uploaded_file(cli
     decoder's message names the file the user sent, never the server's temporary copy."""
     import tempfile
 
-    from filmgenre.server import MAX_UPLOAD_BYTES
+    from filmgenre.library.server import MAX_UPLOAD_BYTES
 
     big = b"\0" * (70 * 1024 * 1024)
     sent = client.post("/api/reference", files={"file": ("huge.wav", big, "audio/wav")})

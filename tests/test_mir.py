@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from filmgenre import dataset, mir
+from filmgenre.data import dataset, mir
 
 SR = mir.SAMPLE_RATE
 

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import cue_pooling, cue_scores, features, models, predict, runs, train
+from filmgenre import models, predict
+from filmgenre.data import features
+from filmgenre.reporting import runs
+from filmgenre.training import cue_scores
+from filmgenre.training import loop as train
+from filmgenre.training import pooling as cue_pooling
 
 
 @pytest.mark.parametrize(

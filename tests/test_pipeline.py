@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from conftest import run_cli as _cli
 
-from filmgenre import pipeline
 from filmgenre.config import project_root
+from filmgenre.reporting import pipeline
 
 ROOT = project_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -147,7 +147,7 @@ def test_dataset_build_command_lists_skipped_files_and_honours_strict(tiny_colle
 
 
 def test_relative_path_parameters_are_read_from_where_the_command_runs(tmp_path, monkeypatch):
-    from filmgenre.cli import _parse_value
+    from filmgenre.cli.research import _parse_value
 
     (tmp_path / "cues").mkdir()
     monkeypatch.chdir(tmp_path)
@@ -158,8 +158,9 @@ def test_relative_path_parameters_are_read_from_where_the_command_runs(tmp_path,
 
 
 def test_library_defaults_are_the_default_profile():
-    from filmgenre import synth, train
     from filmgenre.config import DEFAULTS
+    from filmgenre.data import synth
+    from filmgenre.training import loop as train
 
     config = train.TrainConfig()
     for name in ("epochs", "patience", "batch_size", "learning_rate", "loss", "precision", "seed"):

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from filmgenre import runs
+from filmgenre.reporting import runs
 
 
 def _fake_run(folder, name, auc):
@@ -74,7 +74,7 @@ def assert_offline(text: str) -> None:
 
 
 def test_front_page_opens_on_the_data_and_sorted_results(tmp_path):
-    from filmgenre import report
+    from filmgenre.reporting import report
 
     run = _fake_run(tmp_path, "r1", 0.80)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -132,7 +132,7 @@ def test_runs_compare_writes_html(tmp_path):
 def test_clear_of_zero_is_decided_from_the_interval_for_every_paired_table():
     """Cross-validation's paired entries carry no flag: the front page read a missing
     ``interval_excludes_zero`` as "no" on every row. The interval decides, in one place."""
-    from filmgenre import report
+    from filmgenre.reporting import report
 
     cv_rows = [
         {"level": "cue", "a": "combined_logreg", "b": "mfcc_logreg", "difference": 0.11,
@@ -153,7 +153,7 @@ def test_clear_of_zero_is_decided_from_the_interval_for_every_paired_table():
 def test_a_cross_validated_run_is_listed_by_its_cross_validated_headline(tmp_path):
     """A real-profile run's single-split winner (about 11 test films) is not its headline:
     the best cue-level out-of-fold model over every film is, and the listing says so."""
-    from filmgenre import report
+    from filmgenre.reporting import report
 
     run = _fake_run(tmp_path, "real", 0.666)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -185,7 +185,7 @@ def test_library_start_up_lines_are_left_out_of_report_pages_only():
     mpg123's notes are dropped from a page's stderr outputs; our own warnings stay."""
     import nbformat
 
-    from filmgenre.pipeline import without_log_noise
+    from filmgenre.reporting.pipeline import without_log_noise
 
     noise = (
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"

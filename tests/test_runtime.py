@@ -52,8 +52,8 @@ def test_extraction_mir_and_index_build_run_over_two_processes_after_keras(
         realaudio, model_dir, monkeypatch, tmp_path):  # fmt: skip
     """The sequence that aborted workers in CI: a Keras model runs in this process, then
     extraction, MIR and an index build over two processes, three rounds from cold caches."""
-    from filmgenre import dataset, features, mir
-    from filmgenre.library import build
+    from filmgenre.data import dataset, features, mir
+    from filmgenre.library.ingest import build
 
     _run_a_keras_model()
     library = tmp_path / "library"

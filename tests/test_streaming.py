@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from filmgenre import augment, cue_scores, features, streaming, train
 from filmgenre.config import FeatureParams
+from filmgenre.data import features
+from filmgenre.training import augment, cue_scores, streaming
+from filmgenre.training import loop as train
 
 
 def _stacked(batches) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +109,7 @@ def test_augmented_renderings_join_the_index(tiny_manifest):
 def test_stacking_the_index_gives_the_in_memory_training_and_validation_arrays(tiny_manifest):
     """The in-memory path stacks the tiles of the index (each cache read once): the arrays
     the tile loaders give, crops and augmented renderings included."""
-    from filmgenre import inputs
+    from filmgenre.training import inputs
 
     params = FeatureParams()
     config = train.TrainConfig(crop_hop_frames=10, augment_variants=1)

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 from scipy.stats import spearmanr
 
-from filmgenre import synth
 from filmgenre.config import GENRES
+from filmgenre.data import synth
 
 
 def _digest(path) -> str:

@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import predict, train, transfer
-from filmgenre.audio import load_audio
+from filmgenre import predict
+from filmgenre.data import musicnn_input
+from filmgenre.data.audio import load_audio
 from filmgenre.models import musicnn
+from filmgenre.training import loop as train
+from filmgenre.training import transfer
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +77,7 @@ def test_ported_tagger_hears_classical_and_rock(tagger, realaudio):
 
 @pytest.fixture(scope="module")
 def musicnn_inputs(tiny_manifest, tagger):
-    transfer.extract_inputs(tiny_manifest, progress=False)
+    musicnn_input.extract_inputs(tiny_manifest, progress=False)
     return tiny_manifest
 
 
@@ -93,7 +96,7 @@ def test_patches_and_embeddings_are_cached_per_cue(musicnn_inputs):
 def test_segment_vectors_are_the_patches_the_cue_vector_summarises(musicnn_inputs):
     """A segment-level family's rows are each cue's 3 s patch embeddings: as many as the
     cue has patches, and their mean is the mean half of the cue-level vector."""
-    from filmgenre import crossval
+    from filmgenre.evaluation import crossval
 
     part = ["musicnn:MTT_musicnn:penultimate"]
     seg = crossval.segment_vectors(musicnn_inputs, part, progress=False)

@@ -20,7 +20,7 @@ from .pooling import attention_pooling, gru_pooling
 #: name -> (builder, input kind). "tiles": (bins x frames) tiles of the study's features;
 #: "summary": per-cue MFCC statistics; "musicnn_patches": musicnn's 3 s 96-band patches;
 #: "musicnn_embedding": per-cue pretrained embeddings; "tile_sequence": a cue's tiles
-#: as a sequence of a trained tile model's embeddings (see ``filmgenre.cue_pooling``).
+#: as a sequence of a trained tile model's embeddings (see ``filmgenre.training.pooling``).
 MODELS: dict[str, tuple[Callable[..., keras.Model], str]] = {
     "study_cnn": (study_cnn, "tiles"),
     "binary_ensemble": (binary_ensemble, "tiles"),

@@ -21,32 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.musicnn_input import (  # noqa: F401  (the input spec, read here too)
+    HOP_LENGTH,
+    MSD_LABELS,
+    MTT_LABELS,
+    N_FFT,
+    N_MELS,
+    PATCH_FRAMES,
+    PRETRAINED,
+    SAMPLE_RATE,
+    input_features,
+    patches,
+)
 from .layers import Interleave, ReduceMax
-
-SAMPLE_RATE = 16000
-N_FFT = 512
-HOP_LENGTH = 256
-N_MELS = 96
-PATCH_FRAMES = 187
-
-MTT_LABELS = (
-    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
-    "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male",
-    "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman",
-    "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man", "classic", "choir", "voice",
-    "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello", "no voice",
-    "weird", "country", "metal", "female voice", "choral",
-)  # fmt: skip
-MSD_LABELS = (
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
-    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill",
-    "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
-    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
-    "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
-    "60s", "rnb", "indie pop", "sad", "House", "happy",
-)  # fmt: skip
-PRETRAINED = {"MTT_musicnn": MTT_LABELS, "MSD_musicnn": MSD_LABELS}
 
 
 class MusicnnUnavailable(RuntimeError):
@@ -67,30 +54,6 @@ def checkpoint_dir(model: str = "MTT_musicnn") -> Path:
     if not (folder / ".index").is_file():
         raise MusicnnUnavailable(f"{folder}: no checkpoint (.index) in the musicnn wheel")
     return folder
-
-
-def input_features(y: np.ndarray) -> np.ndarray:
-    """musicnn's input for a 16 kHz signal: (frames x 96) of log10(10000 * mel + 1).
-
-    Same as ``musicnn.extractor.batch_data``, including its float16 rounding of the
-    mel power before compression.
-    """
-    import librosa
-
-    mel = librosa.feature.melspectrogram(
-        y=y, sr=SAMPLE_RATE, hop_length=HOP_LENGTH, n_fft=N_FFT, n_mels=N_MELS
-    ).T
-    rounded = mel.astype(np.float16).astype(np.float32)  # the float16 storage, not its overflow
-    return np.log10(10000 * rounded + 1)
-
-
-def patches(features: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarray:
-    """Cut (frames x 96) into (n x 187 x 96) patches every ``hop`` frames (none if short)."""
-    n = features.shape[0]
-    if n < PATCH_FRAMES:
-        return np.empty((0, PATCH_FRAMES, features.shape[1]), np.float32)
-    starts = range(0, n - PATCH_FRAMES + 1, hop)
-    return np.stack([features[s : s + PATCH_FRAMES] for s in starts])
 
 
 def build_musicnn(

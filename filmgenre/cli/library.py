@@ -1,0 +1,279 @@
+"""The library commands: ``index build`` / ``index info`` (the index of a folder of audio),
+``search`` (a weighted genre mix, a reference track, filters) and ``serve`` (the page)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import common
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    """Search an index (``--index``), or a folder (``--library``: its index is built or
+    updated first). A genre mix on an index loads no model: no TensorFlow is imported."""
+    if args.index is None and args.library is None:
+        print("filmgenre search: give --index FILE (a built index) or --library DIR",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    index_file = args.index
+    if index_file is None:
+        try:
+            model_dir = common.model_dir(args)
+        except FileNotFoundError as exc:
+            print(f"filmgenre search: {exc}", file=sys.stderr)
+            return 1
+        if not _is_cue_vector_model(model_dir):
+            args.model = model_dir
+            return _search_folder_directly(args)
+        from ..library.ingest import default_index_file
+
+        index_file = default_index_file(args.library)
+        code = _build_index(args.library, index_file, model_dir, None, quiet=True,
+                            why=args.model_why)  # fmt: skip
+        if code:
+            return code
+    from ..library import index as idx
+    from ..library import search
+
+    try:
+        con = idx.connect(index_file)
+        snap = idx.snapshot(con)
+        genres = snap.genres
+        mix = search.parse_mix(args.query, genres) if args.query else None
+        like = like_scores = None
+        exclude: set[int] = set()
+        if args.like:
+            like, like_scores, exclude = _reference(con, snap, args.like)
+        low_d, high_d = search.parse_range(args.duration, "--duration")
+        low_t, high_t = search.parse_range(args.tempo, "--tempo")
+        filters = search.Filters(low_d, high_d, low_t, high_t, args.folder, args.album,
+                                 exclude)  # fmt: skip
+        hits = search.run(con, snap, mix, like, like_scores, filters, args.top)
+    except (idx.IndexFileError, search.QueryError, FileNotFoundError, ValueError) as exc:
+        print(f"filmgenre search: {exc}", file=sys.stderr)
+        return 1
+    _emit_hits(hits, snap, args, index_file)
+    return 0
+
+
+def _is_cue_vector_model(model_dir) -> bool:
+    import json
+
+    config = Path(model_dir) / "config.json"
+    return config.is_file() and json.loads(config.read_text()).get("input") == "cue_vector"
+
+
+def _search_folder_directly(args: argparse.Namespace) -> int:
+    """Models the index does not take (tile CNNs, musicnn, poolers): tag the folder's
+    files and rank them by the geometric mean of the asked genres, as before the index."""
+    from ..predict import search as search_folder
+
+    try:
+        ranked, skipped = search_folder(args.query, args.library, args.model)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"filmgenre search: {exc}", file=sys.stderr)
+        return 1
+    print("note: this model is not a cue-vector model, which the index needs; the folder "
+          "was tagged anew for this query", file=sys.stderr)  # fmt: skip
+    common.emit(ranked.head(args.top), args, args.model, skipped)
+    return 0
+
+
+def _reference(con, snap, like: str):
+    """(vector, genre scores, ids to leave out) of ``--like``: a track id or path of the
+    index, or an outside file featurised on the fly (that loads the model)."""
+    from ..library import index as idx
+
+    row = None
+    if like.isdigit():
+        row = con.execute("SELECT id FROM tracks WHERE id = ? AND status = 'ok'",
+                          (int(like),)).fetchone()  # fmt: skip
+    if row is None:
+        root = idx.get_meta(con, "library")
+        path = Path(like).resolve() if Path(like).exists() else None
+        rel = None
+        if path is not None and root and path.is_relative_to(Path(root).resolve()):
+            rel = str(path.relative_to(Path(root).resolve()))
+        row = con.execute("SELECT id FROM tracks WHERE path = ? AND status = 'ok'",
+                          (rel or like,)).fetchone()  # fmt: skip
+    if row is not None:
+        where = snap.rows([row[0]])[0]
+        return snap.vectors[where], snap.scores[where], {int(row[0])}
+    if not Path(like).is_file():
+        raise FileNotFoundError(f"--like {like}: neither a track of the index (id or path) "
+                                "nor an audio file")  # fmt: skip
+    from ..library.scoring import Scorer, reference_vector
+
+    model = idx.get_meta(con, "model", {})
+    vector, scores = reference_vector(con, Scorer(Path(model["folder"])), like)
+    return vector, scores, set()
+
+
+def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
+    """Search hits as ``--format`` (table, csv, json) to ``--out`` or stdout; the model
+    line goes to stderr for machine formats."""
+    import csv
+    import io
+    import json
+
+    model = snap.model or {}
+    machine = args.format != "table"
+    stream = sys.stderr if machine or args.out else sys.stdout
+    print(f"index: {index_file} ({len(snap)} tracks)", file=stream)
+    print(f"model: {model.get('name')}; trained on: {model.get('trained_on_line')}; "
+          f"scores are {model.get('outputs', 'scores')}", file=stream)  # fmt: skip
+    rows = [h.to_dict() for h in hits]
+    if args.format == "json":
+        text = json.dumps({"index": str(index_file), "model": model, "results": rows},
+                          indent=2, default=str) + "\n"  # fmt: skip
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        text = buffer.getvalue()
+    else:
+        text = _hits_table(hits, snap.genres)
+    common.write_output(text, args.out, len(rows), args.format)
+
+
+def _hits_table(hits, genres) -> str:
+    """A plain-text table: rank, score, the cut (best segment), title, artist, three top
+    genres, duration, path."""
+    if not hits:
+        return "no track matches\n"
+    lines = [f"{'#':>3} {'score':>6} {'cut':>13}  {'title':<30} {'artist':<18} "
+             f"{'top genres':<40} {'dur':>5}  path"]  # fmt: skip
+    for h in hits:
+        cut = f"{h.segment[0]:.0f}-{h.segment[1]:.0f} s" if h.segment else ""
+        top = ", ".join(f"{g} {p:.2f}" for g, p in sorted(h.genres.items(),
+                                                           key=lambda kv: -kv[1])[:3])  # fmt: skip
+        f = h.fields
+        lines.append(f"{h.rank:>3} {h.score:>6.3f} {cut:>13}  {str(f.get('title') or '')[:30]:<30} "
+                     f"{str(f.get('artist') or '')[:18]:<18} {top:<40} "
+                     f"{(f.get('duration') or 0):>5.0f}  {f.get('path')}")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _build_index(library, index_file, model, scheduler, quiet: bool = False,
+                 segment_seconds: float = 15.0, why: str | None = None) -> int:  # fmt: skip
+    from ..library import index as idx
+    from ..library.ingest import build
+
+    try:
+        report = build(library, index_file, model, segment_seconds=segment_seconds,
+                       scheduler=scheduler, progress=None if not quiet else False)  # fmt: skip
+    except (idx.IndexFileError, FileNotFoundError, ValueError) as exc:
+        print(f"filmgenre index: {exc}", file=sys.stderr)
+        return 1
+    stream = sys.stderr if quiet else sys.stdout
+    print(f"model: {report.model} ({why or report.model_why})", file=stream)
+    print(f"index {index_file}: {report.line()}", file=stream)
+    return 0
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from ..library import index as idx
+
+    if args.action == "build":
+        code = _build_index(args.library, args.index, args.model, args.scheduler,
+                            segment_seconds=args.segment_seconds)  # fmt: skip
+        if code == 0:
+            _print_index_info(idx.connect(args.index), skipped=False)
+        return code
+    try:
+        con = idx.connect(args.index)
+    except idx.IndexFileError as exc:
+        print(f"filmgenre index: {exc}", file=sys.stderr)
+        return 1
+    _print_index_info(con, skipped=True)
+    return 0
+
+
+def _print_index_info(con, skipped: bool) -> None:
+    from ..library import index as idx
+
+    info = idx.summary(con)
+    model = info["model"] or {}
+    cv = model.get("cross_validation") or {}
+    print(f"library: {info['library']}")
+    print(f"{info['tracks']} tracks ({info['hours']:.1f} h), {info['segments']} segments of "
+          f"{info['segment_seconds']} s, {info['skipped']} file(s) skipped")  # fmt: skip
+    print(f"model: {model.get('name')} ({model.get('outputs', 'scores')}); trained on: "
+          f"{model.get('trained_on_line')}")  # fmt: skip
+    if cv:
+        print(f"model's cross-validated macro ROC-AUC: {cv.get('macro_roc_auc', float('nan')):.3f}"
+              f" ({cv.get('folds')} folds x {cv.get('repeats')}, by {cv.get('grouping')})")
+    projection = info["projection"] or {}
+    if projection:
+        print(f"similarity vectors: {projection.get('dims')} of {projection.get('full_dims')} "
+              f"dimensions ({projection.get('method')}); recall@10 of their neighbours vs the "
+              f"full vectors' {projection.get('recall_at_10_vs_full')}")  # fmt: skip
+    if skipped:
+        for path, reason in idx.skipped(con):
+            print(f"skipped: {path}: {reason}")
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ..library import index as idx
+
+    try:
+        idx.connect(args.index).close()
+    except idx.IndexFileError as exc:
+        print(f"filmgenre serve: {exc}", file=sys.stderr)
+        return 1
+    from ..library.server import serve
+
+    serve(args.index, host=args.host, port=args.port)
+    return 0
+
+
+def add_commands(sub) -> None:
+    """The library commands' parsers."""
+    p = sub.add_parser("index", help="a music library's index: build or update it, show it")
+    isub = p.add_subparsers(dest="action", required=True)
+    b = isub.add_parser("build", help="index a folder of audio (any depth); run again to "
+                        "update it incrementally")  # fmt: skip
+    b.add_argument("library", help="folder of audio files")
+    b.add_argument("--index", required=True, help="the index file (SQLite) to create or update")
+    b.add_argument("--model", help="a cue-vector model: " + common.MODEL_HELP)
+    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for extraction")
+    b.add_argument("--segment-seconds", type=float, default=15.0,
+                   help="segment length (default 15 s, the shipped model's training cues)")
+    common.verbose_option(b)
+    b = isub.add_parser("info", help="what an index holds, and every file it left out with why")
+    b.add_argument("--index", required=True)
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="rank a library's tracks by a genre mix and/or a "
+                       "reference track")  # fmt: skip
+    p.add_argument("query", nargs="?", default="",
+                   help='genre mix: "Romance Comedy -Thriller" or "Romance=1,Comedy=0.5,'
+                   'Thriller=-1" (may be empty with --like)')  # fmt: skip
+    p.add_argument("--index", help="an index file (filmgenre index build)")
+    p.add_argument("--library", help="a folder: its index is built or updated first")
+    p.add_argument("--like", help="a track of the index (id or path) or an outside audio file")
+    p.add_argument("--duration", help="seconds, e.g. 60-240, 60- or -240")
+    p.add_argument("--tempo", help="BPM, e.g. 90-120")
+    p.add_argument("--folder", help="only tracks whose folder contains this text")
+    p.add_argument("--album", help="only tracks whose album contains this text")
+    p.add_argument(
+        "--model",
+        help="with --library: " + common.MODEL_HELP,
+    )
+    p.add_argument("--top", type=int, default=20)
+    common.output_options(p)
+    common.verbose_option(p)
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("serve", help="a local page to search an index and listen")
+    p.add_argument("--index", required=True)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1: this machine only)")  # fmt: skip
+    p.add_argument("--port", type=int, default=8765)
+    common.verbose_option(p)
+    p.set_defaults(func=_cmd_serve)
+

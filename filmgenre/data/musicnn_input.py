@@ -1,0 +1,137 @@
+"""musicnn's input: a 16 kHz log-compressed mel spectrogram in 3 s patches, computed once
+per cue and cached beside the other features (keyed by the same content hash).
+
+The spec is the pretrained checkpoints' own (``musicnn/models.py`` and ``extractor.py`` in
+the ``musicnn`` wheel): 16 kHz, n_fft 512, hop 256, 96 mel bands, ``log10(10000 * mel + 1)``,
+patches of 187 frames (3 s), time first, and its 50 + 50 tag names. The network itself is
+:mod:`filmgenre.models.musicnn`; this module needs no Keras, so pool workers can run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from .audio import AudioError, load_audio, loop_to_length
+from .dataset import Manifest
+from .features import default_cache_dir
+from ..runtime import process_map
+
+#: musicnn's spectrogram: 16 kHz, n_fft 512, hop 256, 96 mel bands; 187-frame (3 s) patches
+
+SAMPLE_RATE = 16000
+N_FFT = 512
+HOP_LENGTH = 256
+N_MELS = 96
+PATCH_FRAMES = 187
+
+MTT_LABELS = (
+    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
+    "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male",
+    "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman",
+    "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man", "classic", "choir", "voice",
+    "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello", "no voice",
+    "weird", "country", "metal", "female voice", "choral",
+)  # fmt: skip
+MSD_LABELS = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
+    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill",
+    "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
+    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
+    "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
+    "60s", "rnb", "indie pop", "sad", "House", "happy",
+)  # fmt: skip
+PRETRAINED = {"MTT_musicnn": MTT_LABELS, "MSD_musicnn": MSD_LABELS}
+
+
+def input_features(y: np.ndarray) -> np.ndarray:
+    """musicnn's input for a 16 kHz signal: (frames x 96) of log10(10000 * mel + 1).
+
+    Same as ``musicnn.extractor.batch_data``, including its float16 rounding of the
+    mel power before compression.
+    """
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=SAMPLE_RATE, hop_length=HOP_LENGTH, n_fft=N_FFT, n_mels=N_MELS
+    ).T
+    rounded = mel.astype(np.float16).astype(np.float32)  # the float16 storage, not its overflow
+    return np.log10(10000 * rounded + 1)
+
+
+def patches(features: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarray:
+    """Cut (frames x 96) into (n x 187 x 96) patches every ``hop`` frames (none if short)."""
+    n = features.shape[0]
+    if n < PATCH_FRAMES:
+        return np.empty((0, PATCH_FRAMES, features.shape[1]), np.float32)
+    starts = range(0, n - PATCH_FRAMES + 1, hop)
+    return np.stack([features[s : s + PATCH_FRAMES] for s in starts])
+
+
+#: the cache folder's key: every parameter of the spectrogram
+SPEC_KEY = hashlib.sha1(repr((SAMPLE_RATE, N_FFT, HOP_LENGTH, N_MELS, "log10(1e4x+1)")).encode()
+                        ).hexdigest()[:10]  # fmt: skip
+
+
+def content_digest(features_file: str) -> str:
+    """The content hash a cue's feature cache file is named by."""
+    return Path(features_file).stem  # the feature cache is named by the audio's SHA-1
+
+
+def input_path(features_file: str, cache_dir: Path) -> Path:
+    """Where a cue's musicnn input spectrogram is cached."""
+    digest = content_digest(features_file)
+    return cache_dir / f"musicnn-{SPEC_KEY}" / digest[:2] / f"{digest}.npy"
+
+
+def _extract_one(job: tuple[str, str]) -> tuple[str, str | None]:
+    path, target = job
+    if Path(target).exists():
+        return path, None
+    try:
+        with threadpool_limits(1):
+            y = load_audio(path, SAMPLE_RATE)
+            # a cue shorter than one 3 s patch is looped to one, by the tiles' rule
+            y = loop_to_length(y, (PATCH_FRAMES - 1) * HOP_LENGTH + 1)
+            spec = input_features(y)
+    except AudioError as exc:
+        return path, exc.reason
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    tmp = f"{target}.{os.getpid()}.tmp.npy"
+    np.save(tmp, spec.astype(np.float16))
+    os.replace(tmp, target)
+    return path, None
+
+
+def extract_inputs(
+    manifest: Manifest,
+    cache_dir: str | os.PathLike[str] | None = None,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+) -> None:
+    """Decode every cue at 16 kHz and cache musicnn's input spectrogram (in parallel).
+
+    The manifest's cues already decoded once for the main features, so a failure
+    here is unexpected and raised with the file's name rather than skipped.
+    """
+    if "features" not in manifest.cues:
+        raise ValueError("manifest has no features yet: call features.extract(manifest) first")
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    pairs = zip(manifest.cues["path"], manifest.cues["features"], strict=True)
+    jobs = [(p, str(input_path(f, cache))) for p, f in pairs]
+    todo = [j for j in jobs if not Path(j[1]).exists()]
+    disable = None if progress is None else not progress
+    bar = tqdm(total=len(todo), desc="musicnn input", unit="cue", leave=False, disable=disable)
+    with bar:
+        errors = [f"{path}: {error}" for path, error in process_map(_extract_one, todo, n_jobs, bar)
+                  if error]  # fmt: skip
+    if errors:
+        raise AudioError(errors[0].split(": ")[0], "; ".join(errors))
+
+

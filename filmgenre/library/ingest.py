@@ -1,0 +1,299 @@
+"""Indexing a music library: walk the folder (:mod:`.walk`), featurise and score every
+track and its segments with a model (:mod:`.scoring`), and keep the index
+(:mod:`.index`) up to date.
+
+``build(library, index_file, model_dir)`` is incremental (see :mod:`filmgenre.library.index`):
+unchanged files (size and modification time) are not read, changed ones are redone only
+when their content changed, deleted ones are removed, and a different model rescores every
+track from the cached features. Files are processed in chunks, each committed on its own,
+so a build that is stopped keeps its work and the next one resumes.
+
+Similarity: each track's cue vector (what the model reads), standardised by the model's
+own training statistics and projected by PCA fitted on the library to at most
+:data:`VECTOR_DIM` dimensions; how far its nearest neighbours agree with the full
+vector's is measured and stored with the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import FeatureParams
+from . import index as idx
+from .scoring import Scorer, neighbour_agreement, project, score_track
+from .walk import read_tags, walk
+
+#: dimensions of the stored similarity vectors (PCA of the model's cue vector)
+VECTOR_DIM = 64
+
+#: files featurised and committed together
+CHUNK = 64
+
+
+@dataclass
+class BuildReport:
+    """What a build did: files added, redone, removed, rescored, unchanged, skipped."""
+
+    added: int = 0
+    redone: int = 0
+    removed: int = 0
+    rescored: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    tracks: int = 0
+    projection: dict | None = None
+    model: str = ""
+    model_why: str = ""
+
+    def line(self) -> str:
+        return (f"{self.tracks} tracks indexed: {self.added} added, {self.redone} redone, "
+                f"{self.rescored} rescored, {self.removed} removed, {self.unchanged} "
+                f"unchanged; {self.skipped} file(s) skipped (listed in the index with why); "
+                f"{self.seconds:.1f} s")  # fmt: skip
+
+
+def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
+          model_dir: str | os.PathLike[str] | None = None, segment_seconds: float = 15.0,
+          n_jobs: int | None = None, progress: bool | None = None,
+          scheduler: str | None = None, chunk: int = CHUNK,
+          on_chunk: Callable[[int], None] | None = None) -> BuildReport:  # fmt: skip
+    """Build or update the index of ``library`` in ``index_file`` (see the module
+    docstring) with the model ``model_dir`` names (a folder or a ``--model`` setting, see
+    :func:`filmgenre.predict.resolve_model`; None: the shipped model); returns what it did."""
+    from ..data import dataset, features, musicnn_input
+    from ..predict import resolve_model
+
+    started = time.perf_counter()
+    root = Path(library).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"library folder not found: {library}")
+    model_path, why = resolve_model(model_dir)
+    scorer = Scorer(model_path)
+    con = idx.connect(index_file, create=True)
+    report = BuildReport(model=scorer.info.get("name", model_path.name), model_why=why)
+    old_root = idx.get_meta(con, "library")
+    if old_root not in (None, str(root)):
+        raise ValueError(f"{index_file} indexes {old_root}, not {root}: give each library "
+                         "its own index file")  # fmt: skip
+    old_genres = idx.get_meta(con, "genres")
+    if old_genres not in (None, list(scorer.genres)):
+        raise ValueError(f"{index_file} holds scores for genres {old_genres}; the model "
+                         f"scores {list(scorer.genres)}: use another index file")  # fmt: skip
+    with idx.writing(con):
+        idx.set_meta(con, "library", str(root))
+        idx.set_meta(con, "genres", list(scorer.genres))
+        idx.set_meta(con, "segment_seconds", segment_seconds)
+        idx.set_meta(con, "model", scorer.describe())
+    files, walked_skips = walk(root)
+    seen = {str(p.relative_to(root)) for p in files} | {str(p.relative_to(root))
+                                                        for p, _ in walked_skips}  # fmt: skip
+    known = {path: (tid, status, size, mtime, digest, key) for tid, path, status, size, mtime,
+             digest, key in con.execute("SELECT id, path, status, size, mtime, digest, "
+                                        "model_key FROM tracks")}  # fmt: skip
+    with idx.writing(con):
+        gone = [known[p][0] for p in known if p not in seen]
+        con.executemany("DELETE FROM tracks WHERE id = ?", [(t,) for t in gone])
+        report.removed = len(gone)
+        for path, reason in walked_skips:
+            _record_skip(con, str(path.relative_to(root)), reason)
+    todo, rescore = [], []
+    for path in files:
+        rel = str(path.relative_to(root))
+        stat = path.stat()
+        old = known.get(rel)
+        if old and old[2] == stat.st_size and old[3] == stat.st_mtime:
+            if old[1] == "ok" and old[5] != scorer.key:
+                rescore.append(path)
+            else:
+                report.unchanged += 1
+            continue
+        if old and old[1] == "ok" and old[4] == features.file_digest(path):
+            con.execute("UPDATE tracks SET size = ?, mtime = ? WHERE id = ?",
+                        (stat.st_size, stat.st_mtime, old[0]))  # fmt: skip
+            con.commit()
+            if old[5] != scorer.key:
+                rescore.append(path)
+            else:
+                report.unchanged += 1
+            continue
+        todo.append((path, bool(old)))
+    work = [(p, "redo" if existed else "add") for p, existed in todo] + \
+        [(p, "rescore") for p in rescore]  # fmt: skip
+    for start in range(0, len(work), chunk):
+        part = work[start : start + chunk]
+        manifest = dataset.Manifest(pd.DataFrame({
+            "film": [str(p) for p, _ in part], "cue": [p.stem for p, _ in part],
+            "path": [str(p.resolve()) for p, _ in part], "genres": "",
+            "duration": np.nan}), genres=())  # fmt: skip
+        manifest = features.extract(manifest, scorer.params, n_jobs=n_jobs, progress=progress,
+                                    scheduler=scheduler)  # fmt: skip
+        if len(manifest.cues):
+            musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
+        reasons = dict(zip(manifest.skipped["path"], manifest.skipped["reason"], strict=True))
+        done = dict(zip(manifest.cues["path"], manifest.cues["features"], strict=True))
+        rows = []
+        for path, what in part:
+            rel, real = str(path.relative_to(root)), str(path.resolve())
+            if real not in done:
+                rows.append((rel, None, reasons.get(real, "could not be decoded"), what))
+                continue
+            track = {**read_tags(path), **score_track(done[real], scorer, segment_seconds)}
+            rows.append((rel, track, None, what))
+        with idx.writing(con):
+            for rel, track, reason, what in rows:
+                if track is None:
+                    _record_skip(con, rel, reason, root / rel)
+                    report.skipped += 1
+                    continue
+                _record_track(con, rel, root / rel, track, scorer.key)
+                field = {"add": "added", "redo": "redone", "rescore": "rescored"}[what]
+                setattr(report, field, getattr(report, field) + 1)
+        if on_chunk is not None:
+            on_chunk(start + len(part))
+    report.skipped = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'skipped'"
+                                 ).fetchone()[0]  # fmt: skip
+    report.projection = _project(con, root, scorer)
+    with idx.writing(con):
+        idx.pack(con)
+    report.tracks = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
+    report.seconds = time.perf_counter() - started
+    con.close()
+    return report
+
+
+def _record_skip(con, rel: str, reason: str, path: Path | None = None) -> None:
+    """A file left out, with why; an audio file that failed keeps its size and mtime so it
+    is tried again only once it changes."""
+    stat = path.stat() if path is not None and path.is_file() else None
+    con.execute("DELETE FROM tracks WHERE path = ?", (rel,))
+    con.execute("INSERT INTO tracks (path, status, reason, size, mtime) "
+                "VALUES (?, 'skipped', ?, ?, ?)", (rel, reason, stat and stat.st_size,
+                                                   stat and stat.st_mtime))  # fmt: skip
+
+
+def _record_track(con, rel: str, path: Path, track: dict, key: str) -> None:
+    # the feature cache is named by the SHA-1 of the bytes it was computed from: the digest
+    # of what was scored, without reading the file a second time
+    digest = Path(track["features_file"]).stem
+    stat = path.stat()
+    folder = str(Path(rel).parent) if str(Path(rel).parent) != "." else ""
+    existing = con.execute("SELECT id FROM tracks WHERE path = ?", (rel,)).fetchone()
+    values = ("ok", None, digest, stat.st_size, stat.st_mtime, track["title"],
+              track["artist"], track["album"], track["track_number"], track["duration"],
+              track["tempo"], folder, idx._blob(track["scores"]), key,
+              track["features_file"])  # fmt: skip
+    if existing:
+        tid = existing[0]
+        con.execute("UPDATE tracks SET status = ?, reason = ?, digest = ?, size = ?, mtime = ?, "
+                    "title = ?, artist = ?, album = ?, track_number = ?, duration = ?, "
+                    "tempo = ?, folder = ?, scores = ?, model_key = ?, features = ?, vector = NULL "
+                    "WHERE id = ?", (*values, tid))  # fmt: skip
+        con.execute("DELETE FROM segments WHERE track_id = ?", (tid,))
+    else:
+        tid = con.execute("INSERT INTO tracks (status, reason, digest, size, mtime, title, "
+                          "artist, album, track_number, duration, tempo, folder, scores, "
+                          "model_key, features, path) VALUES (" + ", ".join("?" * 16) + ")",
+                          (*values, rel)).lastrowid  # fmt: skip
+    con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+                    [(tid, i, a, b, idx._blob(s)) for i, (a, b, s)
+                     in enumerate(track["segments"])])  # fmt: skip
+
+
+def _features_file(con, tid: int, path: Path, params: FeatureParams) -> str:
+    """The cached feature file of an indexed track (re-found by content when the cache
+    moved; decoded again only when the cache lost it)."""
+    from ..data import dataset, features
+
+    row = con.execute("SELECT features FROM tracks WHERE id = ?", (tid,)).fetchone()
+    if row and row[0] and Path(row[0]).is_file():
+        return row[0]
+    manifest = features.extract(dataset.Manifest(pd.DataFrame({
+        "film": [str(path)], "cue": [path.stem], "path": [str(path)], "genres": "",
+        "duration": np.nan}), genres=()), params, n_jobs=1, progress=False)  # fmt: skip
+    if not len(manifest.cues):
+        raise RuntimeError(f"{path}: indexed before, now undecodable: "
+                           f"{manifest.skipped['reason'].iloc[0]}")  # fmt: skip
+    return str(manifest.cues["features"].iloc[0])
+
+
+def _project(con, root: Path, scorer: Scorer) -> dict | None:
+    """Give every indexed track its similarity vector: the model's standardised cue vector,
+    centred on the library and reduced by a PCA fitted on it (refitted when the model
+    changed or the library doubled since the fit); tracks that already have one keep it.
+    Similarity is the cosine of these vectors; the projection's recall@10 is measured
+    against the cosine of the centred full vectors."""
+    meta = idx.get_meta(con, "projection")
+    n_ok = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
+    refit = (meta is None or meta.get("model_key") != scorer.key
+             or n_ok >= 2 * max(meta.get("fitted_on", 0), 1))  # fmt: skip
+    where = "status = 'ok'" + ("" if refit else " AND vector IS NULL")
+    rows = con.execute(f"SELECT id, path FROM tracks WHERE {where} ORDER BY id").fetchall()
+    if not rows:
+        return meta
+    full = np.stack([scorer.standardise(scorer.whole_vector(
+        _features_file(con, tid, root / rel, scorer.params))) for tid, rel in rows])  # fmt: skip
+    if refit:
+        dims = min(VECTOR_DIM, full.shape[1])
+        mean = full.mean(0)
+        if len(full) > dims:
+            _, _, vt = np.linalg.svd(full - mean, full_matrices=False)
+            components = vt[:dims]
+        else:  # too few tracks to fit dims directions: keep every dimension (centred)
+            components = None
+            dims = full.shape[1]
+        reduced = project(full, mean, components)
+        meta = {"method": "pca" if dims < full.shape[1] else "none", "dims": int(dims),
+                "full_dims": int(full.shape[1]), "fitted_on": len(full),
+                "model_key": scorer.key,
+                "recall_at_10_vs_full":
+                    round(neighbour_agreement(full - mean, reduced), 4)}  # fmt: skip
+        with idx.writing(con):
+            idx.put_blob(con, "projection_mean", mean.astype(np.float32))
+            con.execute("DELETE FROM blobs WHERE name = 'projection_components'")
+            if components is not None:
+                idx.put_blob(con, "projection_components", components.astype(np.float32))
+            idx.set_meta(con, "projection", meta)
+            idx.set_meta(con, "vector_dim", int(dims))
+    else:
+        mean = idx.get_blob(con, "projection_mean")
+        components = idx.get_blob(con, "projection_components")
+        reduced = project(full, mean, components)
+    with idx.writing(con):
+        con.executemany("UPDATE tracks SET vector = ? WHERE id = ?",
+                        [(idx._blob(v), tid) for v, (tid, _) in zip(reduced, rows, strict=True)])
+    return meta
+
+
+def default_index_file(library: str | os.PathLike[str]) -> Path:
+    """Where ``search --library DIR`` keeps that folder's index: under the data folder,
+    named after the folder and its absolute path, never inside the user's library."""
+    from ..config import data_dir
+
+    root = Path(library).resolve()
+    key = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    return data_dir() / "indexes" / f"{root.name or 'library'}-{key}.sqlite"
+
+
+def choose_library(library_dir: str | None, manifest_cues: pd.DataFrame | None) -> Path:
+    """The folder notebook 09 indexes: ``library_dir`` when given; ``"run"`` or None
+    without ../shared: the run's own audio; None with ../shared: its real recordings."""
+    from ..config import resolve, shared_dir
+
+    if library_dir not in (None, "run"):
+        return resolve(library_dir)
+    shared = shared_dir()
+    if library_dir is None and shared is not None and (shared / "realaudio").is_dir():
+        return shared / "realaudio"
+    if manifest_cues is None or not len(manifest_cues):
+        raise ValueError("no library to index: give library_dir, or run notebook 01 first")
+    return Path(os.path.commonpath(list(manifest_cues["path"])))
+

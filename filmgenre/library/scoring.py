@@ -1,0 +1,213 @@
+"""Featurising and scoring tracks: a cue-vector model applied to a whole track and to its
+segments from the project's feature cache, its tempo, and the similarity vectors (the
+model's standardised input, projected) a "more like this" search compares.
+
+Segments: a track is cut into segments of the length the model was trained on (15 s for
+the shipped model, trained on 15 s film-score excerpts); each segment gets its own scores,
+so a search can name where in a long track the feel is. The whole track's scores are the
+model on the whole track's vector, as ``filmgenre tag`` gives them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import FeatureParams
+from ..data import musicnn_input
+from . import index as idx
+
+#: a last segment shorter than this joins the one before it
+MIN_SEGMENT_SECONDS = 5.0
+
+#: musicnn patch length in seconds (187 frames, hop 256 at 16 kHz)
+PATCH_SECONDS = 187 * 256 / 16000
+
+
+def model_key(model_dir: Path) -> str:
+    """A digest of the model's weights and config: a score stored with another key was
+    made by another model and is recomputed."""
+    h = hashlib.sha1()
+    for name in ("model.keras", "config.json"):
+        h.update((model_dir / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def segment_bounds(duration: float, seconds: float) -> list[tuple[float, float]]:
+    """Segments of ``seconds`` from the start; a short remainder joins the last one."""
+    if duration <= seconds:
+        return [(0.0, float(duration))]
+    n = int(duration // seconds)
+    bounds = [(i * seconds, (i + 1) * seconds) for i in range(n)]
+    rest = duration - n * seconds
+    if rest >= MIN_SEGMENT_SECONDS:
+        bounds.append((n * seconds, float(duration)))
+    elif rest > 0:
+        bounds[-1] = (bounds[-1][0], float(duration))
+    return bounds
+
+
+class Scorer:
+    """A cue-vector model (the shipped one, or a run's ``*_final`` model) applied to whole
+    tracks and their segments, from the project's feature cache."""
+
+    def __init__(self, model_dir: Path):
+        from ..predict import load_trained
+
+        self.model_dir = Path(model_dir)
+        self.model, self.info = load_trained(self.model_dir)
+        if self.info.get("input") != "cue_vector":
+            raise ValueError(
+                f"{self.model_dir}: the index needs a cue-vector model (the shipped "
+                "filmscore model, or a run's *_final cue-vector model); this one reads "
+                f"{self.info.get('input')!r}, which the index does not support yet")  # fmt: skip
+        self.parts = list(self.info["parts"])
+        self.genres = tuple(self.info["genres"])
+        self.params = FeatureParams(**self.info["feature_params"])
+        norm = self.model.get_layer("standardise")
+        self.mean = np.asarray(norm.mean, np.float32).reshape(-1)
+        self.std = np.sqrt(np.asarray(norm.variance, np.float32).reshape(-1))
+        self.std[self.std < 1e-6] = 1.0
+        self.key = model_key(self.model_dir)
+
+    @property
+    def needs_musicnn(self) -> bool:
+        return any(p.startswith("musicnn") for p in self.parts)
+
+    def vectors(self, features_file: str, bounds: list[tuple[float, float]]
+                ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """(whole-track vector, segment vectors) from the cached features of one track."""
+        from ..data.features import default_cache_dir, summary_statistics
+        from ..training import transfer
+
+        cache = default_cache_dir()
+        whole, segs = [], [[] for _ in bounds]
+        frames_per_s = self.params.sample_rate / self.params.hop_length
+        for part in self.parts:
+            if part == "mfcc_stats":
+                with np.load(features_file) as z:
+                    mfcc = z["mfcc"]
+                whole.append(summary_statistics(mfcc))
+                for seg, (start, end) in zip(segs, bounds, strict=True):
+                    a = int(start * frames_per_s)
+                    b = max(a + 3, min(mfcc.shape[1], int(round(min(end, 1e7) * frames_per_s))))
+                    seg.append(summary_statistics(mfcc[:, a:b]))
+            else:
+                _, model, layer = part.split(":")
+                emb = transfer.patch_embeddings(features_file, model, layer, cache)
+                whole.append(np.concatenate([emb.mean(0), emb.std(0)]))
+                for seg, (start, end) in zip(segs, bounds, strict=True):
+                    first = int(np.floor(start / PATCH_SECONDS + 1e-6))
+                    last = max(first + 1, int(np.floor(end / PATCH_SECONDS + 1e-6)))
+                    rows = emb[min(first, len(emb) - 1) : min(last, len(emb))]
+                    seg.append(np.concatenate([rows.mean(0), rows.std(0)]))
+        return (np.concatenate(whole).astype(np.float32),
+                np.stack([np.concatenate(s) for s in segs]).astype(np.float32))  # fmt: skip
+
+    def whole_vector(self, features_file: str) -> np.ndarray:
+        """The whole track's cue vector, as ``filmgenre tag`` computes it."""
+        return self.vectors(features_file, [(0.0, 1e9)])[0]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(x, batch_size=256, verbose=0), np.float32)
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.std
+
+    def describe(self) -> dict:
+        """What the index records about the model that scored it."""
+        from ..predict import training_data
+
+        return {
+            "folder": str(self.model_dir), "name": self.info.get("name", self.model_dir.name),
+            "key": self.key, "trained_on": self.info.get("trained_on"),
+            "trained_on_line": training_data(self.info),
+            "cross_validation": self.info.get("cross_validation"),
+            "outputs": self.info.get("outputs", "scores"),
+            "calibration": self.info.get("calibration"),
+        }  # fmt: skip
+
+
+def tempo(features_file: str) -> float | None:
+    """Tempo (BPM) from the cached musicnn input (16 kHz mel, 62.5 frames a second)."""
+    import librosa
+
+    from ..data.features import default_cache_dir
+
+    path = musicnn_input.input_path(features_file, default_cache_dir())
+    if not path.is_file():
+        return None
+    spec = np.load(path).astype(np.float32).T  # (mels, frames)
+    if spec.shape[1] < 64:
+        return None
+    onset = librosa.onset.onset_strength(S=spec, sr=16000, hop_length=256)
+    tempo = librosa.feature.tempo(onset_envelope=onset, sr=16000, hop_length=256)
+    return float(np.atleast_1d(tempo)[0])
+
+
+def score_track(features_file: str, scorer: Scorer, segment_seconds: float) -> dict:
+    """A track's duration, tempo, whole-track scores and its segments' (start, end, scores),
+    from its cached features."""
+    with np.load(features_file) as z:
+        n_samples = int(z["n_samples"])
+    duration = n_samples / scorer.params.sample_rate
+    bounds = segment_bounds(duration, segment_seconds)
+    whole, segs = scorer.vectors(features_file, bounds)
+    scores = scorer.predict(np.vstack([whole[None, :], segs]))
+    return {"duration": duration, "tempo": tempo(features_file),
+            "scores": scores[0],
+            "segments": [(a, b, s) for (a, b), s in zip(bounds, scores[1:], strict=True)],
+            "features_file": features_file}  # fmt: skip
+
+
+def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
+                     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(projected vector, genre scores) of an outside reference file, featurised on the fly
+    exactly as the indexed tracks were."""
+    from ..data import dataset, features
+
+    path = Path(audio_file).resolve()
+    manifest = features.extract(dataset.Manifest(pd.DataFrame({
+        "film": [str(path)], "cue": [path.stem], "path": [str(path)], "genres": "",
+        "duration": np.nan}), genres=()), scorer.params, n_jobs=1, progress=False)  # fmt: skip
+    if not len(manifest.cues):
+        raise ValueError(f"{audio_file}: {manifest.skipped['reason'].iloc[0]}")
+    musicnn_input.extract_inputs(manifest, n_jobs=1, progress=False)
+    whole = scorer.whole_vector(str(manifest.cues["features"].iloc[0]))
+    mean = idx.get_blob(con, "projection_mean")
+    components = idx.get_blob(con, "projection_components")
+    if mean is None:
+        raise ValueError("the index has no similarity vectors yet: run `filmgenre index build`")
+    return project(scorer.standardise(whole), mean, components), scorer.predict(whole[None])[0]
+
+
+def project(full: np.ndarray, mean: np.ndarray, components: np.ndarray | None) -> np.ndarray:
+    """Similarity vectors from standardised cue vectors: centred on the library, then
+    projected on the PCA components (none stored: every dimension kept)."""
+    centred = np.asarray(full, np.float32) - mean
+    return centred if components is None else centred @ components.T
+
+
+def neighbour_agreement(full: np.ndarray, reduced: np.ndarray, k: int = 10,
+                        sample: int = 2000, seed: int = 0) -> float:  # fmt: skip
+    """Mean share of each track's ``k`` nearest neighbours (cosine) under the full vectors
+    that the reduced vectors find too (recall@k of the projection)."""
+    from .search import cosine
+
+    n = len(full)
+    if n <= k + 1:
+        return 1.0
+    rows = np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False)
+    shares = []
+    for i in rows:
+        a, b = cosine(full, full[i]), cosine(reduced, reduced[i])
+        a[i] = b[i] = -np.inf
+        top_a = set(np.argpartition(-a, k)[:k])
+        top_b = set(np.argpartition(-b, k)[:k])
+        shares.append(len(top_a & top_b) / k)
+    return float(np.mean(shares))
+
