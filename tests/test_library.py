@@ -156,6 +156,34 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
                                    np.frombuffer(vector, np.float32), atol=1e-4)  # fmt: skip
 
 
+@pytest.mark.slow
+def test_an_update_hashes_each_new_or_touched_file_once(built, library_folder, model_dir,
+                                                        tmp_path, monkeypatch):  # fmt: skip
+    """A file whose mtime changed is hashed once (by extraction, whose cache it names), and
+    only its size and mtime are rewritten when its bytes are the same; a new file is hashed
+    once too; unchanged files are not read at all."""
+    from filmgenre.data import features
+    from filmgenre.library.ingest import build
+
+    folder = tmp_path / "music"
+    shutil.copytree(library_folder, folder, symlinks=True)
+    index_file = tmp_path / "lib.sqlite"
+    build(folder, index_file, model_dir, n_jobs=1, progress=False)
+    wavs = sorted(folder.rglob("*.wav"))
+    os.utime(wavs[0], (2e9, 2e9))
+    shutil.copy(wavs[1], folder / "album2" / "a copy under a new name.wav")
+    hashed: list[str] = []
+    real_digest = features.file_digest
+    monkeypatch.setattr(features, "file_digest", lambda p, *a: hashed.append(Path(p).name)
+                        or real_digest(p, *a))  # fmt: skip
+    report = build(folder, index_file, model_dir, n_jobs=1, progress=False)
+    assert sorted(hashed) == sorted([wavs[0].name, "a copy under a new name.wav"]), hashed
+    assert report.redone == report.rescored == 0 and report.unchanged == 14, report
+    row = idx.connect(index_file).execute("SELECT mtime FROM tracks WHERE path = ?",
+                                          (str(wavs[0].relative_to(folder)),)).fetchone()
+    assert row[0] == 2e9
+
+
 def test_the_query_language():
     assert search.parse_mix("Romance Comedy -Thriller") == {"Romance": 1, "Comedy": 1,
                                                             "Thriller": -1}  # fmt: skip

@@ -116,23 +116,16 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
             else:
                 report.unchanged += 1
             continue
-        if old and old[1] == "ok" and old[4] == features.file_digest(path):
-            con.execute("UPDATE tracks SET size = ?, mtime = ? WHERE id = ?",
-                        (stat.st_size, stat.st_mtime, old[0]))  # fmt: skip
-            con.commit()
-            if old[5] != scorer.key:
-                rescore.append(path)
-            else:
-                report.unchanged += 1
-            continue
-        todo.append((path, bool(old)))
-    work = [(p, "redo" if existed else "add") for p, existed in todo] + \
-        [(p, "rescore") for p in rescore]  # fmt: skip
+        # size or mtime changed: whether the bytes did is known once extraction has hashed
+        # them (the feature cache is named by that digest), so no file is hashed twice
+        todo.append((path, "check" if old and old[1] == "ok" else ("redo" if old else "add"),
+                     old))  # fmt: skip
+    work = todo + [(p, "rescore", known.get(str(p.relative_to(root)))) for p in rescore]
     for start in range(0, len(work), chunk):
         part = work[start : start + chunk]
         manifest = dataset.Manifest(pd.DataFrame({
-            "film": [str(p) for p, _ in part], "cue": [p.stem for p, _ in part],
-            "path": [str(p.resolve()) for p, _ in part], "genres": "",
+            "film": [str(p) for p, _, _ in part], "cue": [p.stem for p, _, _ in part],
+            "path": [str(p.resolve()) for p, _, _ in part], "genres": "",
             "duration": np.nan}), genres=())  # fmt: skip
         manifest = features.extract(manifest, scorer.params, n_jobs=n_jobs, progress=progress,
                                     scheduler=scheduler)  # fmt: skip
@@ -140,15 +133,22 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
             musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
         reasons = dict(zip(manifest.skipped["path"], manifest.skipped["reason"], strict=True))
         done = dict(zip(manifest.cues["path"], manifest.cues["features"], strict=True))
-        rows = []
-        for path, what in part:
+        rows, touched = [], []
+        for path, what, old in part:
             rel, real = str(path.relative_to(root)), str(path.resolve())
             if real not in done:
                 rows.append((rel, None, reasons.get(real, "could not be decoded"), what))
                 continue
+            if what == "check":  # the same bytes under a new mtime: only the stat changes
+                if Path(done[real]).stem == old[4] and old[5] == scorer.key:
+                    touched.append((path.stat().st_size, path.stat().st_mtime, old[0]))
+                    continue
+                what = "rescore" if Path(done[real]).stem == old[4] else "redo"
             track = {**read_tags(path), **score_track(done[real], scorer, segment_seconds)}
             rows.append((rel, track, None, what))
         with idx.writing(con):
+            con.executemany("UPDATE tracks SET size = ?, mtime = ? WHERE id = ?", touched)
+            report.unchanged += len(touched)
             for rel, track, reason, what in rows:
                 if track is None:
                     _record_skip(con, rel, reason, root / rel)

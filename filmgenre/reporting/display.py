@@ -99,3 +99,35 @@ def hits(hits_list: list, library_root: str | None, players: int = 3,
         start = h.segment[0] if h.segment else 0.0
         display(Markdown(f"**{h.rank}. {h.fields.get('title')}** from {start:.0f} s"))
         display(audio.player(Path(library_root or "") / h.fields["path"], seconds, start=start))
+
+
+def cv_scores(study) -> None:
+    """A cross-validation study's tables per level, its best rows and, where it nested the
+    choice of family, the family each outer fold chose (notebook 08)."""
+    from IPython.display import Markdown, display
+
+    for level, frame in study.score().items():
+        display(Markdown(f"**{level}**"))
+        table(frame)
+    print("best model (cue level):", study.best, "| best cue-vector family:", study.best_family)
+    if study.nested_choices() is not None:
+        display(Markdown("**nested_selection**: the whole choice of family made inside each "
+                         "outer fold, as the pipeline makes it: the figure for the procedure; "
+                         "the best single row above is a best of N, optimistic. Families "
+                         "chosen:"))  # fmt: skip
+        table(study.nested_choices())
+
+
+def cv_breakdowns(study) -> None:
+    """A study's best model per genre (genres too rare to rank named) and, where cues say
+    whether they are score or licensed song, per kind of cue (notebook 08)."""
+    from IPython.display import Markdown, display
+
+    genre_table, song_table = study.breakdowns()
+    table(genre_table)
+    if study.too_rare():
+        print(f"too rare to rank models on (fewer than {study.min_films} positive films): "
+              f"{', '.join(study.too_rare())}")  # fmt: skip
+    if song_table is not None:
+        display(Markdown("**score (0) vs licensed song (1) cues**"))
+        table(song_table)

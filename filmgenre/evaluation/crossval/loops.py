@@ -27,8 +27,8 @@ class CVResult:
     info: dict = field(default_factory=dict)
 
 
-def _frame(cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...],
-           folds: np.ndarray) -> pd.DataFrame:  # fmt: skip
+def oof_frame(cues: pd.DataFrame, scores: np.ndarray, genres: tuple[str, ...],
+              folds: np.ndarray) -> pd.DataFrame:  # fmt: skip
     """The predictions frame of out-of-fold scores: every cue attribute (composer, song
     flags...), ``split`` "oof" and the first repeat's ``fold``, truth and scores."""
     from ...training.cue_scores import predictions_frame
@@ -79,7 +79,7 @@ def cross_validate_vectors(
         "chosen_strength": chosen,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return CVResult(name, _frame(cues, scores, genres, fold_sets[0]), info)
+    return CVResult(name, oof_frame(cues, scores, genres, fold_sets[0]), info)
 
 
 def fold_fitter(family: Family, x, y: np.ndarray, cues: pd.DataFrame, group: np.ndarray,
@@ -122,10 +122,9 @@ def _film_level_fold(family: Family, x: np.ndarray, y: np.ndarray, film: np.ndar
                      cv: CVConfig):  # fmt: skip
     """A fold function for a film-level family: fit on the training films' rows, score the
     test films, hand each test cue its film's scores."""
-    fx, where = film_vectors(x, film)
+    fx, where, names = film_vectors(x, film)
     fy = np.zeros((len(fx), y.shape[1]))
     np.maximum.at(fy, where, y)
-    names = np.unique(film)
 
     def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
         train_films, test_films = np.unique(where[tr]), np.unique(where[te])
@@ -185,7 +184,7 @@ def cross_validate_keras(
         "train_config": asdict(config),
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return CVResult(label, _frame(cues, total / len(fold_sets), genres, fold_sets[0]), info)
+    return CVResult(label, oof_frame(cues, total / len(fold_sets), genres, fold_sets[0]), info)
 
 
 def average(results: list[CVResult], name: str) -> CVResult:

@@ -22,7 +22,7 @@ import pandas as pd
 from ...data.dataset import Manifest
 from .. import metrics
 from .folds import CVConfig
-from .loops import CVResult, _frame, cross_validate_vectors, fold_fitter, fold_problem
+from .loops import CVResult, cross_validate_vectors, fold_fitter, fold_problem, oof_frame
 from .vectors import FAMILIES, SegmentVectors
 
 
@@ -71,7 +71,7 @@ def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray | Se
         "chosen": chosen, "chosen_counts": dict(Counter(c["chosen"] for c in chosen)),
         "seconds": round(time.perf_counter() - started, 2),
     }  # fmt: skip
-    return CVResult(name, _frame(cues, total / len(fold_sets), genres, fold_sets[0]), info)
+    return CVResult(name, oof_frame(cues, total / len(fold_sets), genres, fold_sets[0]), info)
 
 
 def choices_table(result: CVResult) -> pd.DataFrame:

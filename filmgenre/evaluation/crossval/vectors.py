@@ -256,9 +256,11 @@ def segment_vectors(manifest: Manifest, parts: list[str] | tuple[str, ...],
     return SegmentVectors(np.vstack(rows).astype(np.float32), np.concatenate(owner), len(cues))
 
 
-def film_vectors(x: np.ndarray, film: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def film_vectors(x: np.ndarray, film: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """One row per film (sorted by name): the mean and the spread of its cues' vectors
-    (spread 0 for a film of one cue), and the film of each cue as an index into the rows."""
+    (spread 0 for a film of one cue), the film of each cue as an index into the rows, and
+    the films' names in the rows' order."""
     names, where = np.unique(film, return_inverse=True)
     count = np.bincount(where).astype(np.float64)[:, None]
     total = np.zeros((len(names), x.shape[1]))
@@ -267,4 +269,4 @@ def film_vectors(x: np.ndarray, film: np.ndarray) -> tuple[np.ndarray, np.ndarra
     np.add.at(squares, where, np.asarray(x, np.float64) ** 2)
     mean = total / count
     spread = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-    return np.hstack([mean, spread]).astype(np.float32), where
+    return np.hstack([mean, spread]).astype(np.float32), where, names
