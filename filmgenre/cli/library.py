@@ -194,12 +194,13 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _print_index_info(con, skipped: bool) -> None:
+    from ..config import display_path
     from ..library import index as idx
 
     info = idx.summary(con)
     model = info["model"] or {}
     cv = model.get("cross_validation") or {}
-    print(f"library: {info['library']}")
+    print(f"library: {display_path(info['library']) if info['library'] else None}")
     print(f"{info['tracks']} tracks ({info['hours']:.1f} h), {info['segments']} segments of "
           f"{info['segment_seconds']} s, {info['skipped']} file(s) skipped")  # fmt: skip
     print(f"model: {model.get('name')} ({model.get('outputs', 'scores')}); trained on: "
