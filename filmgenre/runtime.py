@@ -29,13 +29,76 @@ _PASSED_ENV_PREFIXES = ("FILMGENRE_", "TF_", "KERAS_")
 
 
 def pool_context():
-    """The multiprocessing context every process pool of the package uses."""
+    """The multiprocessing context every process pool of the package uses: the fork
+    server's, except that its workers do not run the parent's main script again (see
+    :func:`_workers_without_main`)."""
     import multiprocessing
 
     context = multiprocessing.get_context(POOL_START_METHOD)
     if POOL_START_METHOD == "forkserver":
         context.set_forkserver_preload(list(POOL_PRELOAD))
+        return _workers_without_main(context)
     return context
+
+
+def _workers_without_main(context):
+    """``context`` whose workers skip re-importing the parent's ``__main__``.
+
+    Started from a fork server (or spawned), a worker normally runs the parent's main script
+    once more, as on macOS and Windows: a script without an ``if __name__ == "__main__":``
+    guard then fails, and one that imports Keras at its top would load TensorFlow in every
+    worker. The package's jobs are its own module-level functions and need nothing from
+    ``__main__``, so its pools leave it out of what a worker is prepared with. Where this
+    Python's multiprocessing is not shaped as expected, the plain context is used.
+    """
+    return _NoMainContext() if _NoMainContext is not None else context
+
+
+def _define_no_main_context():
+    """The classes behind :func:`_workers_without_main`, at module level (a worker unpickles
+    its process object by name), or None where multiprocessing differs from Python 3.10-3.13."""
+    import io
+    from multiprocessing import context as mp_context
+    from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+
+    if not (hasattr(popen_forkserver.Popen, "_launch") and hasattr(spawn, "get_preparation_data")
+            and hasattr(mp_context, "ForkServerContext")):  # fmt: skip
+        return None
+
+    class NoMainPopen(popen_forkserver.Popen):
+        def _launch(self, process_obj):  # popen_forkserver.Popen._launch, main left out
+            prep_data = spawn.get_preparation_data(process_obj._name)
+            prep_data.pop("init_main_from_path", None)
+            prep_data.pop("init_main_from_name", None)
+            buf = io.BytesIO()
+            mp_context.set_spawning_popen(self)
+            try:
+                reduction.dump(prep_data, buf)
+                reduction.dump(process_obj, buf)
+            finally:
+                mp_context.set_spawning_popen(None)
+            self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+            parent_w = os.dup(w)
+            self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+            with open(w, "wb", closefd=True) as f:
+                f.write(buf.getbuffer())
+            self.pid = forkserver.read_signed(self.sentinel)
+
+    class NoMainProcess(mp_context.ForkServerProcess):
+        @staticmethod
+        def _Popen(process_obj):
+            return NoMainPopen(process_obj)
+
+    class NoMainContext(mp_context.ForkServerContext):
+        Process = NoMainProcess
+
+    for cls in (NoMainPopen, NoMainProcess, NoMainContext):
+        cls.__qualname__ = f"_{cls.__name__}"
+        globals()[cls.__qualname__] = cls
+    return NoMainContext
+
+
+_NoMainContext = _define_no_main_context()
 
 
 class _WithEnvironment:

@@ -43,10 +43,14 @@ KNOWN_LINES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                                 r"default Eigen-based implementation if present\."),
         ("Jupyter kernel", r"\[IPKernelApp\] WARNING \| Kernel is running over TCP without "
                            r"encryption\. .*"),
+        # asyncio's note when a finished kernel is shut down with its control task waiting
+        ("Jupyter kernel", r"Task was destroyed but it is pending!"),
+        ("Jupyter kernel", r"task: <Task pending name='Task-\d+' coro=<Kernel\.dispatch_control"
+                           r"\(\) running at .*"),
     ))  # fmt: skip
 #: how a held-back line can begin: a partial line that could still become one waits
 _BEGINNINGS = ("WARNING: All log messages", "To enable the following instructions",
-               "[IPKernelApp] WARNING")  # fmt: skip
+               "[IPKernelApp] WARNING", "Task was destroyed", "task: <Task pending")  # fmt: skip
 _GLOG_BEGINNING = re.compile(r"[IE]\d{0,4}(?: [\d:. ]*)?$|[IE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ ")
 
 
@@ -119,6 +123,10 @@ def run_filtered(argv: Sequence[str], verbose: bool = False,
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     out = sys.stderr
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a stop asked of this process (SIGTERM: a supervisor, a test's server.terminate())
+    # reaches the command itself, which would otherwise run on without its filter
+    forwarded = {sig: signal.signal(sig, lambda number, _: child.send_signal(number))
+                 for sig in (signal.SIGTERM, signal.SIGHUP)}  # fmt: skip
     try:
         while True:
             ready, _, _ = select.select([fd], [], [], 0.1)
@@ -139,3 +147,7 @@ def run_filtered(argv: Sequence[str], verbose: bool = False,
         return child.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
+        for sig, handler in forwarded.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:  # this process is going: so is the command
+            child.terminate()
