@@ -207,6 +207,7 @@ DEFAULTS: dict[str, object] = {
     # 08 cross-validation
     "cv_folds": 5,
     "cv_repeats": 1,
+    "cv_inner_folds": 4,
     "cv_families": [
         "mfcc_logreg",
         "musicnn_MTT_taggram_logreg",
@@ -250,4 +251,8 @@ DEFAULTS: dict[str, object] = {
     "library_dir": None,  # None: ../shared/realaudio when present, else this run's audio; "run"
     "library_model": None,  # None: the shipped model; or a folder, RUN/NAME, "latest-real"
     "n_players": 3,
+    # search quality: the run's collection indexed out of fold (filmgenre.library.quality)
+    "quality_folds": 5,
+    "quality_repeats": 1,
+    "quality_boot": 500,
 }

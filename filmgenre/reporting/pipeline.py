@@ -37,13 +37,16 @@ PROFILES: dict[str, dict] = {
         "max_patches_per_cue": 1,
         "n_tag_examples": 2,
         "cv_folds": 3,
-        # one family of each head and input kind (the 3012-d pooled and taggram families
-        # cost the smoke run seconds and test no other code path)
-        "cv_families": ["mfcc_logreg", "musicnn_MTT_penultimate_logreg",
-                        "musicnn_MTT_penultimate_mlp", "combined_logreg", "mfcc_meandiff",
+        "cv_inner_folds": 2,
+        # one family of each head and input kind (the 3012-d pooled and taggram families,
+        # and a second family of a head or an input already here, cost the smoke run
+        # seconds and test no other code path)
+        "cv_families": ["mfcc_logreg", "musicnn_MTT_penultimate_mlp", "combined_logreg",
                         "combined_meandiff", "mir_meandiff", "combined_film_meandiff"],
         "cv_keras_models": [["study_cnn", "mfcc"]],
         "library_dir": "run",  # the run's own cues: their features are cached already
+        "quality_folds": 3,
+        "quality_boot": 50,
         "cv_epochs": 1,
         "cv_patience": 1,
         "progress": False,
@@ -80,6 +83,7 @@ PROFILES: dict[str, dict] = {
         "finetune_epochs": 6,
         "max_patches_per_cue": 3,
         "cv_repeats": 3,
+        "quality_repeats": 3,
         "cv_keras_models": [["study_cnn", "mfcc"], ["resnet_cnn", "logmel"]],
         "cv_epochs": 12,
         "cv_patience": 4,

@@ -80,6 +80,9 @@ class CVConfig:
     repeats: int = 1
     seed: int = 0
     by: str = "film"
+    #: grouped inner folds that choose a head's regularisation (and nested selection's
+    #: inner cross-validation) inside each training fold
+    inner_k: int = 4
 
     def fold_sets(self, cues: pd.DataFrame, genres: tuple[str, ...]) -> list[np.ndarray]:
         """Fold assignment of every repeat (seeds ``seed``, ``seed + 1`` ...)."""

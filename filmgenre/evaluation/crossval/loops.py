@@ -95,7 +95,7 @@ def fold_fitter(family: Family, x, y: np.ndarray, cues: pd.DataFrame, group: np.
         raise ValueError(f"unknown level {family.level!r}; choose cue, segment or film")
 
     def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
-        strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed)
+        strength = select_strength(family, x[tr], y[tr], group[tr], cv.seed, cv.inner_k)
         return predict_head(fit_head(family.head, x[tr], y[tr], strength, cv.seed),
                             x[te]), strength  # fmt: skip
 
@@ -111,7 +111,8 @@ def _segment_level_fold(family: Family, x: SegmentVectors, y: np.ndarray, group:
     def fit_fold(tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, float]:
         train, test = x[tr], x[te]
         seg_y, seg_group = y[tr][train.cue], group[tr][train.cue]
-        strength = select_strength(family, train.rows, seg_y, seg_group, cv.seed)
+        strength = select_strength(family, train.rows, seg_y, seg_group, cv.seed,
+                                   cv.inner_k)
         fitted = fit_head(family.head, train.rows, seg_y, strength, cv.seed)
         return test.per_cue(predict_head(fitted, test.rows)), strength
 
@@ -132,7 +133,7 @@ def _film_level_fold(family: Family, x: np.ndarray, y: np.ndarray, film: np.ndar
             raise ValueError(f"a film-level family needs folds that keep a film's cues "
                              f"together (grouping {cv.by!r} splits films)")  # fmt: skip
         strength = select_strength(family, fx[train_films], fy[train_films],
-                                   names[train_films], cv.seed)  # fmt: skip
+                                   names[train_films], cv.seed, cv.inner_k)  # fmt: skip
         fitted = fit_head(family.head, fx[train_films], fy[train_films], strength, cv.seed)
         per_film = np.zeros((len(fx), y.shape[1]))
         per_film[test_films] = predict_head(fitted, fx[test_films])

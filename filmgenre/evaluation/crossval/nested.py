@@ -27,8 +27,8 @@ from .vectors import FAMILIES, SegmentVectors
 
 
 def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray | SegmentVectors],
-                          families: list[str], cv: CVConfig = CVConfig(), inner_k: int = 4,
-                          name: str = "nested selection",
+                          families: list[str], cv: CVConfig = CVConfig(),
+                          inner_k: int | None = None, name: str = "nested selection",
                           ensemble_sizes: tuple[int, ...] = (1,)) -> CVResult:  # fmt: skip
     """Out-of-fold predictions of "choose the best family by inner cross-validation, then
     fit it" (see the module docstring); repeats of the outer folds are averaged per cue.
@@ -38,6 +38,7 @@ def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray | Se
     predictions; the choice between one family and an ensemble is then made inside the
     fold too (a tie goes to fewer members)."""
     started = time.perf_counter()
+    inner_k = cv.inner_k if inner_k is None else inner_k
     cues, genres, y, group, fold_sets = fold_problem(manifest, cv)
     fitters = {f: fold_fitter(FAMILIES[f], vectors[f], y, cues, group, cv) for f in families}
     total, chosen = np.zeros(y.shape), []
@@ -46,7 +47,7 @@ def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray | Se
             tr, te = folds != f, folds == f
             inner = Manifest(cues[tr].reset_index(drop=True), genres=genres)
             inner_cv = CVConfig(k=inner_k, repeats=1, seed=cv.seed + 1000 * (r + 1) + f,
-                                by=cv.by)  # fmt: skip
+                                by=cv.by, inner_k=cv.inner_k)  # fmt: skip
             inner_scores = {}
             for family in families:
                 result = cross_validate_vectors(family, inner, vectors[family][tr], inner_cv)
