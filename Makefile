@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-load lint lab clean-data clean-reports
+.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-search-quality bench-load lint lab clean-data clean-reports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench-stream: $(STAMP)  ## peak memory and tiles/s of streamed vs in-memory trai
 
 bench-search: $(STAMP)  ## index latency, size and memory at 10k/100k/1M tracks; build rate on real audio
 	$(PY) benchmarks/bench_search.py
+
+bench-search-quality: $(STAMP)  ## genre mixes and "more like this" on filmscore, cross-validated by film
+	$(PY) benchmarks/bench_search_quality.py
 
 bench-load: $(STAMP)  ## 50 clients for 30 s against `filmgenre serve` while the index updates (loopback)
 	$(PY) benchmarks/bench_serve_load.py

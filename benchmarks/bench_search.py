@@ -59,7 +59,8 @@ def make_index(path: Path, n: int, seed: int = 0) -> float:
                   scores[i].tobytes(), vectors[i].tobytes()) for i in range(m)))  # fmt: skip
             seg = np.clip(scores[:, None, :] + rng.normal(0, 0.05, (m, SEGMENTS, len(GENRES))),
                           0.001, 0.999).astype(np.float32)  # fmt: skip
-            con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+            con.executemany("INSERT INTO segments (track_id, idx, start, end, scores) "
+                            "VALUES (?, ?, ?, ?, ?)",
                             ((start + i + 1, k, 15.0 * k, 15.0 * (k + 1), seg[i, k].tobytes())
                              for i in range(m) for k in range(SEGMENTS)))  # fmt: skip
     with idx.writing(con):

@@ -5,7 +5,10 @@ musicnn penultimate embeddings + the mean-difference head): film-grouped 5-fold
 cross-validation repeated 3 times, per-genre Platt calibration cross-fitted on the
 out-of-fold scores, then the final model on every film with the map fitted on all
 out-of-fold scores folded into its output layer. Prints the cross-validated figures and
-the calibration table; writes filmgenre/pretrained/filmscore_<family>/.
+the calibration table; writes filmgenre/pretrained/filmscore_<family>/. Then learns the
+model's similarity space (filmgenre.library.similarity: settings chosen by 5-fold
+cross-validation over the films) and saves it beside the model as similarity.npz
+(``--similarity-only`` redoes just that step for the folder that is there).
 
     .venv/bin/python scripts/train_shipped_model.py [--family combined_meandiff] [--out DIR]
 """
@@ -27,6 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", default="combined_meandiff")
     parser.add_argument("--out", help="model folder (default: pretrained/filmscore_<family>)")
+    parser.add_argument("--similarity-only", action="store_true",
+                        help="only learn the similarity space of the model folder there")
     args = parser.parse_args()
     work = runtime.scratch_dir("filmgenre-shipped-")
     try:
@@ -35,6 +40,11 @@ def main() -> None:
         raise SystemExit(str(error)) from None
     print(f"{manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "
           f"{len(manifest.skipped)} file(s) skipped")
+    out = Path(args.out) if args.out else (project_root() / "filmgenre" / "pretrained"
+                                           / f"filmscore_{args.family}")
+    if args.similarity_only:
+        fit_similarity(manifest, out, args.family)
+        return
     study = crossval.CrossValidationRun(manifest, work, crossval.CVConfig(k=5, repeats=3),
                                         n_boot=1000, anchor="mfcc_logreg")
     study.run_models([args.family, "mfcc_logreg"], ensemble=False, progress=True)
@@ -43,8 +53,6 @@ def main() -> None:
     print(tables["film (mean of cues)"].iloc[:, :3].round(3).to_string())
     print(study.calibrate().round(3).to_string())
     print(study.ece_per_genre(args.family).round(3).to_string())
-    out = Path(args.out) if args.out else (project_root() / "filmgenre" / "pretrained"
-                                           / f"filmscore_{args.family}")
     finals = study.fit_finals([args.family])
     folder = finals.loc[args.family, "folder"]
     if out.exists():
@@ -58,7 +66,34 @@ def main() -> None:
         args.family]["metrics"]["macro_roc_auc"]
     (out / "config.json").write_text(json.dumps(info, indent=2, default=str))
     print(f"wrote {out}")
+    fit_similarity(manifest, out, args.family)
 
+
+def fit_similarity(manifest, out: Path, family: str) -> None:
+    """The model's similarity space, learned on its training films with the model's own
+    scores, its settings chosen by film-grouped 5-fold cross-validation; saved in ``out``."""
+    import numpy as np
+
+    from filmgenre.library import similarity
+    from filmgenre.predict import load_trained
+
+    cues = manifest.cues.reset_index(drop=True)
+    x = crossval.cue_vectors(manifest, crossval.FAMILIES[family].parts, progress=True)
+    model, _ = load_trained(out)
+    scores = np.asarray(model.predict(x, verbose=0))
+    film = cues["film"].astype(str).to_numpy()
+    track = (cues["film"].astype(str) + "/" + cues["track"].astype(str)).to_numpy()
+    labels = cues[list(manifest.genres)].to_numpy().astype(bool)
+    folds = crossval.assign_folds(cues, manifest.genres, 5, 0)
+    settings, rows = similarity.choose(x, film, scores, track, labels, folds)
+    best = max(rows, key=lambda r: r["criterion"])
+    space = similarity.fit(x, film, scores, **settings)
+    space.settings.update({"chosen_by": "film-grouped 5-fold cross-validation on the training "
+                                        "films", "cv_same_film": round(best["same_film"], 3),
+                           "cv_agreement": round(best["agreement"], 3)})  # fmt: skip
+    print(f"similarity space: {settings}; cross-validated same film's other track in the "
+          f"top 10 {best['same_film']:.3f}, genre agreement {best['agreement']:.3f}")
+    print(f"wrote {space.save(out)}")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,20 @@ def built(library_folder, model_dir, tmp_path_factory) -> Path:
     return index_file
 
 
+def index_copy(index_file: Path, folder: Path) -> Path:
+    """A private copy of an index (SQLite's backup: the WAL's pages included), for a test
+    that writes to it (a shortlist) while others read the session's index."""
+    import sqlite3
+
+    target = folder / index_file.name
+    source, copy = sqlite3.connect(index_file), sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return target
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``python -m filmgenre ARGS`` in a fresh process, as a user runs it."""
     env = {**os.environ, "FILMGENRE_ROOT": str(project_root())}

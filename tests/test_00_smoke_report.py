@@ -157,6 +157,17 @@ def test_smoke_pipeline_runs_every_notebook_into_a_report(smoke_run, tmp_path):
 
     run_index = run / "library" / "library.sqlite"
     assert idx.summary(idx.connect(run_index))["tracks"] == n_cues
+    # ... and measured its search quality out of fold, shown on the front page
+    quality = json.loads((run / "library" / "quality.json").read_text())
+    assert quality["collection"]["cues"] == n_cues and quality["collection"]["folds"] == 3
+    kinds = {r["query kind"] for r in quality["genre_queries"]}
+    assert {"one wanted", "wanted + unwanted"} <= kinds
+    rows = {r["ranking"] for r in quality["genre_queries"]}
+    assert "random ranking" in rows and any("anchor" in r for r in rows)
+    assert {r["vectors"] for r in quality["more_like_this"]} == {
+        "similarity space (learned)", "PCA of the model's input (before)"}
+    assert sum(quality["ranking_chosen"].values()) == 3  # a choice in each fold
+    assert "Search quality" in front
     cnn = json.loads((run / "models" / "study_cnn_mfcc_final" / "config.json").read_text())
     assert cnn["final"] is True and cnn["stopping_films"] > 0
     assert cnn["trained_on"]["n_films"] + cnn["stopping_films"] == cv["levels"]["cue"][

@@ -50,7 +50,7 @@ def test_build_stores_tracks_segments_tags_and_every_skip_with_why(built, librar
     assert (title, artist, album, number) == ("Long Theme", "Tester", "Suite", 3)
     assert duration == pytest.approx(40.0, abs=0.1) and tempo is None or tempo > 0
     segs = idx.segments_of(con, [tid])[tid]
-    assert [(a, b) for a, b, _ in segs] == [(0.0, 15.0), (15.0, 30.0),
+    assert [(a, b) for a, b, *_ in segs] == [(0.0, 15.0), (15.0, 30.0),
                                             (30.0, pytest.approx(40.0, abs=0.1))]  # fmt: skip
     snap = idx.snapshot(con)
     assert snap.scores.shape == (13, len(GENRES)) and np.all((snap.scores > 0) & (snap.scores < 1))
@@ -192,7 +192,7 @@ def test_the_query_language():
     assert search.parse_mix("sci-fi -drama") == {"Sci-Fi": 1, "Drama": -1}
     assert search.parse_mix("SciFi, Science Fiction") == {"Sci-Fi": 2}
     for bad, words in (("Romance Western", "'Western'"), ("Romance=lots", "not a number"),
-                       ("Romance=1,Comedy", "give every genre a weight"),
+                       ("Romance=1,Comedy", "give every term a weight"),
                        ("Drama -Drama", "cancel out"), ("Drama=nan", "finite")):  # fmt: skip
         with pytest.raises(search.QueryError, match=words):
             search.parse_mix(bad)
@@ -313,7 +313,7 @@ def test_page_api_answers_searches_and_malformed_queries_in_words(client):
     assert found.status_code == 200 and len(found.json()["results"]) == 4
     like = client.get("/api/search", params={"like": found.json()["results"][0]["id"]}).json()
     assert found.json()["results"][0]["id"] not in [h["id"] for h in like["results"]]
-    for params, words in (({"q": "Western"}, "unknown genre"),
+    for params, words in (({"q": "Western"}, "unknown word"),
                           ({"q": "Drama=x"}, "not a number"),
                           ({"q": "Drama", "top": "many"}, "not a whole number"),
                           ({"q": "Drama", "tempo": "fast"}, "give a range"),

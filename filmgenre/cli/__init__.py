@@ -1,9 +1,9 @@
 """The ``filmgenre`` command: pipeline runs, synthetic data, dataset builds, tagging, a
 music library's index, search and page, kernel set-up.
 
-One module per command group (:mod:`.research`, :mod:`.tag`, :mod:`.library`), what they
-share in :mod:`.common`; :func:`entry` is the installed command, :func:`main` runs one
-command in this process (tests and scripts).
+One module per command group (:mod:`.research`, :mod:`.tag`, :mod:`.library`,
+:mod:`.picks`), what they share in :mod:`.common`; :func:`entry` is the installed command,
+:func:`main` runs one command in this process (tests and scripts).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from . import library, research, tag
+from . import library, picks, research, tag
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     research.add_commands(sub)
     tag.add_commands(sub)
     library.add_commands(sub)
+    picks.add_commands(sub)
     return parser
 
 

@@ -13,6 +13,8 @@ from . import common
 def _cmd_search(args: argparse.Namespace) -> int:
     """Search an index (``--index``), or a folder (``--library``: its index is built or
     updated first). A genre mix on an index loads no model: no TensorFlow is imported."""
+    if args.vocabulary:
+        return _print_vocabulary(args)
     if args.index is None and args.library is None:
         print("filmgenre search: give --index FILE (a built index) or --library DIR",
               file=sys.stderr)  # fmt: skip
@@ -41,20 +43,54 @@ def _cmd_search(args: argparse.Namespace) -> int:
         con = idx.connect(index_file)
         snap = idx.snapshot(con)
         genres = snap.genres
-        mix = search.parse_mix(args.query, genres) if args.query else None
+        mix = search.parse_query(args.query, genres, words=snap.has_tags) if args.query \
+            else None  # fmt: skip
         like = like_scores = None
         exclude: set[int] = set()
         if args.like:
             like, like_scores, exclude = _reference(con, snap, args.like)
         low_d, high_d = search.parse_range(args.duration, "--duration")
         low_t, high_t = search.parse_range(args.tempo, "--tempo")
+        tonic, mode = search.parse_key(args.key, "--key")
+        if args.mode is not None:
+            mode = args.mode
         filters = search.Filters(low_d, high_d, low_t, high_t, args.folder, args.album,
-                                 exclude)  # fmt: skip
-        hits = search.run(con, snap, mix, like, like_scores, filters, args.top)
+                                 exclude, tonic, mode)  # fmt: skip
+        hits = search.run(con, snap, mix, like, like_scores, filters, args.top, args.ranking)
     except (idx.IndexFileError, search.QueryError, FileNotFoundError, ValueError) as exc:
         print(f"filmgenre search: {exc}", file=sys.stderr)
         return 1
     _emit_hits(hits, snap, args, index_file)
+    return 0
+
+
+def _print_vocabulary(args: argparse.Namespace) -> int:
+    """Every word a query may use, where it comes from and what its score means."""
+    from ..config import GENRES
+    from ..library import index as idx
+    from ..library import vocabulary
+
+    genres = GENRES
+    if args.index:
+        try:
+            genres = tuple(idx.get_meta(idx.connect(args.index), "genres", []) or GENRES)
+        except idx.IndexFileError as exc:
+            print(f"filmgenre search: {exc}", file=sys.stderr)
+            return 1
+    rows = vocabulary.table(genres)
+    if args.format == "json":
+        import json
+
+        common.write_output(json.dumps(rows, indent=2) + "\n", args.out, len(rows), "json")
+        return 0
+    lines = [f"{'word':<22} {'source':<32} also typed as",
+             *(f"{r['word']:<22} {r['source']:<32} {r.get('also', '')}" for r in rows)]
+    notes = ("Genres are the model's calibrated probabilities. The taggers' words are sigmoid "
+             "outputs of networks trained on other music (MagnaTagATune, the Million Song "
+             "Dataset), not probabilities: a query ranks each of its terms within the "
+             "library, so a word and a genre weigh alike. A word both taggers know is their "
+             "mean; add :mtt or :msd for one of them.")  # fmt: skip
+    common.write_output("\n".join(lines) + "\n\n" + notes + "\n", args.out, len(rows), "table")
     return 0
 
 
@@ -142,18 +178,22 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
 
 def _hits_table(hits, genres) -> str:
     """A plain-text table: rank, score, the cut (best segment), title, artist, three top
-    genres, duration, path."""
+    genres, the query's words (their tagger values), key, duration, path."""
     if not hits:
         return "no track matches\n"
+    with_words = any(h.words for h in hits)
     lines = [f"{'#':>3} {'score':>6} {'cut':>13}  {'title':<30} {'artist':<18} "
-             f"{'top genres':<40} {'dur':>5}  path"]  # fmt: skip
+             f"{'top genres':<40} " + (f"{'words':<34} " if with_words else "")
+             + f"{'key':<9} {'dur':>5}  path"]  # fmt: skip
     for h in hits:
+        words = ", ".join(f"{w} {v:.2f}" for w, v in h.words.items())[:34]
         cut = f"{h.segment[0]:.0f}-{h.segment[1]:.0f} s" if h.segment else ""
         top = ", ".join(f"{g} {p:.2f}" for g, p in sorted(h.genres.items(),
                                                            key=lambda kv: -kv[1])[:3])  # fmt: skip
         f = h.fields
         lines.append(f"{h.rank:>3} {h.score:>6.3f} {cut:>13}  {str(f.get('title') or '')[:30]:<30} "
                      f"{str(f.get('artist') or '')[:18]:<18} {top:<40} "
+                     + (f"{words:<34} " if with_words else "") + f"{h.key or '':<9} "
                      f"{(f.get('duration') or 0):>5.0f}  {f.get('path')}")  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -209,7 +249,10 @@ def _print_index_info(con, skipped: bool) -> None:
         print(f"model's cross-validated macro ROC-AUC: {cv.get('macro_roc_auc', float('nan')):.3f}"
               f" ({cv.get('folds')} folds x {cv.get('repeats')}, by {cv.get('grouping')})")
     projection = info["projection"] or {}
-    if projection:
+    if projection.get("method") == "space":
+        print(f"similarity vectors: {projection.get('dims')} dimensions, the model's similarity "
+              f"space ({projection.get('what')})")  # fmt: skip
+    elif projection:
         print(f"similarity vectors: {projection.get('dims')} of {projection.get('full_dims')} "
               f"dimensions ({projection.get('method')}); recall@10 of their neighbours vs the "
               f"full vectors' {projection.get('recall_at_10_vs_full')}")  # fmt: skip
@@ -252,12 +295,18 @@ def add_commands(sub) -> None:
     p = sub.add_parser("search", help="rank a library's tracks by a genre mix and/or a "
                        "reference track")  # fmt: skip
     p.add_argument("query", nargs="?", default="",
-                   help='genre mix: "Romance Comedy -Thriller" or "Romance=1,Comedy=0.5,'
-                   'Thriller=-1" (may be empty with --like)')  # fmt: skip
+                   help='genres and words: "Romance piano -vocals -sad" or "Thriller=1,'
+                   'strings=1,loud=0.5,happy=-1" (may be empty with --like; --vocabulary '
+                   'lists the words)')  # fmt: skip
     p.add_argument("--index", help="an index file (filmgenre index build)")
     p.add_argument("--library", help="a folder: its index is built or updated first")
     p.add_argument("--like", help="a track of the index (id or path) or an outside audio file")
     p.add_argument("--duration", help="seconds, e.g. 60-240, 60- or -240")
+    p.add_argument("--key", help='only tracks in this key, e.g. "A minor", "F#", "Bb major"')
+    p.add_argument("--mode", choices=("major", "minor"), help="only tracks in this mode")
+    p.add_argument("--vocabulary", action="store_true",
+                   help="list every word a query may use, where it comes from and what its "
+                   "score means, and exit")  # fmt: skip
     p.add_argument("--tempo", help="BPM, e.g. 90-120")
     p.add_argument("--folder", help="only tracks whose folder contains this text")
     p.add_argument("--album", help="only tracks whose album contains this text")
@@ -266,6 +315,10 @@ def add_commands(sub) -> None:
         help="with --library: " + common.MODEL_HELP,
     )
     p.add_argument("--top", type=int, default=20)
+    p.add_argument("--ranking", choices=("fit", "rank", "balanced"), default="fit",
+                   help="how a mix ranks tracks: fit (default: the genre probabilities), rank "
+                   "(their ranks in the library), balanced (ranks for wanted genres, "
+                   "probabilities for unwanted ones); docs/library.md compares them")
     common.output_options(p)
     common.verbose_option(p)
     p.set_defaults(func=_cmd_search)

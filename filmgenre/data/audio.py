@@ -300,6 +300,42 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
+def load_native(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Decode ``path`` as it is: float32 frames x channels at the file's own rate (for
+    cutting excerpts, where resampling or downmixing would change what a user hears)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, "file not found")
+    try:
+        with _decoder_stderr_quiet():
+            data, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        try:
+            import av
+
+            with av.open(str(path), metadata_errors="ignore") as container:
+                if not container.streams.audio:
+                    raise AudioError(path, "no audio stream in the file")
+                stream = container.streams.audio[0]
+                rate = stream.rate
+                resampler = av.AudioResampler(format="fltp", layout=stream.layout.name,
+                                              rate=rate)  # fmt: skip
+                chunks = [out.to_ndarray() for frame in container.decode(stream)
+                          for out in resampler.resample(frame)]  # fmt: skip
+                chunks += [out.to_ndarray() for out in resampler.resample(None)]
+        except AudioError:
+            raise
+        except Exception as exc:
+            raise AudioError(path, f"not decodable as audio ({type(exc).__name__}: {exc})"
+                             ) from exc  # fmt: skip
+        if not chunks:
+            raise AudioError(path, "no audio frames")
+        data = np.concatenate(chunks, axis=1).T.astype(np.float32)
+    if data.shape[0] == 0:
+        raise AudioError(path, "no audio frames")
+    return np.ascontiguousarray(data), int(rate)
+
+
 def loop_to_length(y: np.ndarray, n_samples: int) -> np.ndarray:
     """Repeat a short signal from its start until it is ``n_samples`` long (longer: unchanged).
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import dataset, features, synth
 from ..config import GENRES, FeatureParams, data_dir, shared_dir
+from . import dataset, features, synth
 
 
 def synthetic_collection(

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import is_audio_file, probe_duration
 from ..config import GENRES, FeatureParams
+from .audio import is_audio_file, probe_duration
 
 SPLITS = ("train", "val", "test")
 

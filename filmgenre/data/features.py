@@ -18,10 +18,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .audio import AudioError, load_audio, loop_to_length
 from ..config import FeatureParams, data_dir
-from .dataset import NO_USABLE_AUDIO, Manifest
 from ..runtime import process_map
+from .audio import AudioError, load_audio, loop_to_length
+from .dataset import NO_USABLE_AUDIO, Manifest
 
 FEATURE_KINDS = ("logmel", "mfcc")
 
@@ -39,12 +39,23 @@ def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def logmel(y: np.ndarray, params: FeatureParams) -> np.ndarray:
-    """Log-power mel spectrogram in dB (n_mels x frames), as librosa computes it."""
+def power_spectrogram(y: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """|STFT|^2 (frequencies x frames), as librosa's melspectrogram computes it for itself."""
     import librosa
 
+    return np.abs(librosa.stft(y, n_fft=params.n_fft, hop_length=params.hop_length)) ** 2
+
+
+def logmel(y: np.ndarray | None, params: FeatureParams, power: np.ndarray | None = None
+           ) -> np.ndarray:  # fmt: skip
+    """Log-power mel spectrogram in dB (n_mels x frames), as librosa computes it (from
+    ``power``, :func:`power_spectrogram`, when it is at hand: the same numbers)."""
+    import librosa
+
+    if power is None:
+        power = power_spectrogram(y, params)
     mel = librosa.feature.melspectrogram(
-        y=y,
+        S=power,
         sr=params.sample_rate,
         n_fft=params.n_fft,
         hop_length=params.hop_length,
@@ -55,6 +66,16 @@ def logmel(y: np.ndarray, params: FeatureParams) -> np.ndarray:
     return librosa.power_to_db(mel).astype(np.float32)
 
 
+def chroma(power: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Chroma (12 pitch classes x frames) of a power spectrogram, at A440 tuning (librosa's
+    tuning estimate compiles a numba kernel that crashed workers with TensorFlow loaded)."""
+    import librosa
+
+    return librosa.feature.chroma_stft(S=power, sr=params.sample_rate, n_fft=params.n_fft,
+                                       hop_length=params.hop_length,
+                                       tuning=0.0).astype(np.float32)  # fmt: skip
+
+
 def mfcc_from_logmel(logmel_db: np.ndarray, params: FeatureParams) -> np.ndarray:
     """MFCCs (n_mfcc x frames) from a log-mel matrix, as librosa.feature.mfcc(y=...) gives."""
     import librosa
@@ -63,8 +84,11 @@ def mfcc_from_logmel(logmel_db: np.ndarray, params: FeatureParams) -> np.ndarray
 
 
 def compute_features(y: np.ndarray, params: FeatureParams) -> dict[str, np.ndarray]:
-    db = logmel(y, params)
-    return {"logmel": db, "mfcc": mfcc_from_logmel(db, params)}
+    """Log-mel, MFCC and chroma of a decoded cue, from one power spectrogram (the chroma
+    serves the library's key estimate)."""
+    power = power_spectrogram(y, params)
+    db = logmel(None, params, power)
+    return {"logmel": db, "mfcc": mfcc_from_logmel(db, params), "chroma": chroma(power, params)}
 
 
 def tile(matrix: np.ndarray, params: FeatureParams) -> np.ndarray:

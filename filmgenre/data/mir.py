@@ -17,10 +17,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from .audio import load_audio
 from ..config import data_dir
-from .dataset import Manifest
 from ..runtime import process_map
+from .audio import load_audio
+from .dataset import Manifest
 
 #: bump when a feature changes: cached vectors of another version are never reused
 VERSION = 3
@@ -52,6 +52,23 @@ def key_profile_correlations(chroma_mean: np.ndarray) -> tuple[np.ndarray, np.nd
     major = np.array([np.corrcoef(chroma_mean, np.roll(_MAJOR, k))[0, 1] for k in range(12)])
     minor = np.array([np.corrcoef(chroma_mean, np.roll(_MINOR, k))[0, 1] for k in range(12)])
     return np.nan_to_num(major), np.nan_to_num(minor)
+
+
+#: pitch-class names as a key estimate gives them
+PITCHES = _PITCHES
+
+
+def estimate_key(chroma_mean: np.ndarray) -> tuple[int, str, float] | None:
+    """(tonic pitch class 0..11, "major" or "minor", clarity) of a mean chroma vector: the
+    best-correlated rotation of the Krumhansl-Kessler profiles, its correlation the clarity;
+    None for a flat chroma (silence, noise) that names no key."""
+    chroma_mean = np.asarray(chroma_mean, float)
+    if chroma_mean.size != 12 or np.ptp(chroma_mean) < 1e-6:
+        return None
+    major, minor = key_profile_correlations(chroma_mean)
+    if major.max() >= minor.max():
+        return int(major.argmax()), "major", float(major.max())
+    return int(minor.argmax()), "minor", float(minor.max())
 
 
 def _onset_peaks(onset_env: np.ndarray) -> np.ndarray:

@@ -17,10 +17,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ..runtime import process_map
 from .audio import AudioError, load_audio, loop_to_length
 from .dataset import Manifest
 from .features import default_cache_dir
-from ..runtime import process_map
+from .tags import MSD_LABELS, MTT_LABELS, PRETRAINED  # noqa: F401  (re-exported)
 
 #: musicnn's spectrogram: 16 kHz, n_fft 512, hop 256, 96 mel bands; 187-frame (3 s) patches
 
@@ -30,24 +31,6 @@ HOP_LENGTH = 256
 N_MELS = 96
 PATCH_FRAMES = 187
 
-MTT_LABELS = (
-    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
-    "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male",
-    "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman",
-    "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man", "classic", "choir", "voice",
-    "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello", "no voice",
-    "weird", "country", "metal", "female voice", "choral",
-)  # fmt: skip
-MSD_LABELS = (
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
-    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists",
-    "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill",
-    "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
-    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
-    "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
-    "60s", "rnb", "indie pop", "sad", "House", "happy",
-)  # fmt: skip
-PRETRAINED = {"MTT_musicnn": MTT_LABELS, "MSD_musicnn": MSD_LABELS}
 
 
 def input_features(y: np.ndarray) -> np.ndarray:
@@ -129,9 +112,12 @@ def extract_inputs(
     disable = None if progress is None else not progress
     bar = tqdm(total=len(todo), desc="musicnn input", unit="cue", leave=False, disable=disable)
     with bar:
-        errors = [f"{path}: {error}" for path, error in process_map(_extract_one, todo, n_jobs, bar)
+        errors = [(path, error) for path, error in process_map(_extract_one, todo, n_jobs, bar)
                   if error]  # fmt: skip
     if errors:
-        raise AudioError(errors[0].split(": ")[0], "; ".join(errors))
+        (first, reason), others = errors[0], errors[1:]
+        listed = "; ".join(f"{path}: {error}" for path, error in others[:3])
+        more = f" (and {len(others)} more: {listed}{'; ...' if len(others) > 3 else ''})"
+        raise AudioError(first, reason + (more if others else ""))
 
 

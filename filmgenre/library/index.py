@@ -23,10 +23,16 @@ Schema version :data:`SCHEMA_VERSION` (:data:`SCHEMA`):
 - ``tracks``: one row per file seen, ``status`` ``ok`` or ``skipped`` (with ``reason``):
   path relative to the library, content digest, size, mtime, title, artist, album, track
   number, duration, tempo, folder, ``scores`` (float32 per genre), ``vector`` (float32),
-  ``model_key`` (the model that scored it);
-- ``segments(track_id, idx, start, end, scores)``: the scores of each segment;
+  ``model_key`` (the model that scored it), ``tags`` (float32, the musicnn taggers' outputs
+  in :data:`filmgenre.library.vocabulary.TAG_COLUMNS` order), ``key`` (tonic 0..11) and
+  ``mode`` (``major``/``minor``) estimated from the chroma;
+- ``segments(track_id, idx, start, end, scores, tags)``: the scores of each segment;
 - ``blobs(name, data)``: arrays packed for queries (``ids``, ``scores``, ``vectors``,
-  ``durations``, ``tempi``) at the current generation, and the projection's matrices.
+  ``durations``, ``tempi``, ``tags``, ``keys``, ``modes``) at the current generation, and
+  the projection's matrices.
+
+Version 2 added the tags, key and mode; an index of version 1 is read as it is (no tag
+words, no key filter) and upgraded by the next ``index build``, which fills them in.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,7 +69,10 @@ CREATE TABLE IF NOT EXISTS tracks (
     scores BLOB,
     vector BLOB,
     model_key TEXT,
-    features TEXT
+    features TEXT,
+    tags BLOB,
+    key INTEGER,
+    mode TEXT
 );
 CREATE INDEX IF NOT EXISTS tracks_status ON tracks (status);
 CREATE INDEX IF NOT EXISTS tracks_folder ON tracks (folder);
@@ -74,6 +83,7 @@ CREATE TABLE IF NOT EXISTS segments (
     start REAL NOT NULL,
     end REAL NOT NULL,
     scores BLOB NOT NULL,
+    tags BLOB,
     PRIMARY KEY (track_id, idx)
 );
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -113,6 +123,7 @@ def connect(path: str | os.PathLike[str], create: bool = False,
         if create:
             con.execute("PRAGMA journal_mode = WAL")
             con.executescript(SCHEMA)
+            _upgrade(con)
             con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),))  # fmt: skip
             con.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
@@ -133,6 +144,32 @@ def connect(path: str | os.PathLike[str], create: bool = False,
         raise IndexFileError(f"{path}: index schema version {row[0]} is newer than this "
                              f"filmgenre reads ({SCHEMA_VERSION}); upgrade filmgenre")  # fmt: skip
     return con
+
+
+#: tag columns per track and segment (MTT's 50 then MSD's 50; vocabulary.TAG_COLUMNS)
+TAG_COUNT = 100
+
+
+def has_column(con: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in con.execute(f"PRAGMA table_info({table})"))
+
+
+#: columns version 2 added: (table, column, type)
+_ADDED = (("tracks", "tags", "BLOB"), ("tracks", "key", "INTEGER"), ("tracks", "mode", "TEXT"),
+          ("segments", "tags", "BLOB"))  # fmt: skip
+
+
+def _upgrade(con: sqlite3.Connection) -> None:
+    """Bring an index of an older schema to this one (columns added, never removed); its
+    tracks get their new fields when the next build rescores or revisits them."""
+    for table, column, kind in _ADDED:
+        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) < SCHEMA_VERSION:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION),))  # fmt: skip
 
 
 @contextmanager
@@ -196,29 +233,58 @@ class Snapshot:
     tempi: np.ndarray
     model: dict
     ann: object | None = None
+    tags: np.ndarray | None = None  # (tracks x tag columns) float16; None: an index without
+    keys: np.ndarray | None = None  # tonic 0..11, -1 where unknown
+    modes: np.ndarray | None = None  # 0 major, 1 minor, -1 unknown
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __post_init__(self) -> None:
-        self._log_p: np.ndarray | None = None
-        self._log_q: np.ndarray | None = None
+        self._logs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._unit: np.ndarray | None = None
 
-    def log_fit(self, mix: dict[str, float], rows=None) -> np.ndarray:
-        """Log of each track's fit to a weighted mix (see :mod:`filmgenre.library.search`): a
-        weighted sum of precomputed columns of log p (wanted) and log (1 - p) (unwanted)."""
-        if self._log_p is None:  # once per snapshot: float32, two arrays the size of scores
-            clipped = np.clip(self.scores, 1e-6, 1 - 1e-6)
-            self._log_p, self._log_q = np.log(clipped), np.log1p(-clipped)
+    def log_fit(self, mix: dict[str, float], rows=None, ranking: str = "fit") -> np.ndarray:
+        """Log of each track's fit to a weighted mix (see :mod:`filmgenre.library.search`):
+        a weighted sum of precomputed columns of log q (wanted) and log (1 - q) (unwanted),
+        q the probabilities (``ranking="fit"``) or their ranks in the library scaled to 0..1
+        (``"rank"``)."""
+        if ranking not in self._logs:  # once per snapshot: two float32 arrays like scores
+            self._logs[ranking] = fit_columns(self.scores, ranking)
+        log_p, log_q = self._logs[ranking]
         n = len(self) if rows is None else len(rows)
         total = np.zeros(n, np.float32)
         norm = sum(abs(w) for w in mix.values())
         for genre, w in mix.items():
             j = self.genres.index(genre)
-            column = (self._log_p if w > 0 else self._log_q)[:, j]
+            column = (log_p if w > 0 else log_q)[:, j]
             total += np.float32(abs(w) / norm) * (column if rows is None else column[rows])
         return total
+
+    @property
+    def has_tags(self) -> bool:
+        """Whether the index holds the taggers' scores (schema 2 and a build since)."""
+        return self.tags is not None and len(self.tags) == len(self) and bool(
+            np.isfinite(self.tags[:, 0]).any() or not len(self))
+
+    def word_values(self, columns: list[int], rows=None) -> np.ndarray:
+        """A word's value per track: the mean of its tag columns (NaN where not scored)."""
+        tags = self.tags if rows is None else self.tags[rows]
+        return tags[:, columns].astype(np.float32).mean(1)
+
+    def log_word(self, name: str, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(log r, log (1 - r)) per track, r a word's rank in the library scaled to 0..1
+        (tracks without tag scores sit at 0.5, neither wanted nor avoided)."""
+        key = f"word:{name}"
+        if key not in self._logs:
+            values = self.word_values(columns)
+            missing = ~np.isfinite(values)
+            order = np.argsort(np.argsort(np.where(missing, -np.inf, values), kind="stable"),
+                               kind="stable")  # fmt: skip
+            rank = ((order + 0.5) / max(len(values), 1)).astype(np.float32)
+            rank[missing] = 0.5
+            self._logs[key] = (np.log(rank), np.log1p(-rank))
+        return self._logs[key]
 
     @property
     def unit_vectors(self) -> np.ndarray:
@@ -239,6 +305,26 @@ class Snapshot:
         where = np.clip(where, 0, len(order) - 1)
         found = order[where]
         return np.where(self.ids[found] == ids, found, -1)
+
+
+#: how a mix ranks tracks: "fit" combines the genre probabilities themselves, "rank" their
+#: ranks within the library (every genre then spreads over 0..1 alike), "balanced" the
+#: ranks for wanted genres and the probabilities for unwanted ones (how likely a track is
+#: to have what the query avoids)
+RANKINGS = ("fit", "rank", "balanced")
+
+
+def fit_columns(scores: np.ndarray, ranking: str = "fit") -> tuple[np.ndarray, np.ndarray]:
+    """(log q, log (1 - q)) per track and genre, q as :meth:`Snapshot.log_fit` uses it."""
+    if ranking not in RANKINGS:
+        raise ValueError(f"unknown ranking {ranking!r}; choose one of {', '.join(RANKINGS)}")
+    scores = np.asarray(scores, np.float32)
+    p = np.clip(scores, 1e-6, 1 - 1e-6)
+    if ranking == "fit" or not len(scores):
+        return np.log(p), np.log1p(-p)
+    order = np.argsort(np.argsort(scores, axis=0, kind="stable"), axis=0, kind="stable")
+    rank = ((order + 0.5) / len(scores)).astype(np.float32)
+    return np.log(rank), np.log1p(-(rank if ranking == "rank" else p))
 
 
 def snapshot(con: sqlite3.Connection) -> Snapshot:
@@ -269,6 +355,9 @@ def snapshot(con: sqlite3.Connection) -> Snapshot:
         tempi=_or_empty(get_blob(con, "tempi")),
         model=get_meta(con, "model", {}) or {},
         ann=ann,
+        tags=get_blob(con, "tags"),
+        keys=get_blob(con, "keys"),
+        modes=get_blob(con, "modes"),
     )
 
 
@@ -287,7 +376,9 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
     ann_min = ANN_MIN_TRACKS if ann_min is None else ann_min
     genres = get_meta(con, "genres", []) or []
     dim = int(get_meta(con, "vector_dim", 0) or 0)
-    rows = con.execute("SELECT id, scores, vector, duration, tempo FROM tracks "
+    extra = ", ".join(c if has_column(con, "tracks", c) else "NULL" for c in ("tags", "key",
+                                                                             "mode"))
+    rows = con.execute(f"SELECT id, scores, vector, duration, tempo, {extra} FROM tracks "
                        "WHERE status = 'ok' AND scores IS NOT NULL ORDER BY id")  # fmt: skip
     n = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok' AND scores IS NOT NULL"
                     ).fetchone()[0]  # fmt: skip
@@ -296,8 +387,14 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
     vectors = np.zeros((n, dim), np.float32)
     durations = np.full(n, np.nan, np.float32)
     tempi = np.full(n, np.nan, np.float32)
-    for i, (tid, s, v, d, t) in enumerate(rows):
+    tags = np.full((n, TAG_COUNT), np.nan, np.float16)
+    keys, modes = np.full(n, -1, np.int8), np.full(n, -1, np.int8)
+    for i, (tid, s, v, d, t, tg, key, mode) in enumerate(rows):
         ids[i] = tid
+        if tg is not None:
+            tags[i] = _floats(tg)
+        keys[i] = -1 if key is None else key
+        modes[i] = {"major": 0, "minor": 1}.get(mode, -1)
         scores[i] = _floats(s)
         if v is not None and dim:
             vectors[i] = _floats(v)
@@ -307,7 +404,8 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     for name, array in (("ids", ids), ("scores", scores), ("vectors", vectors),
-                        ("durations", durations), ("tempi", tempi)):  # fmt: skip
+                        ("durations", durations), ("tempi", tempi), ("tags", tags),
+                        ("keys", keys), ("modes", modes)):  # fmt: skip
         put_blob(con, name, array)
     con.execute("DELETE FROM blobs WHERE name = 'ann'")
     if n >= ann_min and dim:
@@ -328,15 +426,17 @@ def track_rows(con: sqlite3.Connection, ids: list[int]) -> dict[int, dict]:
 
 
 def segments_of(con: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple]]:
-    """(start, end, scores) of each segment of some tracks, by track id, in order."""
+    """(start, end, scores, tags or None) of each segment of some tracks, by track id, in
+    order."""
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
+    tags = "tags" if has_column(con, "segments", "tags") else "NULL"
     out: dict[int, list[tuple]] = {}
-    for tid, start, end, scores in con.execute(
-        f"SELECT track_id, start, end, scores FROM segments WHERE track_id IN ({marks}) "
-        "ORDER BY track_id, idx", [int(i) for i in ids]):  # fmt: skip
-        out.setdefault(tid, []).append((start, end, _floats(scores)))
+    for tid, start, end, scores, tag in con.execute(
+        f"SELECT track_id, start, end, scores, {tags} FROM segments WHERE track_id IN "
+        f"({marks}) ORDER BY track_id, idx", [int(i) for i in ids]):  # fmt: skip
+        out.setdefault(tid, []).append((start, end, _floats(scores), _floats(tag)))
     return out
 
 

@@ -190,21 +190,24 @@ def _record_track(con, rel: str, path: Path, track: dict, key: str) -> None:
     values = ("ok", None, digest, stat.st_size, stat.st_mtime, track["title"],
               track["artist"], track["album"], track["track_number"], track["duration"],
               track["tempo"], folder, idx._blob(track["scores"]), key,
-              track["features_file"])  # fmt: skip
+              track["features_file"], idx._blob(track["tags"]), track["key"],
+              track["mode"])  # fmt: skip
     if existing:
         tid = existing[0]
         con.execute("UPDATE tracks SET status = ?, reason = ?, digest = ?, size = ?, mtime = ?, "
                     "title = ?, artist = ?, album = ?, track_number = ?, duration = ?, "
-                    "tempo = ?, folder = ?, scores = ?, model_key = ?, features = ?, vector = NULL "
-                    "WHERE id = ?", (*values, tid))  # fmt: skip
+                    "tempo = ?, folder = ?, scores = ?, model_key = ?, features = ?, tags = ?, "
+                    "key = ?, mode = ?, vector = NULL WHERE id = ?", (*values, tid))  # fmt: skip
         con.execute("DELETE FROM segments WHERE track_id = ?", (tid,))
     else:
         tid = con.execute("INSERT INTO tracks (status, reason, digest, size, mtime, title, "
                           "artist, album, track_number, duration, tempo, folder, scores, "
-                          "model_key, features, path) VALUES (" + ", ".join("?" * 16) + ")",
+                          "model_key, features, tags, key, mode, path) VALUES ("
+                          + ", ".join("?" * 19) + ")",
                           (*values, rel)).lastrowid  # fmt: skip
-    con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
-                    [(tid, i, a, b, idx._blob(s)) for i, (a, b, s)
+    con.executemany("INSERT INTO segments (track_id, idx, start, end, scores, tags) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(tid, i, a, b, idx._blob(s), idx._blob(t)) for i, (a, b, s, t)
                      in enumerate(track["segments"])])  # fmt: skip
 
 
@@ -232,6 +235,8 @@ def _project(con, root: Path, scorer: Scorer) -> dict | None:
     Similarity is the cosine of these vectors; the projection's recall@10 is measured
     against the cosine of the centred full vectors."""
     meta = idx.get_meta(con, "projection")
+    if scorer.space is not None:
+        return _place_in_space(con, root, scorer, meta)
     n_ok = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
     refit = (meta is None or meta.get("model_key") != scorer.key
              or n_ok >= 2 * max(meta.get("fitted_on", 0), 1))  # fmt: skip
@@ -270,6 +275,33 @@ def _project(con, root: Path, scorer: Scorer) -> dict | None:
     with idx.writing(con):
         con.executemany("UPDATE tracks SET vector = ? WHERE id = ?",
                         [(idx._blob(v), tid) for v, (tid, _) in zip(reduced, rows, strict=True)])
+    return meta
+
+
+def _place_in_space(con, root: Path, scorer: Scorer, meta: dict | None) -> dict:
+    """Similarity vectors in the model's own similarity space (:mod:`.similarity`): a
+    track's vector depends on it alone, so only tracks without one (or every track, after
+    another model) are placed."""
+    space = scorer.space
+    fresh = meta is None or meta.get("model_key") != scorer.key or meta.get("method") != "space"
+    where = "status = 'ok'" + ("" if fresh else " AND vector IS NULL")
+    rows = con.execute(f"SELECT id, path, scores FROM tracks WHERE {where} ORDER BY id").fetchall()
+    meta = {"method": "space", "dims": space.dims, "model_key": scorer.key,
+            "settings": space.settings,
+            "what": "film-discriminant directions of the model's input joined with its genre "
+                    "scores, learned on the model's training films"}  # fmt: skip
+    vectors = []
+    for tid, rel, blob in rows:
+        whole = scorer.whole_vector(_features_file(con, tid, root / rel, scorer.params))
+        vectors.append(space.vectors(whole[None], idx._floats(blob)[None])[0])
+    with idx.writing(con):
+        if fresh:
+            con.execute("DELETE FROM blobs WHERE name IN ('projection_mean', "
+                        "'projection_components')")  # fmt: skip
+            idx.set_meta(con, "projection", meta)
+            idx.set_meta(con, "vector_dim", int(space.dims))
+        con.executemany("UPDATE tracks SET vector = ? WHERE id = ?",
+                        [(idx._blob(v), tid) for v, (tid, _, _) in zip(vectors, rows, strict=True)])
     return meta
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from ..config import FeatureParams
 from ..data import musicnn_input
 from . import index as idx
+from .similarity import SimilaritySpace
 
 #: a last segment shorter than this joins the one before it
 MIN_SEGMENT_SECONDS = 5.0
@@ -31,10 +32,32 @@ PATCH_SECONDS = 187 * 256 / 16000
 def model_key(model_dir: Path) -> str:
     """A digest of the model's weights and config: a score stored with another key was
     made by another model and is recomputed."""
+    from .similarity import FILE
+
     h = hashlib.sha1()
-    for name in ("model.keras", "config.json"):
-        h.update((model_dir / name).read_bytes())
+    for name in ("model.keras", "config.json", FILE):
+        if name != FILE or (model_dir / name).is_file():
+            h.update((model_dir / name).read_bytes())
     return h.hexdigest()[:16]
+
+
+def patch_rows(n_patches: int, start: float, end: float) -> slice:
+    """The 3 s musicnn patches inside a segment (at least one)."""
+    first = int(np.floor(start / PATCH_SECONDS + 1e-6))
+    last = max(first + 1, int(np.floor(end / PATCH_SECONDS + 1e-6)))
+    return slice(min(first, n_patches - 1), min(last, n_patches))
+
+
+def key_of(features_file: str) -> tuple[int | None, str | None]:
+    """(tonic 0..11, "major"/"minor") of a track from its cached chroma; (None, None) where
+    the cache predates the chroma or the chroma names no key."""
+    from ..data.mir import estimate_key
+
+    with np.load(features_file) as z:
+        if "chroma" not in z.files:
+            return None, None
+        found = estimate_key(z["chroma"].mean(1))
+    return (None, None) if found is None else (found[0], found[1])
 
 
 def segment_bounds(duration: float, seconds: float) -> list[tuple[float, float]]:
@@ -73,6 +96,7 @@ class Scorer:
         self.std = np.sqrt(np.asarray(norm.variance, np.float32).reshape(-1))
         self.std[self.std < 1e-6] = 1.0
         self.key = model_key(self.model_dir)
+        self.space = SimilaritySpace.load(self.model_dir)
 
     @property
     def needs_musicnn(self) -> bool:
@@ -101,12 +125,25 @@ class Scorer:
                 emb = transfer.patch_embeddings(features_file, model, layer, cache)
                 whole.append(np.concatenate([emb.mean(0), emb.std(0)]))
                 for seg, (start, end) in zip(segs, bounds, strict=True):
-                    first = int(np.floor(start / PATCH_SECONDS + 1e-6))
-                    last = max(first + 1, int(np.floor(end / PATCH_SECONDS + 1e-6)))
-                    rows = emb[min(first, len(emb) - 1) : min(last, len(emb))]
+                    rows = emb[patch_rows(len(emb), start, end)]
                     seg.append(np.concatenate([rows.mean(0), rows.std(0)]))
         return (np.concatenate(whole).astype(np.float32),
                 np.stack([np.concatenate(s) for s in segs]).astype(np.float32))  # fmt: skip
+
+    def tags(self, features_file: str, bounds: list[tuple[float, float]]
+             ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """(whole-track tags, segment tags): both musicnn taggers' outputs (MTT's 50, then
+        MSD's 50), averaged over the 3 s patches of the track or segment. The patch pass that
+        gives a model its embeddings caches these too, and no genre model changes them."""
+        from ..data.features import default_cache_dir
+        from ..training import transfer
+
+        cache = default_cache_dir()
+        out = [transfer.patch_embeddings(features_file, m, "taggram", cache)
+               for m in ("MTT_musicnn", "MSD_musicnn")]  # fmt: skip
+        patches = np.hstack(out)
+        segs = [patches[patch_rows(len(patches), start, end)].mean(0) for start, end in bounds]
+        return patches.mean(0).astype(np.float32), np.stack(segs).astype(np.float32)
 
     def whole_vector(self, features_file: str) -> np.ndarray:
         """The whole track's cue vector, as ``filmgenre tag`` computes it."""
@@ -158,9 +195,12 @@ def score_track(features_file: str, scorer: Scorer, segment_seconds: float) -> d
     bounds = segment_bounds(duration, segment_seconds)
     whole, segs = scorer.vectors(features_file, bounds)
     scores = scorer.predict(np.vstack([whole[None, :], segs]))
+    tags, segment_tags = scorer.tags(features_file, bounds)
+    key, mode = key_of(features_file)
     return {"duration": duration, "tempo": tempo(features_file),
-            "scores": scores[0],
-            "segments": [(a, b, s) for (a, b), s in zip(bounds, scores[1:], strict=True)],
+            "scores": scores[0], "tags": tags, "key": key, "mode": mode,
+            "segments": [(a, b, s, t) for (a, b), s, t in zip(bounds, scores[1:], segment_tags,
+                                                               strict=True)],
             "features_file": features_file}  # fmt: skip
 
 
@@ -178,11 +218,14 @@ def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
         raise ValueError(f"{audio_file}: {manifest.skipped['reason'].iloc[0]}")
     musicnn_input.extract_inputs(manifest, n_jobs=1, progress=False)
     whole = scorer.whole_vector(str(manifest.cues["features"].iloc[0]))
+    scores = scorer.predict(whole[None])[0]
+    if scorer.space is not None:
+        return scorer.space.vectors(whole[None], scores[None])[0], scores
     mean = idx.get_blob(con, "projection_mean")
     components = idx.get_blob(con, "projection_components")
     if mean is None:
         raise ValueError("the index has no similarity vectors yet: run `filmgenre index build`")
-    return project(scorer.standardise(whole), mean, components), scorer.predict(whole[None])[0]
+    return project(scorer.standardise(whole), mean, components), scores
 
 
 def project(full: np.ndarray, mean: np.ndarray, components: np.ndarray | None) -> np.ndarray:

@@ -21,87 +21,25 @@ geometric mean of the fit and that mapped similarity.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import GENRES
 from . import index as idx
+from .query import (  # noqa: F401  (the query language, read here too)
+    Mix,
+    QueryError,
+    genre_name,
+    parse_key,
+    parse_mix,
+    parse_query,
+    parse_range,
+)
 
-#: spelling variants of genre names (a query must not need the exact label)
-_ALIASES = {"scifi": "Sci-Fi", "sciencefiction": "Sci-Fi", "sf": "Sci-Fi", "romantic": "Romance",
-            "comedic": "Comedy", "musicals": "Musical", "thrillers": "Thriller"}  # fmt: skip
-
-
-class QueryError(ValueError):
-    """A query that cannot be run, with what is wrong in words (the page answers 400)."""
-
-
-def _squash(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def genre_name(word: str, genres: tuple[str, ...]) -> str | None:
-    """The genre of ``genres`` a word names, or None."""
-    key = _squash(word)
-    for g in genres:
-        if _squash(g) == key:
-            return g
-    alias = _ALIASES.get(key)
-    return alias if alias in genres else None
-
-
-def parse_mix(text: str, genres: tuple[str, ...] = GENRES) -> dict[str, float]:
-    """Genre weights of a query (see the module docstring); raises :class:`QueryError`
-    naming the unknown words and listing the valid genres."""
-    text = (text or "").strip()
-    if not text:
-        return {}
-    weights: dict[str, float] = {}
-    unknown: list[str] = []
-    if "=" in text:
-        for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
-            name, sep, value = part.partition("=")
-            if not sep:
-                raise QueryError(f"{part!r}: give every genre a weight (Romance=1,Thriller=-1) "
-                                 "or none (Romance Comedy -Thriller)")  # fmt: skip
-            try:
-                weight = float(value)
-            except ValueError:
-                raise QueryError(f"{part!r}: the weight {value.strip()!r} is not a number"
-                                 ) from None  # fmt: skip
-            if not np.isfinite(weight):
-                raise QueryError(f"{part!r}: the weight must be a finite number")
-            genre = genre_name(name.strip(), genres)
-            if genre is None:
-                unknown.append(name.strip())
-            else:
-                weights[genre] = weights.get(genre, 0.0) + weight
-    else:
-        # "Sci-Fi" keeps its hyphen; "-Thriller" (a leading minus) is a negative weight;
-        # two words may name one genre ("Science Fiction")
-        words = [w for w in re.split(r"[\s,+/&]+", text) if w]
-        i = 0
-        while i < len(words):
-            sign = -1.0 if words[i].startswith("-") else 1.0
-            name = words[i].lstrip("-+")
-            pair = genre_name(name + words[i + 1], genres) if i + 1 < len(words) else None
-            genre = pair or (genre_name(name, genres) if name else None)
-            if genre is None:
-                unknown.append(words[i])
-            else:
-                weights[genre] = weights.get(genre, 0.0) + sign
-            i += 2 if pair else 1
-    if unknown:
-        raise QueryError(f"unknown genre(s) {', '.join(map(repr, unknown))}; valid genres: "
-                         f"{', '.join(genres)}")  # fmt: skip
-    weights = {g: w for g, w in weights.items() if w != 0}
-    if not weights:
-        raise QueryError("the weights cancel out: name at least one genre with a weight "
-                         "other than 0")  # fmt: skip
-    return weights
+#: how a genre mix ranks tracks by default (see :data:`filmgenre.library.index.RANKINGS`;
+#: chosen by benchmarks/bench_search_quality.py inside cross-validation folds)
+DEFAULT_RANKING = "fit"
 
 
 def mix_fit(scores: np.ndarray, weights: dict[str, float],
@@ -136,9 +74,19 @@ class Filters:
     folder: str | None = None
     album: str | None = None
     exclude: set[int] = field(default_factory=set)
+    key: int | None = None  # tonic 0..11 (the chroma's key estimate)
+    mode: str | None = None  # "major" or "minor"
 
     def mask(self, snap: idx.Snapshot, con: sqlite3.Connection) -> np.ndarray:
         keep = np.ones(len(snap), bool)
+        if self.key is not None or self.mode is not None:
+            if snap.keys is None or len(snap.keys) != len(snap):
+                raise QueryError("this index holds no key estimates (built by an older "
+                                 "filmgenre): run `filmgenre index build` again to add them")
+            if self.key is not None:
+                keep &= snap.keys == self.key
+            if self.mode is not None:
+                keep &= snap.modes == {"major": 0, "minor": 1}[self.mode]
         for low, high, values in ((self.min_duration, self.max_duration, snap.durations),
                                   (self.min_tempo, self.max_tempo, snap.tempi)):  # fmt: skip
             if low is not None:
@@ -160,19 +108,6 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def parse_range(text: str | None, what: str) -> tuple[float | None, float | None]:
-    """``"90-120"``, ``"90-"`` or ``"-120"`` as (low, high); raises QueryError."""
-    if text is None or str(text).strip() == "":
-        return None, None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)?\s*-\s*(\d+(?:\.\d+)?)?\s*", str(text))
-    if not match or match.groups() == (None, None):
-        raise QueryError(f"{what} {text!r}: give a range such as 90-120, 90- or -120")
-    low, high = (float(g) if g is not None else None for g in match.groups())
-    if low is not None and high is not None and low > high:
-        raise QueryError(f"{what} {text!r}: the low end is above the high end")
-    return low, high
-
-
 @dataclass
 class Hit:
     """One ranked track: its fields, score, genre probabilities and best segment."""
@@ -185,6 +120,10 @@ class Hit:
     segment: tuple[float, float] | None
     fit: float | None = None
     similarity: float | None = None
+    words: dict[str, float] = field(default_factory=dict)
+    key: str | None = None
+    #: (start, end, fit to the query) of every segment along the track, in order
+    strip: list[tuple[float, float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         out = {"rank": self.rank, "id": self.id, "score": round(self.score, 4), **self.fields,
@@ -193,18 +132,54 @@ class Hit:
                "segment_start": None if self.segment is None else self.segment[0],
                "segment_end": None if self.segment is None else self.segment[1]}  # fmt: skip
         out.update({g: round(float(p), 4) for g, p in self.genres.items()})
+        out.update({f"word:{w}": round(float(v), 4) for w, v in self.words.items()})
+        out["key"] = self.key
+        out["segments"] = [[a, b, round(v, 4)] for a, b, v in self.strip]
         return out
 
 
-def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | None = None,
+def word_columns(snap: idx.Snapshot, mix: Mix) -> dict[str, list[int]]:
+    """The tag columns of each word of a query; raises QueryError for an index without."""
+    from .vocabulary import column_indices, find
+
+    if mix.words and not snap.has_tags:
+        raise QueryError(f"this index holds no tag scores (built by an older filmgenre), so "
+                         f"{', '.join(map(repr, mix.words))} cannot be searched: run "
+                         "`filmgenre index build` again to add them")  # fmt: skip
+    return {w: column_indices(find(w)) for w in mix.words}
+
+
+def log_query(snap: idx.Snapshot, mix: Mix, ranking: str = DEFAULT_RANKING) -> np.ndarray:
+    """Each track's log-fit to a query of genres and words: genres alone rank by
+    ``ranking``; with words every term is its rank in the library (a word's value there is
+    an uncalibrated tagger output, a genre's a calibrated probability: ranks put both on
+    one scale), wanted terms log r, unwanted ones log (1 - r), weighted by |w|."""
+    if not mix.words:
+        return snap.log_fit(mix.genres, ranking=ranking)
+    total = np.zeros(len(snap), np.float32)
+    norm = sum(abs(w) for w in (*mix.genres.values(), *mix.words.values()))
+    if mix.genres:
+        share = sum(abs(w) for w in mix.genres.values()) / norm
+        total += np.float32(share) * snap.log_fit(mix.genres, ranking="rank")
+    for word, columns in word_columns(snap, mix).items():
+        w = mix.words[word]
+        log_r, log_not = snap.log_word(word, columns)
+        total += np.float32(abs(w) / norm) * (log_r if w > 0 else log_not)
+    return total
+
+
+def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Mix | None = None,
         like: np.ndarray | None = None, like_scores: np.ndarray | None = None,
-        filters: Filters | None = None, top: int = 10) -> list[Hit]:  # fmt: skip
+        filters: Filters | None = None, top: int = 10,
+        ranking: str = DEFAULT_RANKING) -> list[Hit]:  # fmt: skip
     """Rank the snapshot's tracks by a mix, a reference vector, or both; return the top
     hits with their fields and best segment.
 
     Ranking works on logs: a mix's log-fit is a weighted sum of precomputed columns of
-    log p and log (1 - p), a reference's score the log of its cosine mapped to 0..1, both
+    log q and log (1 - q) (``ranking``: q the probabilities, "fit", or their ranks in the
+    library, "rank"), a reference's score the log of its cosine mapped to 0..1, both
     together their mean; only the top hits are turned back into fits and similarities."""
+    mix = mix if isinstance(mix, Mix) or mix is None else Mix(genres=dict(mix))
     if not mix and like is None:
         raise QueryError("nothing to search by: give a genre mix, a reference track, or both")
     if top < 1:
@@ -226,7 +201,7 @@ def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Non
     else:
         parts = []
         if mix:
-            parts.append(snap.log_fit(mix))
+            parts.append(log_query(snap, mix, ranking))
         if reference is not None:
             parts.append(np.log(np.maximum((snap.unit_vectors @ reference + 1) / 2, 1e-12)))
         log_score = parts[0] if len(parts) == 1 else (parts[0] + parts[1]) / 2
@@ -238,20 +213,34 @@ def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Non
         positions = best if every else rows[best]
         log_score = log_score[best]
     ids = [int(snap.ids[i]) for i in positions]
+    columns_of_words = word_columns(snap, mix) if mix else {}
     fields = idx.track_rows(con, ids)
     segs = idx.segments_of(con, ids)
     hits = []
     for rank, (i, tid, value) in enumerate(zip(positions, ids, log_score, strict=True), start=1):
         probabilities = snap.scores[i]
-        fit = float(np.exp(snap.log_fit(mix, [i])[0])) if mix else None
+        fit = float(np.exp(snap.log_fit(mix.genres, [i])[0])) if mix and mix.genres else None
         sim = float(snap.unit_vectors[i] @ reference) if reference is not None else None
+        words = {w: float(snap.word_values(c, [i])[0]) for w, c in columns_of_words.items()}
+        own = segs.get(tid, [])
+        values = segment_values(own, mix, genres, like_scores, columns_of_words)
         hits.append(Hit(
             id=tid, rank=rank, score=float(np.exp(value)), fields=fields.get(tid, {}),
             genres=dict(zip(genres, map(float, probabilities), strict=True)),
-            segment=best_segment(segs.get(tid, []), mix, genres, like_scores),
-            fit=fit, similarity=sim,
+            segment=_best(own, values), fit=fit, similarity=sim, words=words,
+            key=_key_name(snap, i),
+            strip=[(float(a), float(b), float(v))
+                   for (a, b, *_), v in zip(own, values, strict=True)],
         ))  # fmt: skip
     return hits
+
+
+def _key_name(snap: idx.Snapshot, i: int) -> str | None:
+    from .vocabulary import PITCHES
+
+    if snap.keys is None or len(snap.keys) != len(snap) or snap.keys[i] < 0:
+        return None
+    return f"{PITCHES[int(snap.keys[i])]} {('major', 'minor')[int(snap.modes[i])]}"
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -275,21 +264,58 @@ def _approximate(snap: idx.Snapshot, reference: np.ndarray, keep: np.ndarray, fe
     return positions, np.log(np.maximum((sims + 1) / 2, 1e-12))
 
 
-def best_segment(segments: list[tuple], mix: dict[str, float] | None, genres: tuple[str, ...],
-                 like_scores: np.ndarray | None = None) -> tuple[float, float] | None:  # fmt: skip
-    """(start, end) of the segment that fits the mix best; for a reference alone, the
-    segment whose genre profile is closest to the reference's."""
+def segment_fit(segments: list[tuple], mix: Mix, genres: tuple[str, ...],
+                word_columns: dict[str, list[int]] | None = None) -> np.ndarray:
+    """How well each segment of a track fits a query: the weighted mean of log p (wanted)
+    and log (1 - p) (unwanted) over its genre probabilities and, where the index holds them,
+    its word values (a track's own segments compare on one scale)."""
+    scores = np.clip(np.stack([s for _, _, s, *_ in segments]), 1e-6, 1 - 1e-6)
+    total, norm = np.zeros(len(segments)), 0.0
+    for genre, w in mix.genres.items():
+        q = scores[:, genres.index(genre)]
+        total += abs(w) * np.log(q if w > 0 else 1 - q)
+        norm += abs(w)
+    tags = [t for *_, t in segments] if segments and len(segments[0]) > 3 else []
+    if word_columns and tags and all(t is not None for t in tags):
+        values = np.clip(np.stack(tags), 1e-6, 1 - 1e-6)
+        for word, columns in word_columns.items():
+            w = mix.words[word]
+            q = values[:, columns].mean(1)
+            total += abs(w) * np.log(q if w > 0 else 1 - q)
+            norm += abs(w)
+    return np.exp(total / norm) if norm else np.zeros(len(segments))
+
+
+def segment_values(segments: list[tuple], mix: Mix | dict[str, float] | None,
+                   genres: tuple[str, ...], like_scores: np.ndarray | None = None,
+                   word_columns: dict[str, list[int]] | None = None) -> np.ndarray:  # fmt: skip
+    """How well each segment of a track answers a query (higher is better, comparable
+    within the track): :func:`segment_fit` for a mix; for a reference alone, how close the
+    segment's genre profile is to the reference's; zeros for neither."""
+    if not segments:
+        return np.zeros(0)
+    mix = mix if isinstance(mix, Mix) or mix is None else Mix(genres=dict(mix))
+    if mix:
+        return segment_fit(segments, mix, genres, word_columns)
+    if like_scores is not None:
+        scores = np.stack([s for _, _, s, *_ in segments])
+        return cosine(scores - scores.mean(0), like_scores - scores.mean(0))
+    return np.zeros(len(segments))
+
+
+def _best(segments: list[tuple], values: np.ndarray) -> tuple[float, float] | None:
     if not segments:
         return None
-    scores = np.stack([s for _, _, s in segments])
-    if mix:
-        value = mix_fit(scores, mix, genres)
-    elif like_scores is not None:
-        value = cosine(scores - scores.mean(0), like_scores - scores.mean(0))
-    else:
-        value = np.zeros(len(segments))
-    start, end, _ = segments[int(np.argmax(value))]
+    start, end = segments[int(np.argmax(values))][:2]
     return float(start), float(end)
+
+
+def best_segment(segments: list[tuple], mix: Mix | dict[str, float] | None,
+                 genres: tuple[str, ...], like_scores: np.ndarray | None = None,
+                 word_columns: dict[str, list[int]] | None = None
+                 ) -> tuple[float, float] | None:  # fmt: skip
+    """(start, end) of the segment that answers the query best (:func:`segment_values`)."""
+    return _best(segments, segment_values(segments, mix, genres, like_scores, word_columns))
 
 
 def example_queries(snap: idx.Snapshot) -> tuple[str, str]:

@@ -93,7 +93,9 @@ def hits(hits_list: list, library_root: str | None, players: int = 3,
         rows.append({"rank": h.rank, "score": h.score,
                      "cut (s)": f"{h.segment[0]:.0f}-{h.segment[1]:.0f}" if h.segment else "",
                      "title": h.fields.get("title"), "path": h.fields.get("path"),
-                     "top genres": ", ".join(f"{g} {p:.2f}" for g, p in top)})  # fmt: skip
+                     "top genres": ", ".join(f"{g} {p:.2f}" for g, p in top),
+                     **({"words": ", ".join(f"{w} {v:.2f}" for w, v in h.words.items())}
+                        if getattr(h, "words", None) else {})})  # fmt: skip
     table(pd.DataFrame(rows).set_index("rank"))
     for h in hits_list[:players]:
         start = h.segment[0] if h.segment else 0.0

@@ -195,6 +195,7 @@ def write_run_index(run_dir: str | os.PathLike[str], status: dict) -> Path:
         if cv.get("film_models"):
             parts.append("<h3>Film level: learned from a film's cues vs the mean of cue scores"
                          "</h3>" + _table(paired_frame({"paired": cv["film_models"]})))  # fmt: skip
+    parts.extend(_search_quality(run_dir))
     parts.append("<h2>Notebooks</h2>")
     rows = []
     for nb in status.get("notebooks", []):
@@ -214,12 +215,46 @@ def write_run_index(run_dir: str | os.PathLike[str], status: dict) -> Path:
     if versions:
         text = ", ".join(f"{k} {v}" for k, v in versions.items())
         parts.append(f"<h2>Versions</h2><p>{html.escape(text)}</p>")
-    links = [n for n in ("metrics.json", "crossval/metrics.json", "dataset/skipped.csv",
+    links = [n for n in ("metrics.json", "crossval/metrics.json", "library/quality.json",
+                         "dataset/skipped.csv",
                          "dataset/manifest.csv", "figures/") if (run_dir / n).exists()]  # fmt: skip
     parts.append("<p>" + " · ".join(f"<a href='{n}'>{n}</a>" for n in links) + "</p>")
     target = run_dir / "index.html"
     target.write_text(_page(f"filmgenre run {run_dir.name}", "".join(parts)), encoding="utf-8")
     return target
+
+
+def _figure_with_interval(row: dict, key: str) -> str:
+    interval = row.get(f"{key} 95%")
+    value = f"{row[key]:.3f}"
+    return value if not interval else f"{value} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def _search_quality(run_dir: Path) -> list[str]:
+    """The library notebook's search-quality measurement (``library/quality.json``): genre
+    queries and "more like this" on the run's collection, cross-validated by film."""
+    figures = _read_json(run_dir / "library" / "quality.json")
+    if not figures.get("genre_queries"):
+        return []
+    c = figures["collection"]
+    genre = pd.DataFrame([{"query kind": r["query kind"], "ranking": r["ranking"],
+                           "queries": r["queries"],
+                           **{m: _figure_with_interval(r, m) for m in ("P@10", "MAP", "nDCG@10")}}
+                          for r in figures["genre_queries"]])  # fmt: skip
+    keys = ("same film's other track in top 10", "random cues' rate", "genre agreement (Jaccard)",
+            "random cues' agreement")
+    similar = pd.DataFrame([{"vectors": r["vectors"], **{k: _figure_with_interval(r, k)
+                                                          for k in keys}}
+                            for r in figures["more_like_this"]])  # fmt: skip
+    chosen = ", ".join(f"{k} in {v} fold(s)" for k, v in figures.get("ranking_chosen", {}).items())
+    return ["<h2>Search quality (an index of this run's collection, every film scored by models "
+            "that never saw it)</h2>",
+            f"<p>{c['films']} films, {c['cues']} cues, {c['folds']} folds by film x "
+            f"{c['repeats']}; queries with at least {c['min_relevant']} right cues; 95% "
+            f"intervals from {c['n_boot']} film resamples. Ranking of mixes chosen inside the "
+            f"folds: {html.escape(chosen)}.</p>",
+            _table(genre.set_index(["query kind", "ranking"])),
+            _table(similar.set_index("vectors"))]  # fmt: skip
 
 
 def write_reports_index(reports: str | os.PathLike[str]) -> Path:

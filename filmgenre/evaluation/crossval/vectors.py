@@ -26,11 +26,13 @@ def cue_vectors(manifest: Manifest, parts: list[str] | tuple[str, ...],
     ``mir_stats`` tempo, pulse, key and mode, chroma, contrast, tonnetz, onset rate and
     loudness dynamics (64-d, :mod:`filmgenre.data.mir`, decoded from the cues' audio files);
     ``musicnn:<checkpoint>:<layer>`` the mean and spread over 3 s patches of a
-    pretrained musicnn layer (its musicnn input must be extracted first).
+    pretrained musicnn layer (its musicnn input is extracted first where not cached).
     """
-    from ...data import mir
+    from ...data import mir, musicnn_input
     from ...training import transfer
 
+    if any(part.startswith("musicnn:") for part in parts):
+        musicnn_input.extract_inputs(manifest, progress=progress)
     blocks = []
     for part in parts:
         if part == "mfcc_stats":

@@ -5,11 +5,17 @@ Routes (no logic here beyond parsing and rendering; :mod:`filmgenre.library.sear
 - ``GET /``: the page (``page.html`` beside this file; plain JavaScript, nothing fetched
   from the internet, so it works offline);
 - ``GET /api/info``: the index's genres, size and model;
+- ``GET /api/vocabulary``: every word a query may use, its source and meaning;
 - ``GET /api/search``: ``q`` (genre mix), ``like`` (track id), ``ref`` (an uploaded
   reference's token), ``duration``, ``tempo`` (ranges), ``folder``, ``album``, ``top``;
   a malformed query answers 400 with what is wrong;
 - ``POST /api/reference``: an uploaded audio file, featurised on the fly (the model is
   loaded on first use), answered with a token for ``ref`` and its genre scores;
+- ``GET|POST|DELETE /api/shortlist``: a shortlist (kept in the index file): its tracks;
+  add or update one (JSON ``track``, ``note``, ``start``, ``end``); take one off;
+- ``GET /api/shortlist/export``: the list as M3U8, CSV or JSON (``format``);
+- ``GET /api/cut``: a stretch of a track as WAV (``track`` and ``start``/``end``, or
+  ``segment``: a number or ``best`` with ``q``), at the file's own rate, faded;
 - ``GET /audio/{id}``: a track's audio by its id in the index, with HTTP range requests
   (seeking). Only ids reach the file system: the file is the index's path for that id,
   resolved inside the library folder; nothing a URL names is ever opened.
@@ -86,6 +92,22 @@ def _floats(params, name: str) -> tuple[float | None, float | None]:
     return search.parse_range(params.get(name), name)
 
 
+def _seconds(value, name: str) -> float | None:
+    """A number of seconds from a request (None when absent); ValueError-free: a bad value
+    is a ShortlistError naming the field, which the routes answer with 400."""
+    from ..shortlist import ShortlistError
+
+    if value is None or value == "":
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ShortlistError(f"{name}={value!r} is not a number of seconds") from None
+    if not np.isfinite(seconds):
+        raise ShortlistError(f"{name}={value!r} is not a finite number of seconds")
+    return seconds
+
+
 def create_app(index_file: str | os.PathLike[str]):
     """The Starlette application serving one index."""
     from starlette.applications import Starlette
@@ -111,12 +133,22 @@ def create_app(index_file: str | os.PathLike[str]):
                              "model": summary["model"], "skipped": summary["skipped"],
                              "segment_seconds": summary["segment_seconds"]})  # fmt: skip
 
+    def words(request: Request) -> Response:
+        """Every word a query may use (the page completes typed words from it)."""
+        from .. import vocabulary
+
+        snap = library.snapshot()
+        rows = vocabulary.table(snap.genres) if snap.has_tags else vocabulary.table(
+            snap.genres)[: len(snap.genres)]  # fmt: skip
+        return JSONResponse({"words": rows, "tags": snap.has_tags})
+
     def run_search(request: Request) -> Response:
         params = request.query_params
         try:
             snap = library.snapshot()
             con = library.con()
-            mix = search.parse_mix(params.get("q", ""), snap.genres) or None
+            mix = search.parse_query(params.get("q", ""), snap.genres,
+                                     words=snap.has_tags) or None  # fmt: skip
             like = like_scores = None
             exclude: set[int] = set()
             if params.get("like"):
@@ -139,10 +171,19 @@ def create_app(index_file: str | os.PathLike[str]):
                 raise search.QueryError(f"top={params['top']!r} is not a whole number") from None
             if not 1 <= top <= 500:
                 raise search.QueryError("top must be between 1 and 500")
+            tonic, mode = search.parse_key(params.get("key"), "key")
+            if params.get("mode"):
+                if params["mode"] not in ("major", "minor"):
+                    raise search.QueryError(f"mode={params['mode']!r}: major or minor")
+                mode = params["mode"]
             filters = search.Filters(*_floats(params, "duration"), *_floats(params, "tempo"),
                                      params.get("folder") or None, params.get("album") or None,
-                                     exclude)  # fmt: skip
-            hits = search.run(con, snap, mix, like, like_scores, filters, top)
+                                     exclude, tonic, mode)  # fmt: skip
+            ranking = params.get("ranking", search.DEFAULT_RANKING)
+            if ranking not in idx.RANKINGS:
+                raise search.QueryError(f"ranking={ranking!r}: choose one of "
+                                        f"{', '.join(idx.RANKINGS)}")  # fmt: skip
+            hits = search.run(con, snap, mix, like, like_scores, filters, top, ranking)
         except search.QueryError as exc:
             return error(400, str(exc))
         except idx.IndexFileError as exc:
@@ -211,6 +252,68 @@ def create_app(index_file: str | os.PathLike[str]):
         return JSONResponse({"ref": token, "name": upload.filename,
                              "genres": dict(zip(genres, map(float, scores), strict=True))})
 
+    async def shortlist_api(request: Request) -> Response:
+        """GET: a list's tracks; POST (JSON track, note, start, end): add or update one;
+        DELETE (``track``): take one off. ``list`` names the list (default: shortlist)."""
+        from .. import shortlist
+
+        params = request.query_params
+        try:
+            if request.method == "POST":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise shortlist.ShortlistError("send the track as JSON: {\"track\": ID, "
+                                                   "\"note\": TEXT}") from None  # fmt: skip
+                if not isinstance(body, dict) or "track" not in body:
+                    raise shortlist.ShortlistError("give the track to add: {\"track\": ID}")
+                name = str(body.get("list") or shortlist.DEFAULT_LIST)
+                span = [_seconds(body.get(k), k) for k in ("start", "end")]
+                shortlist.add(library.con(), body["track"], body.get("note"), *span, name)
+            else:
+                name = params.get("list") or shortlist.DEFAULT_LIST
+                if request.method == "DELETE":
+                    shortlist.remove(library.con(), params.get("track", ""), name)
+            con = library.con()
+            return JSONResponse({"list": name, "lists": shortlist.names(con),
+                                 "tracks": shortlist.entries(con, name)})  # fmt: skip
+        except shortlist.ShortlistError as exc:
+            return error(400, str(exc))
+
+    def shortlist_export(request: Request) -> Response:
+        """A list as a download: ``format`` m3u8 (absolute paths), csv or json."""
+        from .. import shortlist
+
+        name = request.query_params.get("list") or shortlist.DEFAULT_LIST
+        try:
+            fmt = shortlist.format_of(request.query_params.get("format", "m3u8"))
+            text = shortlist.render(library.con(), fmt, name)
+        except shortlist.ShortlistError as exc:
+            return error(400, str(exc))
+        media = {"m3u8": "audio/x-mpegurl", "csv": "text/csv", "json": "application/json"}[fmt]
+        return Response(text, media_type=f"{media}; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})  # fmt: skip
+
+    def cut_api(request: Request) -> Response:
+        """A stretch of a track as a WAV download: ``start`` and ``end`` (s), or ``segment``
+        (a number, or ``best`` with ``q``)."""
+        from .. import cut
+
+        params = request.query_params
+        try:
+            done, data = cut.write(library.con(), params.get("track", ""), None,
+                                   start=_seconds(params.get("start"), "start"),
+                                   end=_seconds(params.get("end"), "end"),
+                                   segment=params.get("segment") or None,
+                                   query=params.get("q") or None)  # fmt: skip
+        except (ValueError, search.QueryError) as exc:  # CutError, a bad number
+            return error(400, str(exc))
+        stem = Path(done.source).stem[:60].replace('"', "")
+        filename = f"{stem}_{done.start:.1f}-{done.end:.1f}s.wav"
+        return Response(data, media_type="audio/wav", headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Cut": f"{done.start:.3f}-{done.end:.3f}"})  # fmt: skip
+
     def audio(request: Request) -> Response:
         try:
             track = int(request.path_params["track"])
@@ -224,8 +327,12 @@ def create_app(index_file: str | os.PathLike[str]):
     routes = [
         Route("/", page),
         Route("/api/info", info),
+        Route("/api/vocabulary", words),
         Route("/api/search", run_search),
         Route("/api/reference", reference, methods=["POST"]),
+        Route("/api/shortlist", shortlist_api, methods=["GET", "POST", "DELETE"]),
+        Route("/api/shortlist/export", shortlist_export),
+        Route("/api/cut", cut_api),
         Route("/audio/{track:int}", audio),
     ]
     app = Starlette(routes=routes)
