@@ -64,14 +64,19 @@ def display_path(path: str | os.PathLike[str]) -> str:
     if not p.is_absolute():
         return str(path)
     root = project_root()
-    resolved = p.resolve()
-    try:
-        return str(resolved.relative_to(root))
-    except ValueError:
-        pass
-    try:
-        return os.path.join("..", str(resolved.relative_to(root.parent)))
-    except ValueError:
+    # as written first, then with links followed (../shared may be a link to elsewhere)
+    for where in (Path(os.path.normpath(p)), p.resolve()):
+        for base, prefix in ((root, ""), (root.resolve(), ""), (root.parent, ".."),
+                             (root.parent.resolve(), "..")):  # fmt: skip
+            try:
+                rel = str(where.relative_to(base))
+            except ValueError:
+                continue
+            return os.path.join(prefix, rel) if prefix else rel
+    shared = root.parent / "shared"
+    try:  # a linked ../shared: the link's target, named as the link
+        return os.path.join("..", "shared", str(p.resolve().relative_to(shared.resolve())))
+    except (ValueError, OSError):
         return str(path)
 
 

@@ -256,6 +256,11 @@ def _print_index_info(con, skipped: bool) -> None:
         print(f"similarity vectors: {projection.get('dims')} of {projection.get('full_dims')} "
               f"dimensions ({projection.get('method')}); recall@10 of their neighbours vs the "
               f"full vectors' {projection.get('recall_at_10_vs_full')}")  # fmt: skip
+    from ..library import shortlist
+
+    lists = {name: len(shortlist.entries(con, name)) for name in shortlist.names(con)}
+    if lists:
+        print("shortlists: " + ", ".join(f"{n} ({k} track(s))" for n, k in lists.items()))
     if skipped:
         for path, reason in idx.skipped(con):
             print(f"skipped: {path}: {reason}")

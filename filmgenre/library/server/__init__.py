@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -279,6 +280,8 @@ def create_app(index_file: str | os.PathLike[str]):
                                  "tracks": shortlist.entries(con, name)})  # fmt: skip
         except shortlist.ShortlistError as exc:
             return error(400, str(exc))
+        except sqlite3.OperationalError as exc:  # a build holding the write lock past 5 s
+            return error(503, f"the index is busy ({exc}); try again in a moment")
 
     def shortlist_export(request: Request) -> Response:
         """A list as a download: ``format`` m3u8 (absolute paths), csv or json."""
