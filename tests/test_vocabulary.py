@@ -105,6 +105,29 @@ def test_tags_on_real_recordings_rank_what_they_name_first(tagged):
 
 
 @pytest.mark.slow
+def test_piano_and_strings_among_filmscore_cues(realaudio, model_dir, tmp_path):
+    """Four real film cues as they are (15 s MP3s): two solo piano pieces (Maniac's "haunted
+    piano", Spotlight's Howard Shore cue) and two string pieces (Anna Karenina, The Power of
+    the Dog): each word ranks its own pair first."""
+    from filmgenre.library.ingest import build
+
+    films = realaudio / "filmscore"
+    cues = {"piano": ["maniac/rob_robin_cauderthaunted_piano_maniac_sample_1.mp3",
+                      "spotlight/Spotlight_Howard_Shore_sample_1.mp3"],
+            "strings": ["anna_karenina/anna_karenina_toolate_dario_marianelli_sample_1.mp3",
+                        "the_power_of_the_dog/West_Jonny_Greenwood_The_Power_of_the_Dog_sample_1"
+                        ".mp3"]}  # fmt: skip
+    folder = tmp_path / "music"
+    for rel in (c for pair in cues.values() for c in pair):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(films / rel, folder / rel)
+    index_file = tmp_path / "films.sqlite"
+    assert build(folder, index_file, model_dir, progress=False).tracks == 4
+    for word, pair in cues.items():
+        assert sorted(_top(index_file, word, 2)) == sorted(pair), word
+
+
+@pytest.mark.slow
 def test_tags_keys_and_segments_are_stored_and_a_rescore_keeps_the_tags(tagged, tiny_manifest,
                                                                         tmp_path):  # fmt: skip
     from filmgenre.evaluation import crossval
