@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import common
+from .common import MODEL_HELP, emit, output_options, verbose_option, write_output
+from .common import model_dir as chosen_model_dir
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -22,7 +23,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     index_file = args.index
     if index_file is None:
         try:
-            model_dir = common.model_dir(args)
+            model_dir = chosen_model_dir(args)
         except FileNotFoundError as exc:
             print(f"filmgenre search: {exc}", file=sys.stderr)
             return 1
@@ -81,7 +82,7 @@ def _print_vocabulary(args: argparse.Namespace) -> int:
     if args.format == "json":
         import json
 
-        common.write_output(json.dumps(rows, indent=2) + "\n", args.out, len(rows), "json")
+        write_output(json.dumps(rows, indent=2) + "\n", args.out, len(rows), "json")
         return 0
     lines = [f"{'word':<22} {'source':<32} also typed as",
              *(f"{r['word']:<22} {r['source']:<32} {r.get('also', '')}" for r in rows)]
@@ -90,7 +91,7 @@ def _print_vocabulary(args: argparse.Namespace) -> int:
              "Dataset), not probabilities: a query ranks each of its terms within the "
              "library, so a word and a genre weigh alike. A word both taggers know is their "
              "mean; add :mtt or :msd for one of them.")  # fmt: skip
-    common.write_output("\n".join(lines) + "\n\n" + notes + "\n", args.out, len(rows), "table")
+    write_output("\n".join(lines) + "\n\n" + notes + "\n", args.out, len(rows), "table")
     return 0
 
 
@@ -113,7 +114,7 @@ def _search_folder_directly(args: argparse.Namespace) -> int:
         return 1
     print("note: this model is not a cue-vector model, which the index needs; the folder "
           "was tagged anew for this query", file=sys.stderr)  # fmt: skip
-    common.emit(ranked.head(args.top), args, args.model, skipped)
+    emit(ranked.head(args.top), args, args.model, skipped)
     return 0
 
 
@@ -173,7 +174,7 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
         text = buffer.getvalue()
     else:
         text = _hits_table(hits, snap.genres)
-    common.write_output(text, args.out, len(rows), args.format)
+    write_output(text, args.out, len(rows), args.format)
 
 
 def _hits_table(hits, genres) -> str:
@@ -288,11 +289,11 @@ def add_commands(sub) -> None:
                         "update it incrementally")  # fmt: skip
     b.add_argument("library", help="folder of audio files")
     b.add_argument("--index", required=True, help="the index file (SQLite) to create or update")
-    b.add_argument("--model", help="a cue-vector model: " + common.MODEL_HELP)
+    b.add_argument("--model", help="a cue-vector model: " + MODEL_HELP)
     b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for extraction")
     b.add_argument("--segment-seconds", type=float, default=15.0,
                    help="segment length (default 15 s, the shipped model's training cues)")
-    common.verbose_option(b)
+    verbose_option(b)
     b = isub.add_parser("info", help="what an index holds, and every file it left out with why")
     b.add_argument("--index", required=True)
     p.set_defaults(func=_cmd_index)
@@ -317,15 +318,15 @@ def add_commands(sub) -> None:
     p.add_argument("--album", help="only tracks whose album contains this text")
     p.add_argument(
         "--model",
-        help="with --library: " + common.MODEL_HELP,
+        help="with --library: " + MODEL_HELP,
     )
     p.add_argument("--top", type=int, default=20)
     p.add_argument("--ranking", choices=("fit", "rank", "balanced"), default="fit",
                    help="how a mix ranks tracks: fit (default: the genre probabilities), rank "
                    "(their ranks in the library), balanced (ranks for wanted genres, "
                    "probabilities for unwanted ones); docs/library.md compares them")
-    common.output_options(p)
-    common.verbose_option(p)
+    output_options(p)
+    verbose_option(p)
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("serve", help="a local page to search an index and listen")
@@ -333,6 +334,6 @@ def add_commands(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1: this machine only)")  # fmt: skip
     p.add_argument("--port", type=int, default=8765)
-    common.verbose_option(p)
+    verbose_option(p)
     p.set_defaults(func=_cmd_serve)
 

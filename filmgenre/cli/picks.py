@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import common
+from .common import verbose_option
 
 
 def _open(args: argparse.Namespace, command: str):
@@ -131,5 +131,5 @@ def add_commands(sub) -> None:
     p.add_argument("--query", help="with --segment best: the search whose best cut to take")
     p.add_argument("--fade", type=_number, default=FADE_SECONDS,
                    help=f"fade in and out, seconds (default {FADE_SECONDS})")
-    common.verbose_option(p)
+    verbose_option(p)
     p.set_defaults(func=_cmd_cut)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from . import common
+from .common import verbose_option
 
 
 def _parse_value(text: str) -> object:
@@ -184,7 +184,7 @@ def add_commands(sub) -> None:
         "that cluster instead of local processes",
     )
     b.add_argument("--strict", action="store_true", help="exit non-zero if anything was skipped")
-    common.verbose_option(b)
+    verbose_option(b)
     b.set_defaults(func=_cmd_dataset_build)
 
     p = sub.add_parser("runs", help="past runs under reports/")

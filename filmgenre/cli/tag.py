@@ -5,19 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import common
+from .common import MODEL_HELP, emit, output_options, verbose_option
+from .common import model_dir as chosen_model_dir
 
 
 def _cmd_tag(args: argparse.Namespace) -> int:
     from ..predict import tag_files
 
     try:
-        model_dir = common.model_dir(args)
+        model_dir = chosen_model_dir(args)
         table, skipped = tag_files(args.files, model_dir)
     except (FileNotFoundError, ValueError) as exc:
         print(f"filmgenre tag: {exc}", file=sys.stderr)
         return 1
-    common.emit(table, args, model_dir, skipped)
+    emit(table, args, model_dir, skipped)
     return 0 if len(table) else 1
 
 
@@ -27,9 +28,9 @@ def add_commands(sub) -> None:
     p.add_argument("files", nargs="+")
     p.add_argument(
         "--model",
-        help=common.MODEL_HELP,
+        help=MODEL_HELP,
     )
-    common.output_options(p)
-    common.verbose_option(p)
+    output_options(p)
+    verbose_option(p)
     p.set_defaults(func=_cmd_tag)
 
