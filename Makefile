@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= default
 PYTEST_ARGS ?=
 
-.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-search-quality bench-load lint lab clean-data clean-reports
+.PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-search-quality bench-index bench-load lint lab clean-data clean-reports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-search: $(STAMP)  ## index latency, size and memory at 10k/100k/1M tracks;
 
 bench-search-quality: $(STAMP)  ## genre mixes and "more like this" on filmscore, cross-validated by film
 	$(PY) benchmarks/bench_search_quality.py
+
+bench-index: $(STAMP)  ## index build on real audio: stages, per-file vs batched in one run, Dask 1 vs 2 workers
+	$(PY) benchmarks/bench_index_build.py
 
 bench-load: $(STAMP)  ## 50 clients for 30 s against `filmgenre serve` while the index updates (loopback)
 	$(PY) benchmarks/bench_serve_load.py

@@ -8,6 +8,7 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,11 +117,16 @@ class _WithEnvironment:
 
 
 def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int | None,
-                bar: Any = None, chunksize: int = 4) -> Iterator[Any]:  # fmt: skip
+                bar: Any = None, chunksize: int = 4, ahead: int | None = None
+                ) -> Iterator[Any]:  # fmt: skip
     """``function(job)`` for every job, in order: in this process when one process is
     enough, else in a pool of ``n_jobs`` processes (None: every core; never more than there
     are jobs; ``function`` must be picklable, a module-level function) started by
-    :data:`POOL_START_METHOD`; ``bar`` (a tqdm bar) ticks once per finished job."""
+    :data:`POOL_START_METHOD`; ``bar`` (a tqdm bar) ticks once per finished job.
+
+    ``ahead``: at most that many jobs submitted and not yet consumed, so a slow consumer
+    (the index build's inference) overlaps with the pool without it running through a
+    whole library's jobs at once; None submits every job at once."""
     from concurrent.futures import ProcessPoolExecutor
 
     n_jobs = min(n_jobs or os.cpu_count() or 1, len(jobs))
@@ -132,11 +138,70 @@ def process_map(function: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int
             yield result
         return
     call = _WithEnvironment(function)
-    with ProcessPoolExecutor(n_jobs, mp_context=pool_context()) as pool:
+    if ahead is not None:
+        yield from _bounded_map(call, jobs, n_jobs, bar, max(ahead, n_jobs))
+        return
+    with ProcessPoolExecutor(n_jobs, mp_context=pool_context(), initializer=_exit_with,
+                             initargs=(os.getpid(),)) as pool:
         for result in pool.map(call, jobs, chunksize=chunksize):
             if bar is not None:
                 bar.update()
             yield result
+
+
+def _exit_with(parent: int, every_s: float = 1.0) -> None:
+    """Pool worker start-up: end this worker when the process that started the pool is
+    gone. A pool's workers hold both ends of its job queue, so they never see it close: a
+    SIGKILLed build left them (and the pipes they inherited, a test's stdout among them)
+    waiting for jobs forever."""
+    import threading
+
+    def gone() -> bool:
+        try:  # a killed parent stays a zombie until its own parent reaps it
+            return Path(f"/proc/{parent}/stat").read_text().rsplit(") ", 1)[1][0] in "ZX"
+        except FileNotFoundError:
+            return True
+        except (OSError, IndexError):  # no /proc: whether the process id exists
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                pass
+            return False
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _bounded_map(call: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int, bar: Any,
+                 ahead: int) -> Iterator[Any]:  # fmt: skip
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    pending: deque = deque()
+    queue = iter(jobs)
+    with ProcessPoolExecutor(n_jobs, mp_context=pool_context(), initializer=_exit_with,
+                             initargs=(os.getpid(),)) as pool:
+        for job in queue:
+            pending.append(pool.submit(call, job))
+            if len(pending) >= ahead:
+                break
+        while pending:
+            result = pending.popleft().result()
+            job = next(queue, _END)
+            if job is not _END:
+                pending.append(pool.submit(call, job))
+            if bar is not None:
+                bar.update()
+            yield result
+
+
+_END = object()
 
 
 def worker_facts(_job: Any = None) -> dict[str, Any]:

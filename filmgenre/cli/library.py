@@ -207,7 +207,7 @@ def _build_index(library, index_file, model, scheduler, quiet: bool = False,
     try:
         report = build(library, index_file, model, segment_seconds=segment_seconds,
                        scheduler=scheduler, progress=None if not quiet else False)  # fmt: skip
-    except (idx.IndexFileError, FileNotFoundError, ValueError) as exc:
+    except (idx.IndexFileError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"filmgenre index: {exc}", file=sys.stderr)
         return 1
     stream = sys.stderr if quiet else sys.stdout
@@ -257,6 +257,8 @@ def _print_index_info(con, skipped: bool) -> None:
         print(f"similarity vectors: {projection.get('dims')} of {projection.get('full_dims')} "
               f"dimensions ({projection.get('method')}); recall@10 of their neighbours vs the "
               f"full vectors' {projection.get('recall_at_10_vs_full')}")  # fmt: skip
+    if (line := idx.build_line(con)) is not None:
+        print(line)
     from ..library import shortlist
 
     lists = {name: len(shortlist.entries(con, name)) for name in shortlist.names(con)}
@@ -290,7 +292,9 @@ def add_commands(sub) -> None:
     b.add_argument("library", help="folder of audio files")
     b.add_argument("--index", required=True, help="the index file (SQLite) to create or update")
     b.add_argument("--model", help="a cue-vector model: " + MODEL_HELP)
-    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) for extraction")
+    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786): decoding, "
+                   "features, musicnn and scores run on its workers (which must see the audio, "
+                   "the data folder and the model at the same paths); this process writes")
     b.add_argument("--segment-seconds", type=float, default=15.0,
                    help="segment length (default 15 s, the shipped model's training cues)")
     verbose_option(b)

@@ -145,6 +145,15 @@ def _remove_orphaned_writes(target: Path) -> None:
             pass  # another user's live process
 
 
+def write_cache(target: Path, feats: dict[str, np.ndarray], n_samples: int) -> None:
+    """Store one cue's features at ``target`` atomically (a reader never sees half a file)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphaned_writes(target)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **feats, n_samples=np.int64(n_samples))
+    os.replace(tmp, target)
+
+
 def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, str | None]:
     """Worker: returns (path, cache file or None, error reason or None)."""
     path, params, cache_dir = job
@@ -158,11 +167,7 @@ def _extract_one(job: tuple[str, FeatureParams, str]) -> tuple[str, str | None, 
             with threadpool_limits(1):
                 y = fit_to_tile(load_audio(path, params.sample_rate), params, path)
                 feats = compute_features(y, params)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _remove_orphaned_writes(target)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, **feats, n_samples=np.int64(y.size))
-            os.replace(tmp, target)
+            write_cache(target, feats, y.size)
         return path, str(target), None
     except AudioError as exc:
         return path, None, exc.reason

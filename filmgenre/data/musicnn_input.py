@@ -79,17 +79,25 @@ def _extract_one(job: tuple[str, str]) -> tuple[str, str | None]:
         return path, None
     try:
         with threadpool_limits(1):
-            y = load_audio(path, SAMPLE_RATE)
-            # a cue shorter than one 3 s patch is looped to one, by the tiles' rule
-            y = loop_to_length(y, (PATCH_FRAMES - 1) * HOP_LENGTH + 1)
-            spec = input_features(y)
+            spec = input_of(load_audio(path, SAMPLE_RATE))
     except AudioError as exc:
         return path, exc.reason
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    write_input(Path(target), spec)
+    return path, None
+
+
+def input_of(y: np.ndarray) -> np.ndarray:
+    """musicnn's input of a 16 kHz signal; a cue shorter than one 3 s patch is looped to
+    one, by the tiles' rule."""
+    return input_features(loop_to_length(y, (PATCH_FRAMES - 1) * HOP_LENGTH + 1))
+
+
+def write_input(target: Path, spec: np.ndarray) -> None:
+    """Cache a cue's musicnn input (float16, as musicnn stores it) atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = f"{target}.{os.getpid()}.tmp.npy"
     np.save(tmp, spec.astype(np.float16))
     os.replace(tmp, target)
-    return path, None
 
 
 def extract_inputs(

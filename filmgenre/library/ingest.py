@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import pandas as pd
 
 from ..config import FeatureParams
 from . import index as idx
+from .batch import Stages, decode_file, score_part
 from .scoring import Scorer, neighbour_agreement, project, score_track
 from .walk import read_tags, walk
 
@@ -65,17 +67,39 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
           model_dir: str | os.PathLike[str] | None = None, segment_seconds: float = 15.0,
           n_jobs: int | None = None, progress: bool | None = None,
           scheduler: str | None = None, chunk: int = CHUNK,
-          on_chunk: Callable[[int], None] | None = None) -> BuildReport:  # fmt: skip
+          on_chunk: Callable[[int], None] | None = None, per_file: bool = False,
+          stages: Stages | None = None) -> BuildReport:  # fmt: skip
     """Build or update the index of ``library`` in ``index_file`` (see the module
     docstring) with the model ``model_dir`` names (a folder or a ``--model`` setting, see
-    :func:`filmgenre.predict.resolve_model`; None: the shipped model); returns what it did."""
-    from ..data import dataset, features, musicnn_input
-    from ..predict import resolve_model
+    :func:`filmgenre.predict.resolve_model`; None: the shipped model); returns what it did.
 
-    started = time.perf_counter()
+    ``scheduler``: a Dask scheduler's address; the whole per-file work runs on its workers
+    (:mod:`.cluster`). ``per_file``: the old per-file build, kept as the benchmark's
+    baseline. ``stages`` (a :class:`~.batch.Stages`) gets each stage's seconds."""
     root = Path(library).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {library}")
+    client = None
+    if scheduler:  # a scheduler that is not there fails in seconds, before any work
+        from .cluster import connect
+
+        client = connect(scheduler)
+    try:
+        return _build(root, index_file, model_dir, segment_seconds, n_jobs, progress, client,
+                      chunk, on_chunk, per_file, Stages() if stages is None else stages)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: int | None,
+           progress: bool | None, client, chunk: int, on_chunk, per_file: bool,
+           stages: Stages) -> BuildReport:  # fmt: skip
+    from tqdm.auto import tqdm
+
+    from ..predict import resolve_model
+
+    started = time.perf_counter()
     model_path, why = resolve_model(model_dir)
     scorer = Scorer(model_path)
     con = idx.connect(index_file, create=True)
@@ -121,44 +145,36 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
         todo.append((path, "check" if old and old[1] == "ok" else ("redo" if old else "add"),
                      old))  # fmt: skip
     work = todo + [(p, "rescore", known.get(str(p.relative_to(root)))) for p in rescore]
-    for start in range(0, len(work), chunk):
-        part = work[start : start + chunk]
-        manifest = dataset.Manifest(pd.DataFrame({
-            "film": [str(p) for p, _, _ in part], "cue": [p.stem for p, _, _ in part],
-            "path": [str(p.resolve()) for p, _, _ in part], "genres": "",
-            "duration": np.nan}), genres=())  # fmt: skip
-        manifest = features.extract(manifest, scorer.params, n_jobs=n_jobs, progress=progress,
-                                    scheduler=scheduler)  # fmt: skip
-        if len(manifest.cues):
-            musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
-        reasons = dict(zip(manifest.skipped["path"], manifest.skipped["reason"], strict=True))
-        done = dict(zip(manifest.cues["path"], manifest.cues["features"], strict=True))
-        rows, touched = [], []
-        for path, what, old in part:
-            rel, real = str(path.relative_to(root)), str(path.resolve())
-            if real not in done:
-                rows.append((rel, None, reasons.get(real, "could not be decoded"), what))
-                continue
-            if what == "check":  # the same bytes under a new mtime: only the stat changes
-                if Path(done[real]).stem == old[4] and old[5] == scorer.key:
-                    touched.append((path.stat().st_size, path.stat().st_mtime, old[0]))
-                    continue
-                what = "rescore" if Path(done[real]).stem == old[4] else "redo"
-            track = {**read_tags(path), **score_track(done[real], scorer, segment_seconds)}
-            rows.append((rel, track, None, what))
-        with idx.writing(con):
-            con.executemany("UPDATE tracks SET size = ?, mtime = ? WHERE id = ?", touched)
-            report.unchanged += len(touched)
-            for rel, track, reason, what in rows:
-                if track is None:
-                    _record_skip(con, rel, reason, root / rel)
-                    report.skipped += 1
-                    continue
-                _record_track(con, rel, root / rel, track, scorer.key)
-                field = {"add": "added", "redo": "redone", "rescore": "rescored"}[what]
-                setattr(report, field, getattr(report, field) + 1)
-        if on_chunk is not None:
-            on_chunk(start + len(part))
+    disable = None if progress is None else not progress
+    bar = tqdm(total=len(work), desc="index", unit="track", disable=disable, smoothing=0.1,
+               leave=False)  # fmt: skip
+    if client is not None:
+        from .cluster import dask_chunks
+
+        chunks = dask_chunks(work, chunk, client, model_path, scorer, segment_seconds, stages)
+    elif per_file:
+        chunks = _per_file_chunks(work, chunk, scorer, segment_seconds, n_jobs, progress)
+    else:
+        chunks = _batched_chunks(work, chunk, scorer, segment_seconds, n_jobs, stages)
+    progress_meta = {"state": "running", "pid": os.getpid(), "host": socket.gethostname(),
+                     "total": len(work), "done": 0, "started": time.time()}  # fmt: skip
+    with idx.writing(con):
+        idx.set_meta(con, "build", progress_meta)
+    done_files = 0
+    with bar:
+        for outcomes in chunks:
+            with stages.timing("file tags"):
+                rows = [(path, what, old, _with_file_tags(path, result))
+                        for path, what, old, result in outcomes]  # fmt: skip
+            with stages.timing("write"), idx.writing(con):
+                for path, what, old, result in rows:
+                    _write_outcome(con, root, path, what, old, result, scorer, report)
+                done_files += len(rows)
+                idx.set_meta(con, "build", {**progress_meta, "done": done_files,
+                                            "updated": time.time()})  # fmt: skip
+            bar.update(len(rows))
+            if on_chunk is not None:
+                on_chunk(done_files)
     report.skipped = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'skipped'"
                                  ).fetchone()[0]  # fmt: skip
     report.projection = _project(con, root, scorer)
@@ -166,8 +182,83 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
         idx.pack(con)
     report.tracks = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
     report.seconds = time.perf_counter() - started
+    with idx.writing(con):
+        idx.set_meta(con, "build", {"state": "done", "total": len(work), "done": len(work),
+                                    "seconds": round(report.seconds, 1),
+                                    "finished": time.time()})  # fmt: skip
     con.close()
     return report
+
+
+def _batched_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: float,
+                    n_jobs: int | None, stages: Stages) -> Iterator[list]:  # fmt: skip
+    """The build's results a chunk at a time: files decoded in a pool that runs up to two
+    chunks ahead of the scoring (so decoding overlaps musicnn), each chunk scored at once."""
+    from ..runtime import process_map
+
+    jobs = [(str(path.resolve()), scorer.params, str(scorer.cache)) for path, _, _ in work]
+    decoded = process_map(decode_file, jobs, n_jobs, ahead=2 * chunk)
+    for start in range(0, len(work), chunk):
+        part = work[start : start + chunk]
+        got = [next(decoded) for _ in part]
+        for d in got:
+            stages.add(d.seconds)
+        yield score_part(part, [(d.features, d.reason) for d in got], scorer,
+                          segment_seconds, stages)  # fmt: skip
+
+
+def _per_file_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: float,
+                     n_jobs: int | None, progress: bool | None) -> Iterator[list]:  # fmt: skip
+    """The build as it was until 2026-12 (the baseline ``bench_index_build`` measures): each
+    chunk extracted by ``features.extract`` and ``extract_inputs`` (each decoding the file),
+    then every file scored on its own (:func:`.scoring.score_track`)."""
+    from ..data import dataset, features, musicnn_input
+
+    for start in range(0, len(work), chunk):
+        part = work[start : start + chunk]
+        manifest = dataset.Manifest(pd.DataFrame({
+            "film": [str(p) for p, _, _ in part], "cue": [p.stem for p, _, _ in part],
+            "path": [str(p.resolve()) for p, _, _ in part], "genres": "",
+            "duration": np.nan}), genres=())  # fmt: skip
+        manifest = features.extract(manifest, scorer.params, n_jobs=n_jobs, progress=progress)
+        if len(manifest.cues):
+            musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
+        reasons = dict(zip(manifest.skipped["path"], manifest.skipped["reason"], strict=True))
+        done = dict(zip(manifest.cues["path"], manifest.cues["features"], strict=True))
+        outcomes = []
+        for path, what, old in part:
+            real = str(path.resolve())
+            if real not in done:
+                outcomes.append((path, what, old, reasons.get(real, "could not be decoded")))
+                continue
+            if what == "check":
+                if Path(done[real]).stem == old[4] and old[5] == scorer.key:
+                    outcomes.append((path, what, old, None))
+                    continue
+                what = "rescore" if Path(done[real]).stem == old[4] else "redo"
+            outcomes.append((path, what, old, score_track(done[real], scorer, segment_seconds)))
+        yield outcomes
+
+
+def _with_file_tags(path: Path, result):
+    return {**read_tags(path), **result} if isinstance(result, dict) else result
+
+
+def _write_outcome(con, root: Path, path: Path, what: str, old, result, scorer: Scorer,
+                   report: BuildReport) -> None:  # fmt: skip
+    rel = str(path.relative_to(root))
+    if result is None:  # the same bytes under a new mtime: only the stat changes
+        stat = path.stat()
+        con.execute("UPDATE tracks SET size = ?, mtime = ? WHERE id = ?",
+                    (stat.st_size, stat.st_mtime, old[0]))  # fmt: skip
+        report.unchanged += 1
+    elif isinstance(result, str):
+        _record_skip(con, rel, result, path)
+        report.skipped += 1
+    else:
+        _record_track(con, rel, path, result, scorer.key)
+        field = {"add": "added", "redo": "redone", "rescore": "rescored"}[what]
+        setattr(report, field, getattr(report, field) + 1)
 
 
 def _record_skip(con, rel: str, reason: str, path: Path | None = None) -> None:
@@ -191,19 +282,20 @@ def _record_track(con, rel: str, path: Path, track: dict, key: str) -> None:
               track["artist"], track["album"], track["track_number"], track["duration"],
               track["tempo"], folder, idx._blob(track["scores"]), key,
               track["features_file"], idx._blob(track["tags"]), track["key"],
-              track["mode"])  # fmt: skip
+              track["mode"], None if track.get("vector") is None
+              else idx._blob(track["vector"]))  # fmt: skip
     if existing:
         tid = existing[0]
         con.execute("UPDATE tracks SET status = ?, reason = ?, digest = ?, size = ?, mtime = ?, "
                     "title = ?, artist = ?, album = ?, track_number = ?, duration = ?, "
                     "tempo = ?, folder = ?, scores = ?, model_key = ?, features = ?, tags = ?, "
-                    "key = ?, mode = ?, vector = NULL WHERE id = ?", (*values, tid))  # fmt: skip
+                    "key = ?, mode = ?, vector = ? WHERE id = ?", (*values, tid))  # fmt: skip
         con.execute("DELETE FROM segments WHERE track_id = ?", (tid,))
     else:
         tid = con.execute("INSERT INTO tracks (status, reason, digest, size, mtime, title, "
                           "artist, album, track_number, duration, tempo, folder, scores, "
-                          "model_key, features, tags, key, mode, path) VALUES ("
-                          + ", ".join("?" * 19) + ")",
+                          "model_key, features, tags, key, mode, vector, path) VALUES ("
+                          + ", ".join("?" * 20) + ")",
                           (*values, rel)).lastrowid  # fmt: skip
     con.executemany("INSERT INTO segments (track_id, idx, start, end, scores, tags) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -284,8 +376,11 @@ def _place_in_space(con, root: Path, scorer: Scorer, meta: dict | None) -> dict:
     another model) are placed."""
     space = scorer.space
     fresh = meta is None or meta.get("model_key") != scorer.key or meta.get("method") != "space"
-    where = "status = 'ok'" + ("" if fresh else " AND vector IS NULL")
-    rows = con.execute(f"SELECT id, path, scores FROM tracks WHERE {where} ORDER BY id").fetchall()
+    # a track scored by this model has its vector from the build (batch.score_files); one
+    # scored by another model, or before the model had a space, is placed here
+    where = "status = 'ok' AND (vector IS NULL OR model_key IS NOT ?)"
+    rows = con.execute(f"SELECT id, path, scores FROM tracks WHERE {where} ORDER BY id",
+                       (scorer.key,)).fetchall()  # fmt: skip
     meta = {"method": "space", "dims": space.dims, "model_key": scorer.key,
             "settings": space.settings,
             "what": "film-discriminant directions of the model's input joined with its genre "

@@ -22,6 +22,9 @@ from ..data import musicnn_input
 from . import index as idx
 from .similarity import SimilaritySpace
 
+#: the pretrained taggers whose outputs are the index's tags (MTT's 50, then MSD's 50)
+TAGGERS = ("MTT_musicnn", "MSD_musicnn")
+
 #: a last segment shorter than this joins the one before it
 MIN_SEGMENT_SECONDS = 5.0
 
@@ -97,18 +100,24 @@ class Scorer:
         self.std[self.std < 1e-6] = 1.0
         self.key = model_key(self.model_dir)
         self.space = SimilaritySpace.load(self.model_dir)
+        from ..data.features import default_cache_dir
+
+        #: the feature cache the embeddings are read from and written to (a Dask worker
+        #: sets the one the building process names)
+        self.cache = default_cache_dir()
 
     @property
     def needs_musicnn(self) -> bool:
         return any(p.startswith("musicnn") for p in self.parts)
 
-    def vectors(self, features_file: str, bounds: list[tuple[float, float]]
-                ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """(whole-track vector, segment vectors) from the cached features of one track."""
-        from ..data.features import default_cache_dir, summary_statistics
+    def vectors(self, features_file: str, bounds: list[tuple[float, float]],
+                embeddings: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """(whole-track vector, segment vectors) from the cached features of one track
+        (``embeddings``: its musicnn outputs by checkpoint, when they are at hand)."""
+        from ..data.features import summary_statistics
         from ..training import transfer
 
-        cache = default_cache_dir()
+        cache = self.cache
         whole, segs = [], [[] for _ in bounds]
         frames_per_s = self.params.sample_rate / self.params.hop_length
         for part in self.parts:
@@ -122,7 +131,8 @@ class Scorer:
                     seg.append(summary_statistics(mfcc[:, a:b]))
             else:
                 _, model, layer = part.split(":")
-                emb = transfer.patch_embeddings(features_file, model, layer, cache)
+                emb = (embeddings[model][layer] if embeddings and model in embeddings
+                       else transfer.patch_embeddings(features_file, model, layer, cache))
                 whole.append(np.concatenate([emb.mean(0), emb.std(0)]))
                 for seg, (start, end) in zip(segs, bounds, strict=True):
                     rows = emb[patch_rows(len(emb), start, end)]
@@ -130,17 +140,16 @@ class Scorer:
         return (np.concatenate(whole).astype(np.float32),
                 np.stack([np.concatenate(s) for s in segs]).astype(np.float32))  # fmt: skip
 
-    def tags(self, features_file: str, bounds: list[tuple[float, float]]
-             ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def tags(self, features_file: str, bounds: list[tuple[float, float]],
+             embeddings: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """(whole-track tags, segment tags): both musicnn taggers' outputs (MTT's 50, then
         MSD's 50), averaged over the 3 s patches of the track or segment. The patch pass that
         gives a model its embeddings caches these too, and no genre model changes them."""
-        from ..data.features import default_cache_dir
         from ..training import transfer
 
-        cache = default_cache_dir()
-        out = [transfer.patch_embeddings(features_file, m, "taggram", cache)
-               for m in ("MTT_musicnn", "MSD_musicnn")]  # fmt: skip
+        out = [embeddings[m]["taggram"] if embeddings and m in embeddings
+               else transfer.patch_embeddings(features_file, m, "taggram", self.cache)
+               for m in TAGGERS]  # fmt: skip
         patches = np.hstack(out)
         segs = [patches[patch_rows(len(patches), start, end)].mean(0) for start, end in bounds]
         return patches.mean(0).astype(np.float32), np.stack(segs).astype(np.float32)
@@ -151,6 +160,14 @@ class Scorer:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict(x, batch_size=256, verbose=0), np.float32)
+
+    def predict_many(self, x: np.ndarray) -> np.ndarray:
+        """Genre scores of many cue vectors, a call per 4096 rows (``predict`` sets up a
+        data pipeline per call: a tenth of a second for the one to ten rows of a track)."""
+        if not len(x):
+            return np.empty((0, len(self.genres)), np.float32)
+        return np.concatenate([np.asarray(self.model.predict_on_batch(x[s : s + 4096]),
+                                          np.float32) for s in range(0, len(x), 4096)])
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.std
@@ -169,13 +186,13 @@ class Scorer:
         }  # fmt: skip
 
 
-def tempo(features_file: str) -> float | None:
+def tempo(features_file: str, cache: Path | None = None) -> float | None:
     """Tempo (BPM) from the cached musicnn input (16 kHz mel, 62.5 frames a second)."""
     import librosa
 
     from ..data.features import default_cache_dir
 
-    path = musicnn_input.input_path(features_file, default_cache_dir())
+    path = musicnn_input.input_path(features_file, cache or default_cache_dir())
     if not path.is_file():
         return None
     spec = np.load(path).astype(np.float32).T  # (mels, frames)

@@ -1,0 +1,275 @@
+"""Index build speed on real audio, measured in one run: where the time goes, the build as
+it was (a file at a time) against the batched one, and Dask clusters of 1 and 2 workers.
+
+Libraries (copied into a scratch folder): film cues, the 15 s MP3s of
+../shared/realaudio/filmscore; songs of 3.5 min, each made by joining four one-minute
+emotify clips of one genre folder end to end and cutting at 210 s (../shared holds no real
+track of song length), written as 44.1 kHz stereo MP3. Every build starts from a cold
+cache (its own empty data folder) in a fresh process, with TensorFlow imported before the
+clock starts (both ways pay the same start-up) and the model's loading inside it.
+
+1. Stages: the batched build in one process (``n_jobs=1``), each stage's seconds per minute
+   of audio and its share of the build.
+2. Ratio: ``build(per_file=True)`` (the per-file build this replaced) and ``build()`` with
+   every core, tracks/s, x realtime and their ratio; the two indexes are compared: the same
+   tracks, segments, keys and digests, scores / tags / vectors within a stated tolerance.
+3. Dask: a ``LocalCluster`` on 127.0.0.1 of 1 and of 2 single-threaded worker processes
+   (TensorFlow one thread each), the models loaded on them before the clock starts;
+   tracks/s and the ratio; the single writer's commit rate (tracks with 12 segments
+   written and committed 64 at a time), and the hours a 400,000-track library of 3 min
+   tracks takes at the measured per-worker rate on 1, 8 and 64 workers.
+
+    .venv/bin/python benchmarks/bench_index_build.py [--cues 48] [--songs 6] [--no-dask]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from filmgenre.config import shared_dir
+
+TOLERANCE = 1e-5
+
+CHILD = r"""
+import json, os, sys, time
+import keras, tensorflow  # start-up outside the clock: both builds pay it alike
+from filmgenre.library import batch, ingest
+mode, lib, index_file = sys.argv[1], sys.argv[2], sys.argv[3]
+stages = batch.Stages()
+extra = {}
+if mode.startswith("dask"):
+    from distributed import LocalCluster, Client
+    n = int(mode[4:])
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None)
+    with Client(cluster) as client:  # the models loaded on every worker first
+        from filmgenre.library.cluster import PLUGIN, ScorerPlugin
+        from filmgenre.library.scoring import Scorer
+        from filmgenre.predict import resolve_model
+        path, _ = resolve_model("shipped")
+        s = Scorer(path)
+        client.register_plugin(ScorerPlugin(str(path), str(s.cache), s.key), name=PLUGIN)
+    extra["scheduler"] = cluster.scheduler_address
+started = time.perf_counter()
+report = ingest.build(lib, index_file, "shipped", progress=False, stages=stages,
+                      per_file=mode == "old", n_jobs=1 if mode == "stages" else None, **extra)
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "tracks": report.tracks, "skipped": report.skipped,
+                  "stages": dict(stages)}))
+"""
+
+WRITER = r"""
+import json, sys, time
+import numpy as np
+from filmgenre.library import index as idx, ingest
+from pathlib import Path
+folder, n = Path(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+(folder / "lib").mkdir(parents=True)
+files = [folder / "lib" / f"t{i}.mp3" for i in range(n)]
+for f in files:
+    f.write_bytes(b"x")
+con = idx.connect(folder / "w.sqlite", create=True)
+started = time.perf_counter()
+for start in range(0, n, 64):
+    with idx.writing(con):
+        for f in files[start:start + 64]:
+            track = {"title": f.stem, "artist": None, "album": None, "track_number": None,
+                     "duration": 180.0, "tempo": 100.0, "scores": rng.random(10),
+                     "tags": rng.random(100), "key": 0, "mode": "major",
+                     "vector": rng.random(64), "features_file": f"/c/{f.stem}0000.npz",
+                     "segments": [(15.0 * k, 15.0 * k + 15, rng.random(10), rng.random(100))
+                                  for k in range(12)]}
+            ingest._record_track(con, f.name, f, track, "bench")
+print(json.dumps({"tracks_per_s": n / (time.perf_counter() - started)}))
+"""
+
+
+def _run(script: str, args: list[str], data: Path | None = None) -> dict:
+    env = {**os.environ, **({"FILMGENRE_DATA": str(data)} if data else {})}
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, timeout=3600, env=env)  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(done.stderr[-4000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def make_libraries(folder: Path, n_cues: int, n_songs: int) -> dict[str, tuple[Path, float]]:
+    """{name: (folder, minutes of audio)} of the two libraries."""
+    import soundfile as sf
+
+    shared = shared_dir()
+    if shared is None:
+        raise SystemExit("bench_index_build needs ../shared/realaudio (filmscore, emotify)")
+    cues = sorted((shared / "realaudio" / "filmscore").rglob("*.mp3"))[:n_cues]
+    out = {}
+    lib = folder / "cues"
+    lib.mkdir()
+    for f in cues:
+        (lib / f"{f.parent.name}-{f.name}").write_bytes(f.read_bytes())
+    out["film cues (15 s)"] = (lib, sum(sf.info(f).duration for f in cues) / 60)
+    lib = folder / "songs"
+    lib.mkdir()
+    clips = sorted((shared / "realaudio" / "emotify").rglob("*.mp3"))
+    by_genre: dict[str, list[Path]] = {}
+    for c in clips:
+        by_genre.setdefault(c.parent.name, []).append(c)
+    groups = [g[i : i + 4] for g in by_genre.values() for i in range(0, len(g) - 3, 4)]
+    order = [groups[i] for i in np.random.default_rng(0).permutation(len(groups))][:n_songs]
+    minutes = 0.0
+    for i, group in enumerate(order):
+        parts = [sf.read(c, always_2d=True) for c in group]
+        rate = parts[0][1]
+        y = np.concatenate([p for p, _ in parts])[: int(210 * rate)]
+        sf.write(lib / f"song{i:02d}-{group[0].parent.name}.mp3", y, rate, format="MP3")
+        minutes += len(y) / rate / 60
+    out["songs (3.5 min)"] = (lib, minutes)
+    return out
+
+
+def compare(a: Path, b: Path) -> dict[str, float]:
+    """Max abs differences of two indexes of the same library; raises on any mismatch of
+    tracks, segments, digests, keys or modes."""
+    import sqlite3
+
+    def load(path: Path):
+        con = sqlite3.connect(path)
+        tracks = {r[0]: r[1:] for r in con.execute(
+            "SELECT path, digest, key, mode, duration, tempo, scores, tags, vector FROM tracks "
+            "WHERE status = 'ok'")}  # fmt: skip
+        segs = {(r[0], r[1]): r[2:] for r in con.execute(
+            "SELECT t.path, s.idx, s.start, s.end, s.scores, s.tags FROM segments s "
+            "JOIN tracks t ON t.id = s.track_id")}  # fmt: skip
+        return tracks, segs
+
+    (ta, sa), (tb, sb) = load(a), load(b)
+    if ta.keys() != tb.keys() or sa.keys() != sb.keys():
+        raise AssertionError(f"the indexes hold different tracks or segments: {a}, {b}")
+    diff = {"scores": 0.0, "tags": 0.0, "vectors": 0.0, "segment scores": 0.0,
+            "segment tags": 0.0, "tempo": 0.0}  # fmt: skip
+
+    def gap(x: bytes, y: bytes) -> float:
+        return float(np.abs(np.frombuffer(x, np.float32) - np.frombuffer(y, np.float32)).max())
+
+    for path, x in ta.items():
+        y = tb[path]
+        if x[:4] != y[:4]:
+            raise AssertionError(f"{path}: digest/key/mode/duration differ: {x[:4]} vs {y[:4]}")
+        diff["tempo"] = max(diff["tempo"], abs((x[4] or 0) - (y[4] or 0)))
+        for j, name in ((5, "scores"), (6, "tags"), (7, "vectors")):
+            diff[name] = max(diff[name], gap(x[j], y[j]))
+    for k, x in sa.items():
+        y = sb[k]
+        if x[:2] != y[:2]:
+            raise AssertionError(f"{k}: segment bounds differ")
+        diff["segment scores"] = max(diff["segment scores"], gap(x[2], y[2]))
+        diff["segment tags"] = max(diff["segment tags"], gap(x[3], y[3]))
+    return diff
+
+
+STAGE_NAMES = {"hash": "hashing the file (SHA-1)", "decode": "reading and decoding",
+               "resample": "resampling (22.05 and 16 kHz)",
+               "log-mel, MFCC, chroma": "log-mel, MFCC, chroma (22.05 kHz)",
+               "musicnn mel": "musicnn's mel patches (16 kHz)",
+               "musicnn MTT_musicnn": "musicnn inference, MTT checkpoint",
+               "musicnn MSD_musicnn": "musicnn inference, MSD checkpoint",
+               "cue vectors": "cue vectors of tracks and segments",
+               "genre scores": "the model's genre scores", "tags": "tags (both taggers)",
+               "tempo": "tempo", "key": "key and mode", "file tags": "file tags (title, artist)",
+               "write": "writing to SQLite", "similarity": "similarity vectors"}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cues", type=int, default=48, help="15 s film cues")
+    parser.add_argument("--songs", type=int, default=6, help="3.5 min songs")
+    parser.add_argument("--dask", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        tmp = Path(tmp)
+        libraries = make_libraries(tmp, args.cues, args.songs)
+        results: dict[str, dict] = {}
+        for name, (lib, minutes) in libraries.items():
+            got = {}
+            for mode in ("stages", "old", "new") + (("dask1", "dask2") if args.dask else ()):
+                got[mode] = _run(CHILD, [mode, str(lib), str(tmp / f"{lib.name}-{mode}.sqlite")],
+                                 tmp / f"data-{lib.name}-{mode}")  # fmt: skip
+                print(f"{name}: {mode} {got[mode]['seconds']:.1f} s", file=sys.stderr, flush=True)
+            got["diff"] = compare(tmp / f"{lib.name}-old.sqlite", tmp / f"{lib.name}-new.sqlite")
+            results[name] = {"minutes": minutes, **got}
+        writer = _run(WRITER, [str(tmp / "writer"), "2000"])
+    report(results, writer)
+
+
+def report(results: dict, writer: dict) -> None:
+    print("\n## Index build on real audio (cold cache; 2 cores)\n")
+    names = list(results)
+    print("Where the time goes (batched build in one process; seconds per minute of audio, "
+          "share of the stages' sum):\n")
+    print("| stage | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for stage, label in STAGE_NAMES.items():
+        cells = []
+        for n in names:
+            s = results[n]["stages"]["stages"]
+            total = sum(s.values())
+            cells.append(f"{s.get(stage, 0) / results[n]['minutes']:.2f} s "
+                         f"({100 * s.get(stage, 0) / total:.0f}%)")  # fmt: skip
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("| **whole build, one process (wall)** | " + " | ".join(
+        f"{results[n]['stages']['seconds'] / results[n]['minutes']:.2f} s" for n in names) + " |")
+    print("\nThe build as it was and as it is (every core), in this run:\n")
+    print("| library | tracks | per-file build | batched build | ratio |")
+    print("|---|---|---|---|---|")
+    for n in names:
+        r = results[n]
+        tracks = r["new"]["tracks"]
+        old_rate, new_rate = tracks / r["old"]["seconds"], tracks / r["new"]["seconds"]
+        rt = r["minutes"] * 60
+        print(f"| {n} | {tracks} | {old_rate:.2f} tracks/s ({rt / r['old']['seconds']:.0f}x "
+              f"realtime) | {new_rate:.2f} tracks/s ({rt / r['new']['seconds']:.0f}x realtime) "
+              f"| {new_rate / old_rate:.2f}x |")  # fmt: skip
+    for n in names:
+        d = results[n]["diff"]
+        print(f"\n{n}: the two indexes hold the same tracks, segments, digests, keys and "
+              f"modes; largest differences: " + ", ".join(f"{k} {v:.1e}" for k, v in d.items())
+              + f" (tolerance {TOLERANCE:g})")  # fmt: skip
+        if max(d.values()) > TOLERANCE:
+            raise SystemExit(f"{n}: the batched build differs from the per-file build by more "
+                             f"than {TOLERANCE:g}")  # fmt: skip
+    if "dask1" not in results[names[0]]:
+        return
+    print("\nOn a Dask LocalCluster (127.0.0.1, single-threaded workers, models loaded first):\n")
+    print("| library | 1 worker | 2 workers | ratio |")
+    print("|---|---|---|---|")
+    for n in names:
+        r = results[n]
+        one, two = (r["new"]["tracks"] / r[k]["seconds"] for k in ("dask1", "dask2"))
+        print(f"| {n} | {one:.2f} tracks/s | {two:.2f} tracks/s | {two / one:.2f}x |")
+    song = next(n for n in names if n.startswith("songs"))
+    r = results[song]
+    per_worker = r["minutes"] / r["dask1"]["seconds"]  # minutes of audio a second, a worker
+    rate = writer["tracks_per_s"]
+    print(f"\nThe single writer commits {rate:,.0f} tracks/s (12 segments each, 64 a "
+          "transaction). A library of 400,000 tracks of 3 min (20,000 h) at the measured "
+          f"{per_worker * 60:.1f} s of audio a second per single-threaded worker:\n")
+    print("| workers | tracks/s | hours |")
+    print("|---|---|---|")
+    for workers in (1, 8, 64):
+        tps = min(workers * per_worker / 3, rate)
+        print(f"| {workers} | {tps:.2f} | {400_000 / tps / 3600:,.1f} |")
+    limit = rate * 3 / per_worker
+    print(f"\nThe writer would limit a build from about {limit:,.0f} workers on; before that "
+          "it is the workers' cores, and reading the audio from the shared file system.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The index build's work on a batch of files: each file decoded once for every rate its
+features need, and many files scored at once (the musicnn patches of every file of the
+batch in shared calls, the genre model once for every track and segment of the batch).
+
+:func:`decode_file` needs no Keras, so pool workers run it; :func:`score_files` runs where
+the models are loaded: the building process, or a Dask worker (:mod:`.cluster`). Both add
+the seconds of each stage to a :class:`Stages`, which ``benchmarks/bench_index_build.py``
+prints. The numbers are the per-file build's (:func:`.scoring.score_track`), batch for batch.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..config import FeatureParams
+from ..data import features, musicnn_input
+from ..data.audio import AudioError, load_audio_rates
+from .scoring import TAGGERS, Scorer, key_of, segment_bounds, tempo
+
+#: the stages of a build, in order, as :class:`Stages` names them
+STAGES = ("hash", "decode", "resample", "log-mel, MFCC, chroma", "musicnn mel",
+          "musicnn MTT_musicnn", "musicnn MSD_musicnn", "cue vectors", "genre scores", "tags",
+          "tempo", "key", "file tags", "write", "similarity")  # fmt: skip
+
+
+class Stages(dict):
+    """Seconds spent in each stage of a build (summed over files and processes)."""
+
+    def add(self, other: dict[str, float]) -> None:
+        for name, seconds in other.items():
+            self[name] = self.get(name, 0.0) + seconds
+
+    @contextmanager
+    def timing(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - started
+
+
+@dataclass
+class Decoded:
+    """One file after :func:`decode_file`: its feature cache file, or why it has none."""
+
+    path: str
+    features: str | None
+    reason: str | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def decode_file(job: tuple[str, FeatureParams, str]) -> Decoded:
+    """Hash ``path``, and unless both caches hold it, decode it once, resample it to the
+    model's rate and musicnn's 16 kHz, and cache its features and musicnn input."""
+    path, params, cache_dir = job
+    cache = Path(cache_dir)
+    seconds: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        target = features.cache_path(features.file_digest(path), params, cache)
+        spec_target = musicnn_input.input_path(str(target), cache)
+        seconds["hash"] = time.perf_counter() - started
+        rates = tuple(dict.fromkeys(
+            ([params.sample_rate] if not target.exists() else [])
+            + ([musicnn_input.SAMPLE_RATE] if not spec_target.exists() else [])))  # fmt: skip
+        if rates:
+            with threadpool_limits(1):  # one BLAS thread a process, as features.extract
+                ys = load_audio_rates(path, rates, seconds)
+                if not target.exists():
+                    started = time.perf_counter()
+                    y = features.fit_to_tile(ys[params.sample_rate], params, path)
+                    features.write_cache(target, features.compute_features(y, params), y.size)
+                    seconds["log-mel, MFCC, chroma"] = time.perf_counter() - started
+                if not spec_target.exists():
+                    started = time.perf_counter()
+                    spec = musicnn_input.input_of(ys[musicnn_input.SAMPLE_RATE])
+                    musicnn_input.write_input(spec_target, spec)
+                    seconds["musicnn mel"] = time.perf_counter() - started
+        return Decoded(path, str(target), None, seconds)
+    except AudioError as exc:
+        return Decoded(path, None, exc.reason, seconds)
+    except OSError as exc:
+        return Decoded(path, None, f"cannot read file ({exc})", seconds)
+
+
+def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
+                stages: Stages | None = None) -> list[dict]:  # fmt: skip
+    """What :func:`.scoring.score_track` gives for each of ``files`` (feature cache files),
+    plus the whole track's cue vector (``whole``) and, with a similarity space, its
+    similarity vector (``vector``); musicnn and the genre model run once for the batch."""
+    stages = Stages() if stages is None else stages
+    if not files:
+        return []
+    durations, bounds = [], []
+    for f in files:
+        with np.load(f) as z:
+            durations.append(int(z["n_samples"]) / scorer.params.sample_rate)
+        bounds.append(segment_bounds(durations[-1], segment_seconds))
+    models = dict.fromkeys([p.split(":")[1] for p in scorer.parts if p.startswith("musicnn")]
+                           + list(TAGGERS))  # fmt: skip
+    from ..training import transfer
+
+    embeddings = {}
+    for model in models:
+        with stages.timing(f"musicnn {model}"):
+            embeddings[model] = transfer.embed_many(files, model, scorer.cache)
+    each = [{m: embeddings[m][i] for m in models} for i in range(len(files))]
+    with stages.timing("cue vectors"):
+        vectors = [scorer.vectors(f, b, e) for f, b, e in zip(files, bounds, each, strict=True)]
+    with stages.timing("genre scores"):
+        scores = scorer.predict_many(np.vstack([np.vstack([w[None], s]) for w, s in vectors]))
+    tracks, row = [], 0
+    for f, b, e, (whole, _), duration in zip(files, bounds, each, vectors, durations,
+                                             strict=True):  # fmt: skip
+        track_scores, row = scores[row : row + 1 + len(b)], row + 1 + len(b)
+        with stages.timing("tags"):
+            tags, segment_tags = scorer.tags(f, b, e)
+        with stages.timing("tempo"):
+            bpm = tempo(f, scorer.cache)
+        with stages.timing("key"):
+            key, mode = key_of(f)
+        track = {"duration": duration, "tempo": bpm, "scores": track_scores[0], "tags": tags,
+                 "key": key, "mode": mode, "features_file": f, "whole": whole,
+                 "segments": [(a, z, s, t) for (a, z), s, t in zip(b, track_scores[1:],
+                                                                    segment_tags, strict=True)]}
+        if scorer.space is not None:
+            with stages.timing("similarity"):
+                track["vector"] = scorer.space.vectors(whole[None], track_scores[:1])[0]
+        tracks.append(track)
+    return tracks
+
+
+def score_part(part: list, decoded: list[tuple[str | None, str | None]], scorer: Scorer,
+                segment_seconds: float, stages: Stages | None = None) -> list:  # fmt: skip
+    """(path, what, old, result) for each file of a chunk: result a track dict, a reason it
+    was skipped (str), or ``None`` for the same bytes under a new mtime (only its stat
+    changes). Two files of a chunk with the same bytes: the second is skipped as a copy."""
+    first_with: dict[str, Path] = {}
+    outcomes: list = [None] * len(part)
+    to_score = []
+    for i, ((path, what, old), (features_file, reason)) in enumerate(zip(part, decoded,
+                                                                           strict=True)):
+        if features_file is None:
+            outcomes[i] = (path, what, old, reason or "could not be decoded")
+            continue
+        if features_file in first_with:
+            outcomes[i] = (path, what, old, f"duplicate of {first_with[features_file]} "
+                                            "(same content)")  # fmt: skip
+            continue
+        first_with[features_file] = path.resolve()
+        if what == "check" and Path(features_file).stem == old[4] and old[5] == scorer.key:
+            outcomes[i] = (path, what, old, None)
+            continue
+        if what == "check":
+            what = "rescore" if Path(features_file).stem == old[4] else "redo"
+        to_score.append((i, path, what, old, features_file))
+    tracks = score_files([f for *_, f in to_score], scorer, segment_seconds, stages)
+    for (i, path, what, old, _), track in zip(to_score, tracks, strict=True):
+        outcomes[i] = (path, what, old, track)
+    return outcomes

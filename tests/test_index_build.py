@@ -1,0 +1,181 @@
+"""The batched index build: one decode for every rate, musicnn batched across files, the
+same index as the per-file build; on a Dask cluster whose worker is killed mid-build; a
+scheduler that is not there; where a build stands in ``index info``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from filmgenre.data.audio import load_audio, load_audio_rates
+from filmgenre.library import index as idx
+
+
+def test_one_decode_gives_what_load_audio_gives_at_each_rate(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(44100 * 4) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), rng.normal(0, 0.1, t.size)], 1) * 0.3
+    path = tmp_path / "two channels at 44.1 kHz.wav"
+    sf.write(path, stereo.astype(np.float32), 44100)
+    seconds: dict[str, float] = {}
+    both = load_audio_rates(path, (22050, 16000), seconds)
+    for rate in (22050, 16000):
+        np.testing.assert_array_equal(both[rate], load_audio(path, rate))
+    assert seconds["decode"] > 0 and seconds["resample"] > 0
+    (tmp_path / "silent.wav").write_bytes(b"")
+    with pytest.raises(Exception, match="empty file"):
+        load_audio_rates(tmp_path / "silent.wav", (16000,))
+
+
+def test_patches_of_many_files_pass_in_a_few_batch_shapes():
+    pytest.importorskip("keras")
+    from filmgenre.training.transfer import _batches
+
+    shapes = set()
+    for n in (1, 3, 5, 40, 64, 65, 127, 300):
+        x = np.arange(n, dtype=np.float32)[:, None]
+        batches = list(_batches(x, 64))
+        np.testing.assert_array_equal(np.concatenate([b[:k] for b, k in batches]), x)
+        shapes |= {len(b) for b, _ in batches}
+    assert shapes <= {4, 8, 16, 32, 64}
+
+
+def _content(path: Path) -> tuple[dict, dict]:
+    con = sqlite3.connect(path)
+    tracks = {r[0]: r[1:] for r in con.execute(
+        "SELECT path, status, reason, digest, duration, key, mode, tempo, scores, tags, vector "
+        "FROM tracks")}  # fmt: skip
+    segs = {(r[0], r[1]): r[2:] for r in con.execute(
+        "SELECT t.path, s.idx, s.start, s.end, s.scores, s.tags FROM segments s "
+        "JOIN tracks t ON t.id = s.track_id")}  # fmt: skip
+    con.close()
+    return tracks, segs
+
+
+def assert_same_index(a: Path, b: Path, atol: float = 1e-5) -> None:
+    """The same files, skips with the same reasons, digests, durations, keys, segments;
+    scores, tags and vectors within ``atol``."""
+    (ta, sa), (tb, sb) = _content(a), _content(b)
+    assert ta.keys() == tb.keys() and sa.keys() == sb.keys()
+
+    def floats(blob):
+        return None if blob is None else np.frombuffer(blob, np.float32)
+
+    for path, x in ta.items():
+        y = tb[path]
+        assert x[:6] == y[:6], path
+        assert x[6] == pytest.approx(y[6], abs=0.01) if x[6] else y[6] is None
+        for blob_a, blob_b in zip(x[7:], y[7:], strict=True):
+            if blob_a is None:
+                assert blob_b is None, path
+            else:
+                np.testing.assert_allclose(floats(blob_a), floats(blob_b), atol=atol)
+    for key, x in sa.items():
+        y = sb[key]
+        assert x[:2] == y[:2], key
+        for blob_a, blob_b in zip(x[2:], y[2:], strict=True):
+            np.testing.assert_allclose(floats(blob_a), floats(blob_b), atol=atol)
+
+
+@pytest.mark.slow
+def test_the_batched_build_makes_the_per_file_builds_index(built, library_folder, model_dir,
+                                                          tmp_path):  # fmt: skip
+    """The build as it was (a file at a time, each decoded twice) and the batched one, from
+    their own cold caches: the same index (scores, tags, vectors within 1e-5)."""
+    from filmgenre.library.batch import Stages
+    from filmgenre.library.ingest import build
+
+    os.environ["FILMGENRE_DATA"], before = str(tmp_path / "cold"), os.environ["FILMGENRE_DATA"]
+    try:
+        stages = Stages()
+        report = build(library_folder, tmp_path / "per-file.sqlite", model_dir, progress=False,
+                       per_file=True, stages=stages)  # fmt: skip
+    finally:
+        os.environ["FILMGENRE_DATA"] = before
+    assert report.added == 13
+    assert_same_index(tmp_path / "per-file.sqlite", built)
+    assert set(stages) >= {"file tags", "write"}
+
+
+@pytest.fixture
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c:  # fmt: skip
+        yield c
+
+
+@pytest.mark.slow
+def test_a_dask_build_loses_nothing_when_a_worker_is_killed(cluster, built, library_folder,
+                                                           model_dir, tmp_path, monkeypatch):
+    """Each file its own task; after the first committed chunk one worker process is
+    killed (SIGKILL): the build still ends with every track, the index the local build
+    makes, and an update afterwards has nothing to do."""
+    from distributed import Client
+
+    from filmgenre.library import cluster as dask_build
+    from filmgenre.library.ingest import build
+
+    monkeypatch.setattr(dask_build, "GROUP", 1)
+    killed: list[tuple[int, int]] = []
+    client = Client(cluster)
+
+    def kill_a_busy_worker(done: int) -> None:
+        if killed:
+            return
+        pids = client.run(os.getpid)
+        busy = {w: keys for w, keys in client.processing().items() if keys}
+        worker = max(busy, key=lambda w: len(busy[w]))
+        os.kill(pids[worker], signal.SIGKILL)
+        killed.append((done, len(busy[worker])))
+
+    index_file = tmp_path / "dask.sqlite"
+    with client:
+        report = build(library_folder, index_file, model_dir, progress=False, chunk=2,
+                       scheduler=cluster.scheduler_address, on_chunk=kill_a_busy_worker)
+    done_then, its_tasks = killed[0]
+    assert done_then < 14 and its_tasks >= 1, killed  # killed holding unfinished files
+    assert report.added == 13 and report.tracks == 13, report
+    assert_same_index(index_file, built)
+    again = build(library_folder, index_file, model_dir, progress=False,
+                  scheduler=cluster.scheduler_address)  # fmt: skip
+    assert (again.added, again.redone, again.unchanged) == (0, 0, 14)
+    assert idx.build_line(idx.connect(index_file)).startswith("last build: 0 file(s)")
+
+
+def test_a_scheduler_that_is_not_there_fails_in_seconds(library_folder, tmp_path):
+    pytest.importorskip("distributed")
+    from filmgenre.library.ingest import build
+
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
+        build(library_folder, tmp_path / "x.sqlite", scheduler="tcp://127.0.0.1:9")
+    assert time.perf_counter() - started < 30
+    assert not (tmp_path / "x.sqlite").exists()  # nothing written before the cluster answered
+
+
+def test_index_info_says_where_a_build_stands(tmp_path):
+    import socket
+
+    con = idx.connect(tmp_path / "i.sqlite", create=True)
+    assert idx.build_line(con) is None
+    start = time.time() - 100
+    with idx.writing(con):  # a build of this host whose process is gone
+        idx.set_meta(con, "build", {"state": "running", "pid": 2**22 + 12345, "total": 400,
+                                    "done": 120, "host": socket.gethostname(),
+                                    "started": start, "updated": start + 60})  # fmt: skip
+    assert idx.build_line(con) == ("build interrupted: 120 of 400 file(s) done, 280 still to "
+                                   "do; run `filmgenre index build` again to resume")
+    with idx.writing(con):  # this very process, still running: its rate and the time left
+        idx.set_meta(con, "build", {"state": "running", "pid": os.getpid(), "total": 400,
+                                    "done": 120, "host": socket.gethostname(),
+                                    "started": start, "updated": start + 60})  # fmt: skip
+    assert idx.build_line(con) == (f"build running (process {os.getpid()}): 120 of 400 file(s) "
+                                   "done, 2.00 tracks/s, about 2 min left")
