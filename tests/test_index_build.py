@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
 from filmgenre.data.audio import load_audio, load_audio_rates
 from filmgenre.library import index as idx
+from filmgenre.library.progress import build_line
 
 
 def test_one_decode_gives_what_load_audio_gives_at_each_rate(tmp_path):
@@ -34,17 +36,30 @@ def test_one_decode_gives_what_load_audio_gives_at_each_rate(tmp_path):
         load_audio_rates(tmp_path / "silent.wav", (16000,))
 
 
-def test_patches_of_many_files_pass_in_a_few_batch_shapes():
-    pytest.importorskip("keras")
-    from filmgenre.training.transfer import _batches
+@pytest.mark.slow
+def test_patches_of_many_files_pass_together_with_the_numbers_of_one_at_a_time(
+        library_folder, tmp_path, monkeypatch):  # fmt: skip
+    """embed_many's shared batches of any size give what patch_embeddings gives a file
+    alone, with one trace of the compiled pass."""
+    from filmgenre.data import dataset, features, musicnn_input
+    from filmgenre.training import transfer
 
-    shapes = set()
-    for n in (1, 3, 5, 40, 64, 65, 127, 300):
-        x = np.arange(n, dtype=np.float32)[:, None]
-        batches = list(_batches(x, 64))
-        np.testing.assert_array_equal(np.concatenate([b[:k] for b, k in batches]), x)
-        shapes |= {len(b) for b, _ in batches}
-    assert shapes <= {4, 8, 16, 32, 64}
+    monkeypatch.setenv("FILMGENRE_DATA", str(tmp_path))
+    wavs = sorted(library_folder.rglob("*.wav"))[:5]
+    m = dataset.Manifest(pd.DataFrame({
+        "film": [str(w) for w in wavs], "cue": [w.stem for w in wavs],
+        "path": [str(w) for w in wavs], "genres": "", "duration": np.nan}), genres=())
+    m = features.extract(m, progress=False, n_jobs=1)
+    musicnn_input.extract_inputs(m, n_jobs=1, progress=False)
+    files = list(m.cues["features"])
+    cache = features.default_cache_dir()
+    together = transfer.embed_many(files, "MTT_musicnn", cache, batch_size=7)
+    for f, got in zip(files, together, strict=True):
+        for layer in transfer.EMBEDDING_LAYERS:
+            transfer._embedding_file(cache, "MTT_musicnn", layer, f).unlink()
+        alone = transfer.patch_embeddings(f, "MTT_musicnn", "penultimate", cache)
+        np.testing.assert_allclose(got["penultimate"], alone, atol=1e-5)
+    assert transfer._pass("MTT_musicnn").experimental_get_tracing_count() == 1
 
 
 def _content(path: Path) -> tuple[dict, dict]:
@@ -147,7 +162,7 @@ def test_a_dask_build_loses_nothing_when_a_worker_is_killed(cluster, built, libr
     again = build(library_folder, index_file, model_dir, progress=False,
                   scheduler=cluster.scheduler_address)  # fmt: skip
     assert (again.added, again.redone, again.unchanged) == (0, 0, 14)
-    assert idx.build_line(idx.connect(index_file)).startswith("last build: 0 file(s)")
+    assert build_line(idx.connect(index_file)).startswith("last build: 0 file(s)")
 
 
 def test_a_scheduler_that_is_not_there_fails_in_seconds(library_folder, tmp_path):
@@ -165,17 +180,17 @@ def test_index_info_says_where_a_build_stands(tmp_path):
     import socket
 
     con = idx.connect(tmp_path / "i.sqlite", create=True)
-    assert idx.build_line(con) is None
+    assert build_line(con) is None
     start = time.time() - 100
     with idx.writing(con):  # a build of this host whose process is gone
         idx.set_meta(con, "build", {"state": "running", "pid": 2**22 + 12345, "total": 400,
                                     "done": 120, "host": socket.gethostname(),
                                     "started": start, "updated": start + 60})  # fmt: skip
-    assert idx.build_line(con) == ("build interrupted: 120 of 400 file(s) done, 280 still to "
+    assert build_line(con) == ("build interrupted: 120 of 400 file(s) done, 280 still to "
                                    "do; run `filmgenre index build` again to resume")
     with idx.writing(con):  # this very process, still running: its rate and the time left
         idx.set_meta(con, "build", {"state": "running", "pid": os.getpid(), "total": 400,
                                     "done": 120, "host": socket.gethostname(),
                                     "started": start, "updated": start + 60})  # fmt: skip
-    assert idx.build_line(con) == (f"build running (process {os.getpid()}): 120 of 400 file(s) "
+    assert build_line(con) == (f"build running (process {os.getpid()}): 120 of 400 file(s) "
                                    "done, 2.00 tracks/s, about 2 min left")

@@ -20,6 +20,7 @@ from conftest import flac_with_tags as _flac_with_tags
 from filmgenre.config import GENRES, project_root
 from filmgenre.library import index as idx
 from filmgenre.library import search
+from filmgenre.library.progress import build_line
 
 
 def _copy_index(index_file: Path, tmp_path: Path) -> Path:
@@ -130,7 +131,7 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
     con = idx.connect(index_file)
     committed = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
     assert 0 < committed < 13  # two chunks of 4 files committed (the broken MP3 among them)
-    assert idx.build_line(con) == ("build interrupted: 8 of 14 file(s) done, 6 still to do; "
+    assert build_line(con) == ("build interrupted: 8 of 14 file(s) done, 6 still to do; "
                                    "run `filmgenre index build` again to resume")
     from filmgenre.library.ingest import build
 

@@ -13,6 +13,7 @@ import os
 import sys
 
 from . import library, picks, research, tag
+from .common import TERMINAL_ENV
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,5 +60,8 @@ def entry(argv: list[str] | None = None) -> int:
 
     return run_filtered([sys.executable, "-m", "filmgenre", *argv],
                         verbose=getattr(args, "verbose", False),
-                        env={**os.environ, _FILTERED_CHILD: "1"})  # fmt: skip
+                        env={**os.environ, _FILTERED_CHILD: "1",
+                             # the child's stderr is the filter's pipe: progress bars ask
+                             # this whether a person is watching
+                             TERMINAL_ENV: "1" if sys.stderr.isatty() else "0"})  # fmt: skip
 

@@ -4,6 +4,7 @@ used and why, the output options (table, csv, json; stdout or a file), skipped f
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -99,3 +100,15 @@ def output_options(p: argparse.ArgumentParser) -> None:
                    help="table (default, for reading), csv or json (for other tools)")  # fmt: skip
     p.add_argument("--out", help="write the result to this file instead of stdout")
 
+
+
+#: set by the ``filmgenre`` command for the child that runs a command: "1" when the
+#: terminal's stderr is a terminal (the child's own stderr is the start-up filter's pipe)
+TERMINAL_ENV = "FILMGENRE_STDERR_TTY"
+
+
+def progress_default() -> bool | None:
+    """Whether a command shows progress bars: yes when a person watches the terminal the
+    filter passes them to, else tqdm's own rule (only on a terminal)."""
+    value = os.environ.get(TERMINAL_ENV)
+    return None if value is None else value == "1"

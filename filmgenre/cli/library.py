@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import MODEL_HELP, emit, output_options, verbose_option, write_output
+from .common import MODEL_HELP, emit, output_options, progress_default, verbose_option, write_output
 from .common import model_dir as chosen_model_dir
 
 
@@ -206,7 +206,8 @@ def _build_index(library, index_file, model, scheduler, quiet: bool = False,
 
     try:
         report = build(library, index_file, model, segment_seconds=segment_seconds,
-                       scheduler=scheduler, progress=None if not quiet else False)  # fmt: skip
+                       scheduler=scheduler,
+                       progress=progress_default() if not quiet else False)  # fmt: skip
     except (idx.IndexFileError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"filmgenre index: {exc}", file=sys.stderr)
         return 1
@@ -257,7 +258,9 @@ def _print_index_info(con, skipped: bool) -> None:
         print(f"similarity vectors: {projection.get('dims')} of {projection.get('full_dims')} "
               f"dimensions ({projection.get('method')}); recall@10 of their neighbours vs the "
               f"full vectors' {projection.get('recall_at_10_vs_full')}")  # fmt: skip
-    if (line := idx.build_line(con)) is not None:
+    from ..library.progress import build_line
+
+    if (line := build_line(con)) is not None:
         print(line)
     from ..library import shortlist
 

@@ -27,6 +27,10 @@ PLUGIN = "filmgenre-scorer"
 #: files a task: enough for musicnn to batch their patches, few enough to spread the work
 GROUP = 8
 
+#: and at most this many bytes of audio a task (a file larger goes alone): eight 15 s cues
+#: or one song, so a library of songs still spreads over every worker
+GROUP_BYTES = 4 << 20
+
 #: seconds to wait for a Dask scheduler to answer before the build fails
 SCHEDULER_TIMEOUT_S = float(os.environ.get("FILMGENRE_SCHEDULER_TIMEOUT", "10"))
 
@@ -37,7 +41,8 @@ def connect(scheduler: str):
     from distributed import Client
 
     try:
-        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        # not the process's default client: a notebook's own client stays its default
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ValueError(
             f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
@@ -111,13 +116,14 @@ def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
     client.register_plugin(ScorerPlugin(str(model_dir), str(scorer.cache), scorer.key),
                            name=PLUGIN)  # fmt: skip
     token = uuid.uuid4().hex[:8]
-    groups = [work[i : i + GROUP] for i in range(0, len(work), GROUP)]
+    groups = _groups(work)
     futures = [client.submit(run_group, g, segment_seconds, pure=False,
                              key=f"filmgenre-index-{token}-{i}")
                for i, g in enumerate(groups)]  # fmt: skip
     buffer: list = []
     try:
-        for future in as_completed(futures):
+        # this client's loop: as_completed takes the default client's, perhaps another's
+        for future in as_completed(futures, loop=client.loop):
             outcomes, seconds = future.result()
             future.release()
             stages.add(seconds)
@@ -131,3 +137,20 @@ def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
                            "build again to do the rest") from exc  # fmt: skip
     if buffer:
         yield buffer
+
+
+def _groups(work: list) -> list[list]:
+    """``work`` in tasks of at most :data:`GROUP` files and :data:`GROUP_BYTES` bytes."""
+    groups: list[list] = []
+    size = 0
+    for item in work:
+        try:
+            n = item[0].stat().st_size
+        except OSError:
+            n = 0
+        if not groups or len(groups[-1]) >= GROUP or size + n > GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += n
+    return groups

@@ -461,46 +461,6 @@ def summary(con: sqlite3.Connection) -> dict:
     }  # fmt: skip
 
 
-def build_line(con: sqlite3.Connection) -> str | None:
-    """Where the last build stands, in a line: running (with its rate and the time left),
-    interrupted (with how many files are still to do), or done; None before any build."""
-    import socket
-
-    state = get_meta(con, "build")
-    if not state:
-        return None
-    total, done = int(state.get("total", 0)), int(state.get("done", 0))
-    if state.get("state") == "done":
-        return f"last build: {total} file(s) to do, done in {state.get('seconds', 0):.0f} s"
-    left = total - done
-    here = state.get("host") == socket.gethostname()
-    alive = False
-    if here:
-        try:
-            os.kill(int(state["pid"]), 0)
-            alive = True
-        except (ProcessLookupError, ValueError, KeyError):
-            alive = False
-        except PermissionError:
-            alive = True
-    if here and not alive:
-        return (f"build interrupted: {done} of {total} file(s) done, {left} still to do; "
-                "run `filmgenre index build` again to resume")  # fmt: skip
-    elapsed = float(state.get("updated", state.get("started", 0))) - float(state.get("started", 0))
-    rate = done / elapsed if done and elapsed > 0 else None
-    pace = (f", {rate:.2f} tracks/s, about {_duration(left / rate)} left" if rate else "")
-    where = f"process {state.get('pid')}" + ("" if here else f" on {state.get('host')}")
-    return f"build running ({where}): {done} of {total} file(s) done{pace}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def library_path(con: sqlite3.Connection, track_id: int) -> Path | None:
     """The file of an indexed track, only if it is still inside the library folder: never a
     path from a request, never a symlink that leads outside. None otherwise."""

@@ -107,26 +107,26 @@ def _store(cache: Path, model: str, features_file: str, outputs: list[np.ndarray
 PASS_BATCH = 64
 
 
-def _batches(x: np.ndarray, size: int, smallest: int = 4):
-    """(batch, rows that are real) covering ``x``: full batches of ``size``, the rest in
-    power-of-two batches (the last padded to ``smallest``), so the compiled pass is traced
-    for a handful of shapes, not once for every chunk's remainder."""
-    start = 0
-    while len(x) - start >= size:
-        yield x[start : start + size], size
-        start += size
-    step = size // 2
-    while start < len(x):
-        left = len(x) - start
-        if left >= step or step <= smallest:
-            n = min(step, left)
-            batch = x[start : start + n]
-            if n < step:
-                batch = np.concatenate([batch, np.zeros((step - n, *x.shape[1:]), x.dtype)])
-            yield batch, n
-            start += n
-        if step > smallest:
-            step //= 2
+_PASSES: dict[str, object] = {}
+
+
+def _pass(model: str):
+    """The network's forward pass as one compiled function for any number of patches: under
+    TensorFlow a ``tf.function`` with an unknown batch size (``predict_on_batch`` traced
+    again for every new batch size, and TensorFlow warned about it); other backends
+    ``predict_on_batch``."""
+    import keras
+
+    if model not in _PASSES:
+        net = embedder(model)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            spec = tf.TensorSpec([None, musicnn.PATCH_FRAMES, musicnn.N_MELS], tf.float32)
+            _PASSES[model] = tf.function(lambda x: net(x, training=False), input_signature=[spec])
+        else:
+            _PASSES[model] = net.predict_on_batch
+    return _PASSES[model]
 
 
 def embed_many(features_files: list[str], model: str, cache: Path,
@@ -145,10 +145,10 @@ def embed_many(features_files: list[str], model: str, cache: Path,
             todo.append(i)
             pieces.append(musicnn.patches(np.load(input_path(f, cache)).astype(np.float32)))
     if todo:
-        net = embedder(model)
+        forward = _pass(model)
         x = np.concatenate(pieces)
-        parts = [[np.asarray(o, np.float32)[:n] for o in net.predict_on_batch(batch)]
-                 for batch, n in _batches(x, batch_size)]  # fmt: skip
+        parts = [[np.asarray(o, np.float32) for o in forward(x[s : s + batch_size])]
+                 for s in range(0, len(x), batch_size)]  # fmt: skip
         layers = [np.concatenate([p[k] for p in parts]) for k in range(len(EMBEDDING_LAYERS))]
         ends = np.cumsum([len(p) for p in pieces])
         for i, end, n in zip(todo, ends, [len(p) for p in pieces], strict=True):
