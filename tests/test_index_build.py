@@ -39,12 +39,13 @@ def test_one_decode_gives_what_load_audio_gives_at_each_rate(tmp_path):
 @pytest.mark.slow
 def test_patches_of_many_files_pass_together_with_the_numbers_of_one_at_a_time(
         library_folder, tmp_path, monkeypatch):  # fmt: skip
-    """embed_many's shared batches of any size give what patch_embeddings gives a file
-    alone, with one trace of the compiled pass."""
+    """embed_many's shared batches of any size, over several rounds, give what
+    patch_embeddings gives a file alone, with one trace of the compiled pass."""
     from filmgenre.data import dataset, features, musicnn_input
     from filmgenre.training import transfer
 
     monkeypatch.setenv("FILMGENRE_DATA", str(tmp_path))
+    monkeypatch.setattr(transfer, "ROUND_PATCHES", 6)  # several rounds, as hour-long files take
     wavs = sorted(library_folder.rglob("*.wav"))[:5]
     m = dataset.Manifest(pd.DataFrame({
         "film": [str(w) for w in wavs], "cue": [w.stem for w in wavs],

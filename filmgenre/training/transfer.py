@@ -129,33 +129,47 @@ def _pass(model: str):
     return _PASSES[model]
 
 
+#: patches held in memory at once by :func:`embed_many` (1024 x 72 KB of input): a chunk
+#: of hour-long recordings goes through in several rounds, not as gigabytes of patches
+ROUND_PATCHES = 1024
+
+
 def embed_many(features_files: list[str], model: str, cache: Path,
                batch_size: int = PASS_BATCH) -> list[dict[str, np.ndarray]]:  # fmt: skip
     """Every :data:`EMBEDDING_LAYERS` output of many cues, from the cache where it is there;
     the cues not cached yet share batches (one call per ``batch_size`` patches, across
-    cues: a 15 s cue has 5 patches, and a call per cue cost more than its compute) and are
-    cached as :func:`patch_embeddings` caches them, the same numbers."""
+    cues: a 15 s cue has 5 patches, and a ``predict`` per cue cost as much as its compute)
+    and are cached as :func:`patch_embeddings` caches them, the same numbers."""
     out: list[dict[str, np.ndarray] | None] = [None] * len(features_files)
-    todo, pieces = [], []
+    pending: list[tuple[int, np.ndarray]] = []  # (row, its patches) not cached yet
     for i, f in enumerate(features_files):
         if all(_embedding_file(cache, model, name, f).exists() for name in EMBEDDING_LAYERS):
             out[i] = {name: np.load(_embedding_file(cache, model, name, f))
                       for name in EMBEDDING_LAYERS}  # fmt: skip
-        else:
-            todo.append(i)
-            pieces.append(musicnn.patches(np.load(input_path(f, cache)).astype(np.float32)))
-    if todo:
-        forward = _pass(model)
-        x = np.concatenate(pieces)
-        parts = [[np.asarray(o, np.float32) for o in forward(x[s : s + batch_size])]
-                 for s in range(0, len(x), batch_size)]  # fmt: skip
-        layers = [np.concatenate([p[k] for p in parts]) for k in range(len(EMBEDDING_LAYERS))]
-        ends = np.cumsum([len(p) for p in pieces])
-        for i, end, n in zip(todo, ends, [len(p) for p in pieces], strict=True):
-            outputs = [layer[end - n : end] for layer in layers]
-            _store(cache, model, features_files[i], outputs)
-            out[i] = dict(zip(EMBEDDING_LAYERS, outputs, strict=True))
+            continue
+        pending.append((i, musicnn.patches(np.load(input_path(f, cache)).astype(np.float32))))
+        if sum(len(x) for _, x in pending) >= ROUND_PATCHES:
+            _embed_round(pending, features_files, model, cache, batch_size, out)
+            pending = []
+    if pending:
+        _embed_round(pending, features_files, model, cache, batch_size, out)
     return out  # type: ignore[return-value]
+
+
+def _embed_round(pending: list[tuple[int, np.ndarray]], files: list[str], model: str,
+                 cache: Path, batch_size: int, out: list) -> None:  # fmt: skip
+    """One pass over the patches of ``pending`` files; their outputs cached and put in ``out``."""
+    forward = _pass(model)
+    x = np.concatenate([patches for _, patches in pending])
+    parts = [[np.asarray(o, np.float32) for o in forward(x[s : s + batch_size])]
+             for s in range(0, len(x), batch_size)]  # fmt: skip
+    layers = [np.concatenate([p[k] for p in parts]) for k in range(len(EMBEDDING_LAYERS))]
+    start = 0
+    for row, patches in pending:
+        outputs = [layer[start : start + len(patches)] for layer in layers]
+        start += len(patches)
+        _store(cache, model, files[row], outputs)
+        out[row] = dict(zip(EMBEDDING_LAYERS, outputs, strict=True))
 
 
 def load_embeddings(
