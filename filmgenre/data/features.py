@@ -180,27 +180,18 @@ def _run_local(jobs: list, n_jobs: int | None, bar) -> dict[str, tuple[str | Non
             for path, target, error in process_map(_extract_one, jobs, n_jobs, bar)}  # fmt: skip
 
 
-#: seconds to wait for a Dask scheduler to answer before the build fails
-SCHEDULER_TIMEOUT_S = float(os.environ.get("FILMGENRE_SCHEDULER_TIMEOUT", "10"))
-
-
 def _run_dask(jobs: list, scheduler: str, bar) -> dict[str, tuple[str | None, str | None]]:
     """Submit the same per-file work to a Dask distributed cluster (workers must see the
     audio and the cache folder at the same paths, e.g. a shared file system)."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
+
+    from ..runtime import dask_client
 
     results = {}
-    try:
-        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ValueError(
-            f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
-            f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, workers with "
-            "`dask worker ADDRESS`) or leave out --scheduler to extract locally"
-        ) from exc
+    client = dask_client(scheduler)
     with client:
         futures = client.map(_extract_one, jobs, pure=False)
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             path, target, error = future.result()
             results[path] = (target, error)
             bar.update()

@@ -23,11 +23,6 @@ from ..data import features, musicnn_input
 from ..data.audio import AudioError, load_audio_rates
 from .scoring import TAGGERS, Scorer, key_of, segment_bounds, tempo
 
-#: the stages of a build, in order, as :class:`Stages` names them
-STAGES = ("hash", "decode", "resample", "log-mel, MFCC, chroma", "musicnn mel",
-          "musicnn MTT_musicnn", "musicnn MSD_musicnn", "cue vectors", "genre scores", "tags",
-          "tempo", "key", "file tags", "write", "similarity")  # fmt: skip
-
 
 class Stages(dict):
     """Seconds spent in each stage of a build (summed over files and processes)."""
@@ -154,13 +149,25 @@ def score_part(part: list, decoded: list[tuple[str | None, str | None]], scorer:
                                             "(same content)")  # fmt: skip
             continue
         first_with[features_file] = path.resolve()
-        if what == "check" and Path(features_file).stem == old[4] and old[5] == scorer.key:
+        todo = still_to_do(what, old, features_file, scorer.key)
+        if todo is None:
             outcomes[i] = (path, what, old, None)
             continue
-        if what == "check":
-            what = "rescore" if Path(features_file).stem == old[4] else "redo"
-        to_score.append((i, path, what, old, features_file))
+        to_score.append((i, path, todo, old, features_file))
     tracks = score_files([f for *_, f in to_score], scorer, segment_seconds, stages)
     for (i, path, what, old, _), track in zip(to_score, tracks, strict=True):
         outcomes[i] = (path, what, old, track)
     return outcomes
+
+
+def still_to_do(what: str, old, features_file: str, key: str) -> str | None:
+    """What a file needs once its digest is known: a "check" (its size or mtime changed) of
+    the same bytes already scored by this model needs nothing (None: only its stat is
+    rewritten), of the same bytes scored by another model a "rescore", of new bytes a
+    "redo"; "add", "redo" and "rescore" stay as they are. ``old`` is its index row."""
+    if what != "check":
+        return what
+    same_bytes = Path(features_file).stem == old[4]
+    if same_bytes and old[5] == key:
+        return None
+    return "rescore" if same_bytes else "redo"

@@ -11,7 +11,6 @@ model at the same paths as the building process (a shared file system).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,26 +29,6 @@ GROUP = 8
 #: and at most this many bytes of audio a task (a file larger goes alone): eight 15 s cues
 #: or one song, so a library of songs still spreads over every worker
 GROUP_BYTES = 4 << 20
-
-#: seconds to wait for a Dask scheduler to answer before the build fails
-SCHEDULER_TIMEOUT_S = float(os.environ.get("FILMGENRE_SCHEDULER_TIMEOUT", "10"))
-
-
-def connect(scheduler: str):
-    """A client of the scheduler at ``scheduler``; a clear ValueError within
-    :data:`SCHEDULER_TIMEOUT_S` when none answers there."""
-    from distributed import Client
-
-    try:
-        # not the process's default client: a notebook's own client stays its default
-        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ValueError(
-            f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
-            f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, workers with "
-            "`dask worker ADDRESS`) or leave out --scheduler to build on this machine"
-        ) from exc
-
 
 #: models loaded in this worker process, by (folder, key): a build registers the plugin
 #: again, and a worker that has the model keeps it
@@ -107,8 +86,8 @@ def run_group(part: list, segment_seconds: float) -> tuple[list, dict[str, float
 def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
                 segment_seconds: float, stages: Stages | None = None
                 ) -> Iterator[list]:  # fmt: skip
-    """The build's outcomes from the cluster ``client`` (see :func:`connect`) talks to,
-    ``chunk`` at a time in the order the groups finish."""
+    """The build's outcomes from the cluster ``client`` talks to (a
+    :func:`filmgenre.runtime.dask_client`), ``chunk`` at a time in the order groups finish."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 

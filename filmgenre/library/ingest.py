@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..config import FeatureParams
 from . import index as idx
-from .batch import Stages, decode_file, score_part
+from .batch import Stages, decode_file, score_part, still_to_do
 from .scoring import Scorer, neighbour_agreement, project, score_track
 from .walk import read_tags, walk
 
@@ -81,9 +81,9 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
         raise FileNotFoundError(f"library folder not found: {library}")
     client = None
     if scheduler:  # a scheduler that is not there fails in seconds, before any work
-        from .cluster import connect
+        from ..runtime import dask_client
 
-        client = connect(scheduler)
+        client = dask_client(scheduler)
     try:
         return _build(root, index_file, model_dir, segment_seconds, n_jobs, progress, client,
                       chunk, on_chunk, per_file, Stages() if stages is None else stages)
@@ -231,11 +231,10 @@ def _per_file_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: fl
             if real not in done:
                 outcomes.append((path, what, old, reasons.get(real, "could not be decoded")))
                 continue
-            if what == "check":
-                if Path(done[real]).stem == old[4] and old[5] == scorer.key:
-                    outcomes.append((path, what, old, None))
-                    continue
-                what = "rescore" if Path(done[real]).stem == old[4] else "redo"
+            what = still_to_do(what, old, done[real], scorer.key)
+            if what is None:
+                outcomes.append((path, "check", old, None))
+                continue
             outcomes.append((path, what, old, score_track(done[real], scorer, segment_seconds)))
         yield outcomes
 
