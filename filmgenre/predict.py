@@ -127,19 +127,6 @@ def load_trained(model_dir: str | os.PathLike[str]):
     return keras.models.load_model(model_dir / "model.keras"), info
 
 
-def _collection(paths: list[Path]) -> dataset.Manifest:
-    cues = pd.DataFrame(
-        {
-            "film": [str(p) for p in paths],
-            "cue": [p.stem for p in paths],
-            "path": [str(p.resolve()) for p in paths],
-            "genres": "",
-            "duration": np.nan,
-        }
-    )
-    return dataset.Manifest(cues, genres=())
-
-
 #: examples per prediction batch by input kind: musicnn patches need megabytes of
 #: activations each, so a fixed large batch would grow memory past gigabytes
 PREDICT_BATCH = {"musicnn_patches": 16, "tiles": 128, "tile_sequence": 16}
@@ -171,8 +158,8 @@ def tag_files(
     tables, skipped = [], []
     files = [Path(p) for p in paths]
     for start in range(0, len(files), chunk_size):
-        manifest = features.extract(_collection(files[start : start + chunk_size]), params,
-                                    n_jobs=n_jobs, progress=progress)  # fmt: skip
+        chunk = dataset.Manifest.of_files(files[start : start + chunk_size])
+        manifest = features.extract(chunk, params, n_jobs=n_jobs, progress=progress)
         skipped.append(manifest.skipped)
         if manifest.cues.empty:
             continue

@@ -245,6 +245,17 @@ class Manifest:
         return folder / "manifest.csv"
 
     @classmethod
+    def of_files(cls, paths: list, groups: list[str] | None = None) -> Manifest:
+        """Audio files with no labels (to featurise or score them): each file its own film
+        unless ``groups`` names one per file."""
+        paths = [Path(p) for p in paths]
+        cues = pd.DataFrame({
+            "film": groups if groups is not None else [str(p) for p in paths],
+            "cue": [p.stem for p in paths], "path": [str(p.resolve()) for p in paths],
+            "genres": "", "duration": np.nan})  # fmt: skip
+        return cls(cues, genres=())
+
+    @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> Manifest:
         folder = Path(folder)
         if not (folder / "manifest.csv").is_file():
