@@ -61,10 +61,20 @@ def test_library_page_searches_plays_at_the_cut_and_finds_more_like_this(built, 
         first = hits.nth(0)
         assert first.locator(".bars").count() == 0  # the ten genre bars only on demand
         first.locator(".open").click()
-        assert first.locator(".bars .bar").count() == 10
-        widths = first.locator(".bars .bar span").evaluate_all(
+        assert first.locator(".bars .bar:not(.mood)").count() == 10
+        widths = first.locator(".bars .bar:not(.mood) span").evaluate_all(
             "spans => spans.map(s => parseFloat(s.style.width))")
         assert len(widths) == 10 and all(0 <= w <= 100 for w in widths) and max(widths) > 0
+        # and the track's moods: nine emotions (0..1) and valence and arousal (from the middle)
+        assert first.locator(".bars .bar.mood").count() == 11
+        moods = first.locator(".bars .bar.mood span").evaluate_all(
+            "spans => spans.map(s => [parseFloat(s.style.left), parseFloat(s.style.width)])")
+        assert all(0 <= left and left + width <= 100.01 for left, width in moods), moods
+        # a brief's words: read as moods, the asked mood shown first and in bold
+        page.fill("#q", "calm -vocals")
+        page.click("#search")
+        page.wait_for_function("document.getElementById('read').textContent.includes('calmness')")
+        assert "<b>calmness</b>" in hits.nth(0).locator(".fits").inner_html()
         # the long track's strip: one shaded span per segment; a click plays from there
         page.fill("#q", "Drama")
         page.fill("#duration", "30-")

@@ -17,14 +17,17 @@ from filmgenre.library import search, vocabulary
 
 
 def test_one_query_mixes_genres_and_words_with_weights():
-    mix = search.parse_query("Romance piano -vocals -sad", GENRES)
+    mix = search.parse_query("Romance piano -vocals -tag:sad", GENRES)
     assert mix.genres == {"Romance": 1.0}
     assert mix.words == {"piano": 1.0, "vocals": -1.0, "sad": -1.0}
-    mix = search.parse_query("Thriller=1,strings=1,loud=0.5,happy=-1", GENRES)
+    mix = search.parse_query("Thriller=1,strings=1,loud=0.5,tag:happy=-1", GENRES)
     assert mix.genres == {"Thriller": 1.0} and mix.words == {"strings": 1.0, "loud": 0.5,
                                                              "happy": -1.0}  # fmt: skip
-    mix = search.parse_query("Drama no vocals not sad female vocal easy listening", GENRES)
+    mix = search.parse_query("Drama no vocals not tag:sad female vocal easy listening", GENRES)
     assert mix.words == {"no vocals": 1.0, "sad": -1.0, "female": 1.0, "easy listening": 1.0}
+    # "sad" and "happy" are words of a brief: the mood model's, not the tagger's
+    mix = search.parse_query("Romance piano -vocals -sad", GENRES)
+    assert mix.words == {"piano": 1.0, "vocals": -1.0} and mix.moods == {"sadness": -1.0}
 
 
 def test_equivalent_words_answer_together_and_shared_words_are_merged_or_qualified():

@@ -44,8 +44,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         con = idx.connect(index_file)
         snap = idx.snapshot(con)
         genres = snap.genres
-        mix = search.parse_query(args.query, genres, words=snap.has_tags) if args.query \
-            else None  # fmt: skip
+        mix = search.parse_query(args.query, genres) if args.query else None
         like = like_scores = None
         exclude: set[int] = set()
         if args.like:
@@ -61,7 +60,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     except (idx.IndexFileError, search.QueryError, FileNotFoundError, ValueError) as exc:
         print(f"filmgenre search: {exc}", file=sys.stderr)
         return 1
-    _emit_hits(hits, snap, args, index_file)
+    _emit_hits(hits, snap, args, index_file, mix)
     return 0
 
 
@@ -69,7 +68,7 @@ def _print_vocabulary(args: argparse.Namespace) -> int:
     """Every word a query may use, where it comes from and what its score means."""
     from ..config import GENRES
     from ..library import index as idx
-    from ..library import vocabulary
+    from ..library.thesaurus import vocabulary_table
 
     genres = GENRES
     if args.index:
@@ -78,21 +77,33 @@ def _print_vocabulary(args: argparse.Namespace) -> int:
         except idx.IndexFileError as exc:
             print(f"filmgenre search: {exc}", file=sys.stderr)
             return 1
-    rows = vocabulary.table(genres)
+    rows = vocabulary_table(genres)
     if args.format == "json":
         import json
 
         write_output(json.dumps(rows, indent=2) + "\n", args.out, len(rows), "json")
         return 0
-    lines = [f"{'word':<22} {'source':<32} also typed as",
-             *(f"{r['word']:<22} {r['source']:<32} {r.get('also', '')}" for r in rows)]
-    notes = ("Genres are the model's calibrated probabilities. The taggers' words are sigmoid "
-             "outputs of networks trained on other music (MagnaTagATune, the Million Song "
-             "Dataset), not probabilities: a query ranks each of its terms within the "
-             "library, so a word and a genre weigh alike. A word both taggers know is their "
-             "mean; add :mtt or :msd for one of them.")  # fmt: skip
+    lines = [f"{'word':<24} {'source':<34} stands for",
+             *(f"{r['word']:<24} {r['source']:<34} " + _stands_for(r) for r in rows)]
+    notes = ("Genres are the genre model's calibrated probabilities; the GEMS moods the mood "
+             "model's calibrated probabilities (emotify's listeners), valence and arousal its "
+             "predicted placement of the music (-1..1, FME-24's film-music listeners). The "
+             "taggers' words are sigmoid outputs of networks trained on other music "
+             "(MagnaTagATune, the Million Song Dataset), not probabilities. A word of the "
+             "thesaurus stands for the genres, moods and tagger words after it, with weights. "
+             "A query of genres alone combines their probabilities; any other query ranks each "
+             "of its terms within the library, so every term weighs alike. A word both "
+             "taggers know is their mean (add :mtt or :msd for one of them); tag:WORD is the "
+             "tagger's own word where the thesaurus uses it (happy, sad, soft, sexy). "
+             "--format json gives each word's meaning too.")  # fmt: skip
     write_output("\n".join(lines) + "\n\n" + notes + "\n", args.out, len(rows), "table")
     return 0
+
+
+def _stands_for(row: dict) -> str:
+    """A vocabulary row's mapping and meaning, as ``--vocabulary`` prints it."""
+    text = f"{row['maps']}: {row['means']}" if row.get("maps") else row["means"]
+    return text + (f" (also typed as {row['also']})" if row.get("also") else "")
 
 
 def _is_cue_vector_model(model_dir) -> bool:
@@ -148,7 +159,7 @@ def _reference(con, snap, like: str):
     return vector, scores, set()
 
 
-def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
+def _emit_hits(hits, snap, args: argparse.Namespace, index_file, mix=None) -> None:
     """Search hits as ``--format`` (table, csv, json) to ``--out`` or stdout; the model
     line goes to stderr for machine formats."""
     import csv
@@ -161,6 +172,10 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
     print(f"index: {index_file} ({len(snap)} tracks)", file=stream)
     print(f"model: {model.get('name')}; trained on: {model.get('trained_on_line')}; "
           f"scores are {model.get('outputs', 'scores')}", file=stream)  # fmt: skip
+    if mix and (mix.moods or snap.has_moods):
+        print(f"moods: {_mood_model_line(snap)}", file=stream)
+    if mix:
+        print(f"query: {mix.explain()}", file=stream)
     rows = [h.to_dict() for h in hits]
     if args.format == "json":
         text = json.dumps({"index": str(index_file), "model": model, "results": rows},
@@ -177,17 +192,28 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file) -> None:
     write_output(text, args.out, len(rows), args.format)
 
 
+def _mood_model_line(snap) -> str:
+    """Which mood model scored an index, in a line (or that none did)."""
+    info = snap.mood_model
+    if not info or not snap.has_moods:
+        return "none in this index (run `filmgenre index build` again to add them)"
+    cv = info.get("cross_validation") or {}
+    return (f"{info.get('name')} (GEMS emotions from emotify's listeners, calibrated; valence "
+            f"and arousal from FME-24's; cross-validated GEMS macro ROC-AUC "
+            f"{cv.get('gems_macro_roc_auc', float('nan')):.3f})")
+
+
 def _hits_table(hits, genres) -> str:
     """A plain-text table: rank, score, the cut (best segment), title, artist, three top
     genres, the query's words (their tagger values), key, duration, path."""
     if not hits:
         return "no track matches\n"
-    with_words = any(h.words for h in hits)
+    with_words = any(h.asked for h in hits)
     lines = [f"{'#':>3} {'score':>6} {'cut':>13}  {'title':<30} {'artist':<18} "
-             f"{'top genres':<40} " + (f"{'words':<34} " if with_words else "")
+             f"{'top genres':<40} " + (f"{'moods and words':<34} " if with_words else "")
              + f"{'key':<9} {'dur':>5}  path"]  # fmt: skip
     for h in hits:
-        words = ", ".join(f"{w} {v:.2f}" for w, v in h.words.items())[:34]
+        words = ", ".join(f"{w} {v:.2f}" for w, v in h.asked.items())[:34]
         cut = f"{h.segment[0]:.0f}-{h.segment[1]:.0f} s" if h.segment else ""
         top = ", ".join(f"{g} {p:.2f}" for g, p in sorted(h.genres.items(),
                                                            key=lambda kv: -kv[1])[:3])  # fmt: skip

@@ -5,7 +5,7 @@ batch in shared calls, the genre model once for every track and segment of the b
 :func:`decode_file` needs no Keras, so pool workers run it; :func:`score_files` runs where
 the models are loaded: the building process, or a Dask worker (:mod:`.cluster`). Both add
 the seconds of each stage to a :class:`Stages`, which ``benchmarks/bench_index_build.py``
-prints. The numbers are the per-file build's (:func:`.scoring.score_track`), batch for batch.
+prints. The mood model (NumPy only) runs once per batch on the same cue-vector parts.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from ..config import FeatureParams
 from ..data import features, musicnn_input
 from ..data.audio import AudioError, load_audio_rates
-from .scoring import TAGGERS, Scorer, key_of, segment_bounds, tempo
+from .scoring import Scorer, key_of, segment_bounds, tempo
 
 
 class Stages(dict):
@@ -86,9 +86,10 @@ def decode_file(job: tuple[str, FeatureParams, str]) -> Decoded:
 
 def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
                 stages: Stages | None = None) -> list[dict]:  # fmt: skip
-    """What :func:`.scoring.score_track` gives for each of ``files`` (feature cache files),
-    plus the whole track's cue vector (``whole``) and, with a similarity space, its
-    similarity vector (``vector``); musicnn and the genre model run once for the batch."""
+    """Each of ``files`` (feature cache files) scored: duration, tempo, whole-track genre
+    scores, tags, moods, key and mode, its segments' (start, end, scores, tags, moods), the
+    whole track's cue vector (``whole``) and, with a similarity space, its similarity vector
+    (``vector``); musicnn, the genre model and the mood model run once for the batch."""
     stages = Stages() if stages is None else stages
     if not files:
         return []
@@ -97,23 +98,27 @@ def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
         with np.load(f) as z:
             durations.append(int(z["n_samples"]) / scorer.params.sample_rate)
         bounds.append(segment_bounds(durations[-1], segment_seconds))
-    models = dict.fromkeys([p.split(":")[1] for p in scorer.parts if p.startswith("musicnn")]
-                           + list(TAGGERS))  # fmt: skip
     from ..training import transfer
 
     embeddings = {}
-    for model in models:
+    for model in scorer.checkpoints:
         with stages.timing(f"musicnn {model}"):
             embeddings[model] = transfer.embed_many(files, model, scorer.cache)
-    each = [{m: embeddings[m][i] for m in models} for i in range(len(files))]
+    each = [{m: embeddings[m][i] for m in scorer.checkpoints} for i in range(len(files))]
     with stages.timing("cue vectors"):
-        vectors = [scorer.vectors(f, b, e) for f, b, e in zip(files, bounds, each, strict=True)]
+        blocks = [scorer.blocks(f, b, e) for f, b, e in zip(files, bounds, each, strict=True)]
+        vectors = [scorer.vectors(f, b, blocks=k) for f, b, k in zip(files, bounds, blocks,
+                                                                     strict=True)]  # fmt: skip
     with stages.timing("genre scores"):
         scores = scorer.predict_many(np.vstack([np.vstack([w[None], s]) for w, s in vectors]))
+    with stages.timing("moods"):
+        moods = scorer.mood_scores({p: np.vstack([k[p] for k in blocks]) for p in blocks[0]})
     tracks, row = [], 0
     for f, b, e, (whole, _), duration in zip(files, bounds, each, vectors, durations,
                                              strict=True):  # fmt: skip
-        track_scores, row = scores[row : row + 1 + len(b)], row + 1 + len(b)
+        rows = slice(row, row + 1 + len(b))
+        track_scores, row = scores[rows], row + 1 + len(b)
+        track_moods = [None] * (1 + len(b)) if moods is None else moods[rows]
         with stages.timing("tags"):
             tags, segment_tags = scorer.tags(f, b, e)
         with stages.timing("tempo"):
@@ -121,14 +126,22 @@ def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
         with stages.timing("key"):
             key, mode = key_of(f)
         track = {"duration": duration, "tempo": bpm, "scores": track_scores[0], "tags": tags,
-                 "key": key, "mode": mode, "features_file": f, "whole": whole,
-                 "segments": [(a, z, s, t) for (a, z), s, t in zip(b, track_scores[1:],
-                                                                    segment_tags, strict=True)]}
+                 "moods": track_moods[0], "key": key, "mode": mode, "features_file": f,
+                 "whole": whole,
+                 "segments": [(a, z, s, t, m) for (a, z), s, t, m in zip(
+                     b, track_scores[1:], segment_tags, track_moods[1:], strict=True)]}
         if scorer.space is not None:
             with stages.timing("similarity"):
                 track["vector"] = scorer.space.vectors(whole[None], track_scores[:1])[0]
         tracks.append(track)
     return tracks
+
+
+def score_track(features_file: str, scorer: Scorer, segment_seconds: float) -> dict:
+    """One track's duration, tempo, whole-track scores, tags and moods and its segments'
+    (start, end, scores, tags, moods), from its cached features: a batch of one (the
+    per-file build of before)."""
+    return score_files([features_file], scorer, segment_seconds)[0]
 
 
 def score_part(part: list, decoded: list[tuple[str | None, str | None]], scorer: Scorer,

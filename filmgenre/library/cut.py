@@ -70,7 +70,8 @@ def choose_span(con: sqlite3.Connection, track: int | str, start: float | None =
         if not (query or "").strip():
             raise CutError("--segment best needs --query (the search whose best cut to take)")
         snap = idx.snapshot(con)
-        mix = search.parse_query(query, snap.genres, words=snap.has_tags)
+        mix = search.parse_query(query, snap.genres)
+        search.check_moods(snap, mix)
         values = search.segment_values(segments, mix, snap.genres, None,
                                        search.word_columns(snap, mix))  # fmt: skip
         number = int(np.argmax(values))

@@ -25,14 +25,18 @@ Schema version :data:`SCHEMA_VERSION` (:data:`SCHEMA`):
   number, duration, tempo, folder, ``scores`` (float32 per genre), ``vector`` (float32),
   ``model_key`` (the model that scored it), ``tags`` (float32, the musicnn taggers' outputs
   in :data:`filmgenre.library.vocabulary.TAG_COLUMNS` order), ``key`` (tonic 0..11) and
-  ``mode`` (``major``/``minor``) estimated from the chroma;
-- ``segments(track_id, idx, start, end, scores, tags)``: the scores of each segment;
+  ``mode`` (``major``/``minor``) estimated from the chroma, ``moods`` (float32, the mood
+  model's outputs in :data:`filmgenre.data.emotions.MOODS` order);
+- ``segments(track_id, idx, start, end, scores, tags, moods)``: the scores of each segment;
 - ``blobs(name, data)``: arrays packed for queries (``ids``, ``scores``, ``vectors``,
-  ``durations``, ``tempi``, ``tags``, ``keys``, ``modes``) at the current generation, and
-  the projection's matrices.
+  ``durations``, ``tempi``, ``tags``, ``keys``, ``modes``, ``moods``) at the current
+  generation, and the projection's matrices.
 
-Version 2 added the tags, key and mode; an index of version 1 is read as it is (no tag
-words, no key filter) and upgraded by the next ``index build``, which fills them in.
+``meta`` also holds ``mood_model`` (JSON: folder, name, key, what it was trained on, its
+cross-validated figures, what its outputs mean). Version 2 added the tags, key and mode,
+version 3 the moods; an index of an older version is read as it is (no tag words, no key
+filter, no mood words: a query that needs them says so) and upgraded in place by the next
+``index build``, which fills them in from the cached features.
 """
 
 from __future__ import annotations
@@ -42,12 +46,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+from .snapshot import RANKINGS, Snapshot, fit_columns  # noqa: F401  (read from here too)
+
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,7 +77,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     features TEXT,
     tags BLOB,
     key INTEGER,
-    mode TEXT
+    mode TEXT,
+    moods BLOB
 );
 CREATE INDEX IF NOT EXISTS tracks_status ON tracks (status);
 CREATE INDEX IF NOT EXISTS tracks_folder ON tracks (folder);
@@ -84,6 +90,7 @@ CREATE TABLE IF NOT EXISTS segments (
     end REAL NOT NULL,
     scores BLOB NOT NULL,
     tags BLOB,
+    moods BLOB,
     PRIMARY KEY (track_id, idx)
 );
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -148,15 +155,18 @@ def connect(path: str | os.PathLike[str], create: bool = False,
 
 #: tag columns per track and segment (MTT's 50 then MSD's 50; vocabulary.TAG_COLUMNS)
 TAG_COUNT = 100
+#: mood columns per track and segment (nine GEMS emotions, valence, arousal; emotions.MOODS)
+MOOD_COUNT = 11
 
 
 def has_column(con: sqlite3.Connection, table: str, column: str) -> bool:
     return any(row[1] == column for row in con.execute(f"PRAGMA table_info({table})"))
 
 
-#: columns version 2 added: (table, column, type)
+#: columns versions 2 and 3 added: (table, column, type)
 _ADDED = (("tracks", "tags", "BLOB"), ("tracks", "key", "INTEGER"), ("tracks", "mode", "TEXT"),
-          ("segments", "tags", "BLOB"))  # fmt: skip
+          ("segments", "tags", "BLOB"), ("tracks", "moods", "BLOB"),
+          ("segments", "moods", "BLOB"))  # fmt: skip
 
 
 def _upgrade(con: sqlite3.Connection) -> None:
@@ -219,114 +229,6 @@ def get_blob(con: sqlite3.Connection, name: str) -> np.ndarray | None:
     return np.frombuffer(data, dtype=header["dtype"], offset=4 + size).reshape(header["shape"])
 
 
-@dataclass
-class Snapshot:
-    """What queries read, as arrays (no Python object per track): ids, scores (tracks x
-    genres), vectors (tracks x dims), durations and tempi, at one generation."""
-
-    generation: int
-    genres: tuple[str, ...]
-    ids: np.ndarray
-    scores: np.ndarray
-    vectors: np.ndarray
-    durations: np.ndarray
-    tempi: np.ndarray
-    model: dict
-    ann: object | None = None
-    tags: np.ndarray | None = None  # (tracks x tag columns) float16; None: an index without
-    keys: np.ndarray | None = None  # tonic 0..11, -1 where unknown
-    modes: np.ndarray | None = None  # 0 major, 1 minor, -1 unknown
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __post_init__(self) -> None:
-        self._logs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._unit: np.ndarray | None = None
-
-    def log_fit(self, mix: dict[str, float], rows=None, ranking: str = "fit") -> np.ndarray:
-        """Log of each track's fit to a weighted mix (see :mod:`filmgenre.library.search`):
-        a weighted sum of precomputed columns of log q (wanted) and log (1 - q) (unwanted),
-        q the probabilities (``ranking="fit"``) or their ranks in the library scaled to 0..1
-        (``"rank"``)."""
-        if ranking not in self._logs:  # once per snapshot: two float32 arrays like scores
-            self._logs[ranking] = fit_columns(self.scores, ranking)
-        log_p, log_q = self._logs[ranking]
-        n = len(self) if rows is None else len(rows)
-        total = np.zeros(n, np.float32)
-        norm = sum(abs(w) for w in mix.values())
-        for genre, w in mix.items():
-            j = self.genres.index(genre)
-            column = (log_p if w > 0 else log_q)[:, j]
-            total += np.float32(abs(w) / norm) * (column if rows is None else column[rows])
-        return total
-
-    @property
-    def has_tags(self) -> bool:
-        """Whether the index holds the taggers' scores (schema 2 and a build since)."""
-        return self.tags is not None and len(self.tags) == len(self) and bool(
-            np.isfinite(self.tags[:, 0]).any() or not len(self))
-
-    def word_values(self, columns: list[int], rows=None) -> np.ndarray:
-        """A word's value per track: the mean of its tag columns (NaN where not scored)."""
-        tags = self.tags if rows is None else self.tags[rows]
-        return tags[:, columns].astype(np.float32).mean(1)
-
-    def log_word(self, name: str, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(log r, log (1 - r)) per track, r a word's rank in the library scaled to 0..1
-        (tracks without tag scores sit at 0.5, neither wanted nor avoided)."""
-        key = f"word:{name}"
-        if key not in self._logs:
-            values = self.word_values(columns)
-            missing = ~np.isfinite(values)
-            order = np.argsort(np.argsort(np.where(missing, -np.inf, values), kind="stable"),
-                               kind="stable")  # fmt: skip
-            rank = ((order + 0.5) / max(len(values), 1)).astype(np.float32)
-            rank[missing] = 0.5
-            self._logs[key] = (np.log(rank), np.log1p(-rank))
-        return self._logs[key]
-
-    @property
-    def unit_vectors(self) -> np.ndarray:
-        """The similarity vectors scaled to length 1 (cosine = dot product), once."""
-        if self._unit is None:
-            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-            if np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)):
-                self._unit = self.vectors  # packed as unit vectors already: no second copy
-            else:
-                self._unit = np.divide(self.vectors, norms, out=np.zeros_like(self.vectors),
-                                       where=norms > 0)  # fmt: skip
-        return self._unit
-
-    def rows(self, ids: np.ndarray) -> np.ndarray:
-        """Positions of track ``ids`` in the arrays (-1 where absent)."""
-        order = np.argsort(self.ids)
-        where = np.searchsorted(self.ids, ids, sorter=order)
-        where = np.clip(where, 0, len(order) - 1)
-        found = order[where]
-        return np.where(self.ids[found] == ids, found, -1)
-
-
-#: how a mix ranks tracks: "fit" combines the genre probabilities themselves, "rank" their
-#: ranks within the library (every genre then spreads over 0..1 alike), "balanced" the
-#: ranks for wanted genres and the probabilities for unwanted ones (how likely a track is
-#: to have what the query avoids)
-RANKINGS = ("fit", "rank", "balanced")
-
-
-def fit_columns(scores: np.ndarray, ranking: str = "fit") -> tuple[np.ndarray, np.ndarray]:
-    """(log q, log (1 - q)) per track and genre, q as :meth:`Snapshot.log_fit` uses it."""
-    if ranking not in RANKINGS:
-        raise ValueError(f"unknown ranking {ranking!r}; choose one of {', '.join(RANKINGS)}")
-    scores = np.asarray(scores, np.float32)
-    p = np.clip(scores, 1e-6, 1 - 1e-6)
-    if ranking == "fit" or not len(scores):
-        return np.log(p), np.log1p(-p)
-    order = np.argsort(np.argsort(scores, axis=0, kind="stable"), axis=0, kind="stable")
-    rank = ((order + 0.5) / len(scores)).astype(np.float32)
-    return np.log(rank), np.log1p(-(rank if ranking == "rank" else p))
-
-
 def snapshot(con: sqlite3.Connection) -> Snapshot:
     """The packed arrays of the index's current generation; rebuilt from the rows when a
     build was interrupted before it packed them."""
@@ -358,6 +260,8 @@ def snapshot(con: sqlite3.Connection) -> Snapshot:
         tags=get_blob(con, "tags"),
         keys=get_blob(con, "keys"),
         modes=get_blob(con, "modes"),
+        moods=get_blob(con, "moods"),
+        mood_model=get_meta(con, "mood_model"),
     )
 
 
@@ -377,7 +281,7 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
     genres = get_meta(con, "genres", []) or []
     dim = int(get_meta(con, "vector_dim", 0) or 0)
     extra = ", ".join(c if has_column(con, "tracks", c) else "NULL" for c in ("tags", "key",
-                                                                             "mode"))
+                                                                             "mode", "moods"))
     rows = con.execute(f"SELECT id, scores, vector, duration, tempo, {extra} FROM tracks "
                        "WHERE status = 'ok' AND scores IS NOT NULL ORDER BY id")  # fmt: skip
     n = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok' AND scores IS NOT NULL"
@@ -389,10 +293,13 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
     tempi = np.full(n, np.nan, np.float32)
     tags = np.full((n, TAG_COUNT), np.nan, np.float16)
     keys, modes = np.full(n, -1, np.int8), np.full(n, -1, np.int8)
-    for i, (tid, s, v, d, t, tg, key, mode) in enumerate(rows):
+    moods = np.full((n, MOOD_COUNT), np.nan, np.float16)
+    for i, (tid, s, v, d, t, tg, key, mode, md) in enumerate(rows):
         ids[i] = tid
         if tg is not None:
             tags[i] = _floats(tg)
+        if md is not None:
+            moods[i] = _floats(md)
         keys[i] = -1 if key is None else key
         modes[i] = {"major": 0, "minor": 1}.get(mode, -1)
         scores[i] = _floats(s)
@@ -405,7 +312,7 @@ def pack(con: sqlite3.Connection, ann_min: int | None = None) -> None:
     vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
     for name, array in (("ids", ids), ("scores", scores), ("vectors", vectors),
                         ("durations", durations), ("tempi", tempi), ("tags", tags),
-                        ("keys", keys), ("modes", modes)):  # fmt: skip
+                        ("keys", keys), ("modes", modes), ("moods", moods)):  # fmt: skip
         put_blob(con, name, array)
     con.execute("DELETE FROM blobs WHERE name = 'ann'")
     if n >= ann_min and dim:
@@ -426,17 +333,18 @@ def track_rows(con: sqlite3.Connection, ids: list[int]) -> dict[int, dict]:
 
 
 def segments_of(con: sqlite3.Connection, ids: list[int]) -> dict[int, list[tuple]]:
-    """(start, end, scores, tags or None) of each segment of some tracks, by track id, in
-    order."""
+    """(start, end, scores, tags or None, moods or None) of each segment of some tracks, by
+    track id, in order."""
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
-    tags = "tags" if has_column(con, "segments", "tags") else "NULL"
+    tags, moods = (c if has_column(con, "segments", c) else "NULL" for c in ("tags", "moods"))
     out: dict[int, list[tuple]] = {}
-    for tid, start, end, scores, tag in con.execute(
-        f"SELECT track_id, start, end, scores, {tags} FROM segments WHERE track_id IN "
-        f"({marks}) ORDER BY track_id, idx", [int(i) for i in ids]):  # fmt: skip
-        out.setdefault(tid, []).append((start, end, _floats(scores), _floats(tag)))
+    for tid, start, end, scores, tag, mood in con.execute(
+        f"SELECT track_id, start, end, scores, {tags}, {moods} FROM segments WHERE track_id "
+        f"IN ({marks}) ORDER BY track_id, idx", [int(i) for i in ids]):  # fmt: skip
+        out.setdefault(tid, []).append((start, end, _floats(scores), _floats(tag),
+                                        _floats(mood)))  # fmt: skip
     return out
 
 
@@ -455,6 +363,7 @@ def summary(con: sqlite3.Connection) -> dict:
     return {
         "tracks": ok[0], "hours": ok[1] / 3600, "segments": n_segments, "skipped": n_skipped,
         "library": get_meta(con, "library"), "model": get_meta(con, "model", {}),
+        "mood_model": get_meta(con, "mood_model"),
         "genres": get_meta(con, "genres", []), "segment_seconds": get_meta(con, "segment_seconds"),
         "vector_dim": get_meta(con, "vector_dim"), "projection": get_meta(con, "projection"),
         "schema_version": int(get_meta(con, "schema_version", 0)),

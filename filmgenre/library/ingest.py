@@ -29,8 +29,8 @@ import pandas as pd
 
 from ..config import FeatureParams
 from . import index as idx
-from .batch import Stages, decode_file, score_part, still_to_do
-from .scoring import Scorer, neighbour_agreement, project, score_track
+from .batch import Stages, decode_file, score_part, score_track, still_to_do
+from .scoring import Scorer, neighbour_agreement, project
 from .walk import read_tags, walk
 
 #: dimensions of the stored similarity vectors (PCA of the model's cue vector)
@@ -117,6 +117,7 @@ def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: in
         idx.set_meta(con, "genres", list(scorer.genres))
         idx.set_meta(con, "segment_seconds", segment_seconds)
         idx.set_meta(con, "model", scorer.describe())
+        idx.set_meta(con, "mood_model", scorer.describe_moods())
     files, walked_skips = walk(root)
     seen = {str(p.relative_to(root)) for p in files} | {str(p.relative_to(root))
                                                         for p, _ in walked_skips}  # fmt: skip
@@ -211,15 +212,12 @@ def _per_file_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: fl
                      n_jobs: int | None, progress: bool | None) -> Iterator[list]:  # fmt: skip
     """The build as it was until 2026-12 (the baseline ``bench_index_build`` measures): each
     chunk extracted by ``features.extract`` and ``extract_inputs`` (each decoding the file),
-    then every file scored on its own (:func:`.scoring.score_track`)."""
+    then every file scored on its own (:func:`.batch.score_track`)."""
     from ..data import dataset, features, musicnn_input
 
     for start in range(0, len(work), chunk):
         part = work[start : start + chunk]
-        manifest = dataset.Manifest(pd.DataFrame({
-            "film": [str(p) for p, _, _ in part], "cue": [p.stem for p, _, _ in part],
-            "path": [str(p.resolve()) for p, _, _ in part], "genres": "",
-            "duration": np.nan}), genres=())  # fmt: skip
+        manifest = dataset.Manifest.of_files([p for p, _, _ in part])
         manifest = features.extract(manifest, scorer.params, n_jobs=n_jobs, progress=progress)
         if len(manifest.cues):
             musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
@@ -281,25 +279,29 @@ def _record_track(con, rel: str, path: Path, track: dict, key: str) -> None:
               track["artist"], track["album"], track["track_number"], track["duration"],
               track["tempo"], folder, idx._blob(track["scores"]), key,
               track["features_file"], idx._blob(track["tags"]), track["key"],
-              track["mode"], None if track.get("vector") is None
-              else idx._blob(track["vector"]))  # fmt: skip
+              track["mode"], _maybe_blob(track.get("moods")), _maybe_blob(track.get("vector")))
     if existing:
         tid = existing[0]
         con.execute("UPDATE tracks SET status = ?, reason = ?, digest = ?, size = ?, mtime = ?, "
                     "title = ?, artist = ?, album = ?, track_number = ?, duration = ?, "
                     "tempo = ?, folder = ?, scores = ?, model_key = ?, features = ?, tags = ?, "
-                    "key = ?, mode = ?, vector = ? WHERE id = ?", (*values, tid))  # fmt: skip
+                    "key = ?, mode = ?, moods = ?, vector = ? WHERE id = ?",
+                    (*values, tid))  # fmt: skip
         con.execute("DELETE FROM segments WHERE track_id = ?", (tid,))
     else:
         tid = con.execute("INSERT INTO tracks (status, reason, digest, size, mtime, title, "
                           "artist, album, track_number, duration, tempo, folder, scores, "
-                          "model_key, features, tags, key, mode, vector, path) VALUES ("
-                          + ", ".join("?" * 20) + ")",
+                          "model_key, features, tags, key, mode, moods, vector, path) VALUES ("
+                          + ", ".join("?" * 21) + ")",
                           (*values, rel)).lastrowid  # fmt: skip
-    con.executemany("INSERT INTO segments (track_id, idx, start, end, scores, tags) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(tid, i, a, b, idx._blob(s), idx._blob(t)) for i, (a, b, s, t)
-                     in enumerate(track["segments"])])  # fmt: skip
+    con.executemany("INSERT INTO segments (track_id, idx, start, end, scores, tags, moods) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(tid, i, a, b, idx._blob(s), idx._blob(t), _maybe_blob(m))
+                     for i, (a, b, s, t, m) in enumerate(track["segments"])])  # fmt: skip
+
+
+def _maybe_blob(array: np.ndarray | None) -> bytes | None:
+    return None if array is None else idx._blob(array)
 
 
 def _features_file(con, tid: int, path: Path, params: FeatureParams) -> str:
@@ -310,9 +312,8 @@ def _features_file(con, tid: int, path: Path, params: FeatureParams) -> str:
     row = con.execute("SELECT features FROM tracks WHERE id = ?", (tid,)).fetchone()
     if row and row[0] and Path(row[0]).is_file():
         return row[0]
-    manifest = features.extract(dataset.Manifest(pd.DataFrame({
-        "film": [str(path)], "cue": [path.stem], "path": [str(path)], "genres": "",
-        "duration": np.nan}), genres=()), params, n_jobs=1, progress=False)  # fmt: skip
+    manifest = features.extract(dataset.Manifest.of_files([path]), params, n_jobs=1,
+                                progress=False)  # fmt: skip
     if not len(manifest.cues):
         raise RuntimeError(f"{path}: indexed before, now undecodable: "
                            f"{manifest.skipped['reason'].iloc[0]}")  # fmt: skip

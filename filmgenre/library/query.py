@@ -1,13 +1,18 @@
-"""The query language of a library's search: genres and the musicnn taggers' words
-(:mod:`.vocabulary`) with weights, negatives included; ranges and keys for the filters.
+"""The query language of a library's search: genres, the mood model's moods, the words of a
+brief (:mod:`.thesaurus`) and the musicnn taggers' words (:mod:`.vocabulary`), with weights,
+negatives included; ranges and keys for the filters.
 
-- ``"Romance piano -vocals -sad"``: every named genre or word weight 1, a leading ``-``
-  weight -1; ``not``/``no`` before a word negates it too (``"no vocals"`` is itself a word);
-  phrases of up to three words are read whole (``"female vocal"``, ``"easy listening"``);
+- ``"calm piano -vocals"``, ``"tense strings -happy"``, ``"dark Thriller"``: every named
+  term weight 1, a leading ``-`` weight -1; ``not``/``no``/``without`` before a word negates
+  it too (``"no vocals"`` is itself a word); phrases are read whole, longest first
+  (``"under dialogue"``, ``"female vocal"``); words that carry no meaning for search
+  (a, with, music, track ...) are left out and listed in the query's explanation;
 - ``"Thriller=1,strings=1,loud=0.5,happy=-1"``: explicit weights (any real number; 0
   ignores);
+- a word of the thesaurus stands for its mapping (``lullaby`` = tenderness, calmness and
+  low arousal), scaled so that every word of a query weighs the same;
 - genre names as elsewhere in filmgenre (case, spacing, ``SciFi``/``Science Fiction``);
-  an unknown word is an error that says which close words exist.
+  an unknown word is an error that names close words by spelling and by meaning.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ import re
 from dataclasses import dataclass, field
 
 from ..config import GENRES
-from . import vocabulary
+from ..data.moods import MOODS
+from . import thesaurus, vocabulary
 
 #: spelling variants of genre names (a query must not need the exact label)
-_ALIASES = {"scifi": "Sci-Fi", "sciencefiction": "Sci-Fi", "sf": "Sci-Fi", "romantic": "Romance",
+_ALIASES = {"scifi": "Sci-Fi", "sciencefiction": "Sci-Fi", "sf": "Sci-Fi",
             "comedic": "Comedy", "musicals": "Musical", "thrillers": "Thriller"}  # fmt: skip
-
 
 
 class QueryError(ValueError):
@@ -45,16 +50,152 @@ def genre_name(word: str, genres: tuple[str, ...]) -> str | None:
 
 @dataclass
 class Mix:
-    """A parsed query: weights of genres and of vocabulary words (by word name)."""
+    """A parsed query: weights of genres, moods and tagger words (by word name), and how
+    each typed word was read."""
 
     genres: dict[str, float] = field(default_factory=dict)
     words: dict[str, float] = field(default_factory=dict)
+    moods: dict[str, float] = field(default_factory=dict)
+    #: (what was typed, with its sign, and what it was read as)
+    readings: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.genres or self.words)
+        return bool(self.genres or self.words or self.moods)
 
     def terms(self) -> list[str]:
-        return [*self.genres, *self.words]
+        return [*self.genres, *self.moods, *self.words]
+
+    def explain(self) -> str:
+        """One line: each typed word and what it was read as."""
+        parts = [f"{typed} = {read}" for typed, read in self.readings]
+        if self.ignored:
+            parts.append(f"left out: {', '.join(self.ignored)}")
+        return "; ".join(parts)
+
+
+#: a reading of a phrase: the base terms it stands for with their weights, and in words
+Reading = tuple[tuple[tuple[thesaurus.Term, float], ...], str]
+
+
+def _describe(term: thesaurus.Term, weight: float) -> str:
+    if term.kind == "mood" and term.name in ("valence", "arousal"):
+        name = f"{'high' if weight > 0 else 'low'} {term.name}"
+        weight = abs(weight)
+    else:
+        name = term.label() if weight > 0 else f"not {term.label()}"
+    return name if abs(abs(weight) - 1) < 1e-9 else f"{name} {abs(weight):.2g}"
+
+
+def _reading(text: str, genres: tuple[str, ...], words: bool) -> Reading | None:
+    """What a phrase stands for: a genre, a thesaurus word, a mood or a tagger word."""
+    genre = genre_name(text, genres) or genre_name(text.replace(" ", ""), genres)
+    if genre is not None:
+        return ((thesaurus.Term("genre", genre), 1.0),), "genre"
+    if not words:
+        return None
+    entry = thesaurus.find(text)
+    if entry is not None:
+        return entry.maps, entry.group
+    term = thesaurus.base_term(text)
+    if term is None or term.kind == "genre":
+        return None
+    return ((term, 1.0),), ("mood" if term.kind == "mood" else "tagger word")
+
+
+def _unknown_error(unknown: list[str], genres: tuple[str, ...], words: bool) -> QueryError:
+    hints = []
+    names = [*vocabulary.words(), *(g.lower() for g in genres), *MOODS]
+    for name in unknown:
+        bare = name.lstrip("-+")
+        if words:
+            close = thesaurus.suggest(bare, names)
+            meaning = thesaurus.by_meaning(close)
+            hint = f" (did you mean {', '.join(map(repr, close))}?" if close else " ("
+            hint += (f"{' ' if close else ''}same meaning: {', '.join(meaning)})" if meaning
+                     else (")" if close else ""))
+            hint = "" if hint == " (" else hint
+        else:
+            close = [g for g in genres if g.lower().startswith(bare.lower()[:3])]
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        hints.append(f"{name!r}{hint}")
+    known = (f"the genres {', '.join(genres)}, the moods, the words of a brief and the "
+             "taggers' words (`filmgenre search --vocabulary` lists them)") if words else (
+             f"valid genres: {', '.join(genres)}")  # fmt: skip
+    kind = "word(s)" if words else "genre(s)"
+    return QueryError(f"unknown {kind} {', '.join(hints)}; {known}")
+
+
+def parse_query(text: str, genres: tuple[str, ...] = GENRES, words: bool = True) -> Mix:
+    """Genre, mood and word weights of a query (see the module docstring); ``words=False``
+    takes genres only. Raises :class:`QueryError` in words."""
+    text = (text or "").strip()
+    mix = Mix()
+    if not text:
+        return mix
+    unknown: list[str] = []
+    longest = max(vocabulary.MAX_WORDS, thesaurus.default().max_words)
+
+    def add(typed: str, found: Reading, weight: float) -> None:
+        terms, means = found
+        norm = sum(abs(w) for _, w in terms)
+        shown = []
+        for term, w in terms:
+            share = weight * w / norm
+            target = {"genre": mix.genres, "mood": mix.moods, "tag": mix.words}[term.kind]
+            target[term.name] = target.get(term.name, 0.0) + share
+            shown.append(_describe(term, share / abs(weight) if weight else share))
+        sign = "-" if weight < 0 else ""
+        read = ", ".join(shown) if means != "genre" else "genre"
+        mix.readings.append((f"{sign}{typed}", read))
+
+    if "=" in text:
+        for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
+            name, sep, value = part.partition("=")
+            if not sep:
+                example = ("Romance=1,piano=0.5) or none (Romance piano -vocals)" if words
+                           else "Romance=1,Comedy=0.5) or none (Romance Comedy -Thriller)")
+                raise QueryError(f"{part!r}: give every term a weight ({example}")
+            weight = _weight(part, value)
+            found = _reading(name.strip(), genres, words)
+            if found is None:
+                unknown.append(name.strip())
+            elif weight != 0:
+                add(name.strip(), found, weight)
+    else:
+        tokens = [t for t in re.split(r"[\s,+/&]+", text) if t]
+        i = 0
+        while i < len(tokens):
+            sign = -1.0 if tokens[i].startswith("-") else 1.0
+            first = tokens[i].lstrip("-+")
+            if first.lower() in ("not", "no", "without") and i + 1 < len(tokens) and (
+                    _reading(" ".join([first, tokens[i + 1]]), genres, words) is None):
+                sign, i, first = -sign, i + 1, tokens[i + 1].lstrip("-+")
+            for size in range(min(longest, len(tokens) - i), 0, -1):
+                phrase = " ".join([first, *tokens[i + 1 : i + size]])
+                found = _reading(phrase, genres, words) if phrase else None
+                if found is not None:
+                    add(phrase, found, sign)
+                    i += size
+                    break
+            else:
+                if words and thesaurus.key(first) in thesaurus.STOP_WORDS:
+                    mix.ignored.append(first)
+                else:
+                    unknown.append(tokens[i])
+                i += 1
+    if unknown:
+        raise _unknown_error(unknown, genres, words)
+    for weights in (mix.genres, mix.moods, mix.words):
+        for name in [n for n, w in weights.items() if abs(w) < 1e-12]:
+            del weights[name]
+    if not mix and mix.readings:
+        raise QueryError("the weights cancel out: name at least one genre, mood or word with a "
+                         "weight other than 0")  # fmt: skip
+    if not mix:
+        raise QueryError(f"nothing to search by: {', '.join(map(repr, mix.ignored))} carry no "
+                         "meaning for search; name a genre, a mood or a word")  # fmt: skip
+    return mix
 
 
 def _weight(part: str, value: str) -> float:
@@ -65,83 +206,6 @@ def _weight(part: str, value: str) -> float:
     if not math.isfinite(weight):
         raise QueryError(f"{part!r}: the weight must be a finite number")
     return weight
-
-
-def _name(text: str, genres: tuple[str, ...], words: bool) -> tuple[str, str] | None:
-    """("genre", name) or ("word", name) of a phrase, or None."""
-    genre = genre_name(text, genres) or genre_name(text.replace(" ", ""), genres)
-    if genre is not None:
-        return "genre", genre
-    word = vocabulary.find(text) if words else None
-    return ("word", word.name) if word is not None else None
-
-
-def _unknown_error(unknown: list[str], genres: tuple[str, ...], words: bool) -> QueryError:
-    hints = []
-    for name in unknown:
-        close = vocabulary.suggest(name.lstrip("-+"), genres) if words else [
-            g for g in genres if g.lower().startswith(name.lstrip("-+").lower()[:3])]
-        hints.append(f"{name!r}" + (f" (did you mean {', '.join(map(repr, close))}?)"
-                                     if close else ""))  # fmt: skip
-    known = (f"the genres {', '.join(genres)} and the taggers' words (`filmgenre search "
-             "--vocabulary` lists them)") if words else f"valid genres: {', '.join(genres)}"
-    kind = "word(s)" if words else "genre(s)"
-    return QueryError(f"unknown {kind} {', '.join(hints)}; {known}")
-
-
-def parse_query(text: str, genres: tuple[str, ...] = GENRES, words: bool = True) -> Mix:
-    """Genre and word weights of a query (see the module docstring); ``words=False`` takes
-    genres only (an index without tag scores). Raises :class:`QueryError` in words."""
-    text = (text or "").strip()
-    mix = Mix()
-    if not text:
-        return mix
-    unknown: list[str] = []
-
-    def add(found: tuple[str, str], weight: float) -> None:
-        target = mix.genres if found[0] == "genre" else mix.words
-        target[found[1]] = target.get(found[1], 0.0) + weight
-
-    if "=" in text:
-        for part in filter(None, (p.strip() for p in re.split(r"[,;]", text))):
-            name, sep, value = part.partition("=")
-            if not sep:
-                example = ("Romance=1,piano=0.5) or none (Romance piano -vocals)" if words
-                           else "Romance=1,Comedy=0.5) or none (Romance Comedy -Thriller)")
-                raise QueryError(f"{part!r}: give every term a weight ({example}")
-            weight = _weight(part, value)
-            found = _name(name.strip(), genres, words)
-            if found is None:
-                unknown.append(name.strip())
-            else:
-                add(found, weight)
-    else:
-        tokens = [t for t in re.split(r"[\s,+/&]+", text) if t]
-        i = 0
-        while i < len(tokens):
-            sign = -1.0 if tokens[i].startswith("-") else 1.0
-            first = tokens[i].lstrip("-+")
-            if first.lower() in ("not", "no", "without") and i + 1 < len(tokens) and (
-                    _name(" ".join([first, tokens[i + 1]]), genres, words) is None):
-                sign, i, first = -sign, i + 1, tokens[i + 1].lstrip("-+")
-            for size in range(min(vocabulary.MAX_WORDS, len(tokens) - i), 0, -1):
-                phrase = " ".join([first, *tokens[i + 1 : i + size]])
-                found = _name(phrase, genres, words) if phrase else None
-                if found is not None:
-                    add(found, sign)
-                    i += size
-                    break
-            else:
-                unknown.append(tokens[i])
-                i += 1
-    if unknown:
-        raise _unknown_error(unknown, genres, words)
-    mix.genres = {g: w for g, w in mix.genres.items() if w != 0}
-    mix.words = {g: w for g, w in mix.words.items() if w != 0}
-    if not mix:
-        raise QueryError("the weights cancel out: name at least one genre or word with a "
-                         "weight other than 0")  # fmt: skip
-    return mix
 
 
 def parse_mix(text: str, genres: tuple[str, ...] = GENRES) -> dict[str, float]:

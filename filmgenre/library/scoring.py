@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..config import FeatureParams
 from ..data import musicnn_input
@@ -78,10 +77,12 @@ def segment_bounds(duration: float, seconds: float) -> list[tuple[float, float]]
 
 
 class Scorer:
-    """A cue-vector model (the shipped one, or a run's ``*_final`` model) applied to whole
-    tracks and their segments, from the project's feature cache."""
+    """A cue-vector model (the shipped one, or a run's ``*_final`` model) and the mood model
+    (the shipped one; ``moods=None`` for none) applied to whole tracks and their segments,
+    from the project's feature cache."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, moods: str | os.PathLike[str] | None = "shipped"):
+        from ..evaluation.moods.model import load_moods
         from ..predict import load_trained
 
         self.model_dir = Path(model_dir)
@@ -98,7 +99,14 @@ class Scorer:
         self.mean = np.asarray(norm.mean, np.float32).reshape(-1)
         self.std = np.sqrt(np.asarray(norm.variance, np.float32).reshape(-1))
         self.std[self.std < 1e-6] = 1.0
-        self.key = model_key(self.model_dir)
+        self.genre_key = model_key(self.model_dir)
+        self.moods, self.mood_dir = load_moods(moods)
+        if self.moods is not None and "mfcc_stats" in self.moods.parts and (
+                self.moods.info.get("feature_params") != self.info["feature_params"]):
+            raise ValueError(f"{self.mood_dir}: the mood model reads MFCC statistics of other "
+                             f"feature settings than the genre model {self.model_dir}")
+        #: what a track's scores were made by: the genre model, and the mood model if any
+        self.key = self.genre_key + (f"+{self.moods.key}" if self.moods is not None else "")
         self.space = SimilaritySpace.load(self.model_dir)
         from ..data.features import default_cache_dir
 
@@ -108,37 +116,64 @@ class Scorer:
 
     @property
     def needs_musicnn(self) -> bool:
-        return any(p.startswith("musicnn") for p in self.parts)
+        return any(p.startswith("musicnn") for p in self.all_parts)
 
-    def vectors(self, features_file: str, bounds: list[tuple[float, float]],
-                embeddings: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """(whole-track vector, segment vectors) from the cached features of one track
-        (``embeddings``: its musicnn outputs by checkpoint, when they are at hand)."""
+    @property
+    def all_parts(self) -> tuple[str, ...]:
+        """The cue-vector parts the genre and the mood model read."""
+        return tuple(dict.fromkeys([*self.parts, *(self.moods.parts if self.moods else ())]))
+
+    @property
+    def checkpoints(self) -> tuple[str, ...]:
+        """The musicnn checkpoints a track's scoring runs: the models' parts and the taggers."""
+        return tuple(dict.fromkeys([p.split(":")[1] for p in self.all_parts
+                                    if p.startswith("musicnn")] + list(TAGGERS)))  # fmt: skip
+
+    def blocks(self, features_file: str, bounds: list[tuple[float, float]],
+               embeddings: dict | None = None,
+               parts: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+        """Each cue-vector part (default: :attr:`all_parts`) of one track from its cached
+        features: a row for the whole track, then one per segment (``embeddings``: its
+        musicnn outputs by checkpoint, when they are at hand)."""
         from ..data.features import summary_statistics
         from ..training import transfer
 
-        cache = self.cache
-        whole, segs = [], [[] for _ in bounds]
+        out = {}
         frames_per_s = self.params.sample_rate / self.params.hop_length
-        for part in self.parts:
+        for part in parts or self.all_parts:
             if part == "mfcc_stats":
                 with np.load(features_file) as z:
                     mfcc = z["mfcc"]
-                whole.append(summary_statistics(mfcc))
-                for seg, (start, end) in zip(segs, bounds, strict=True):
+                rows = [summary_statistics(mfcc)]
+                for start, end in bounds:
                     a = int(start * frames_per_s)
                     b = max(a + 3, min(mfcc.shape[1], int(round(min(end, 1e7) * frames_per_s))))
-                    seg.append(summary_statistics(mfcc[:, a:b]))
+                    rows.append(summary_statistics(mfcc[:, a:b]))
             else:
                 _, model, layer = part.split(":")
                 emb = (embeddings[model][layer] if embeddings and model in embeddings
-                       else transfer.patch_embeddings(features_file, model, layer, cache))
-                whole.append(np.concatenate([emb.mean(0), emb.std(0)]))
-                for seg, (start, end) in zip(segs, bounds, strict=True):
-                    rows = emb[patch_rows(len(emb), start, end)]
-                    seg.append(np.concatenate([rows.mean(0), rows.std(0)]))
-        return (np.concatenate(whole).astype(np.float32),
-                np.stack([np.concatenate(s) for s in segs]).astype(np.float32))  # fmt: skip
+                       else transfer.patch_embeddings(features_file, model, layer, self.cache))
+                rows = [np.concatenate([emb.mean(0), emb.std(0)])]
+                for start, end in bounds:
+                    seg = emb[patch_rows(len(emb), start, end)]
+                    rows.append(np.concatenate([seg.mean(0), seg.std(0)]))
+            out[part] = np.stack(rows).astype(np.float32)
+        return out
+
+    def vectors(self, features_file: str, bounds: list[tuple[float, float]],
+                embeddings: dict | None = None,
+                blocks: dict[str, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """(whole-track vector, segment vectors) of the genre model from the cached features
+        of one track (or from its :meth:`blocks`, when they are at hand)."""
+        if blocks is None:
+            blocks = self.blocks(features_file, bounds, embeddings, tuple(self.parts))
+        joined = np.hstack([blocks[p] for p in self.parts])
+        return joined[0], joined[1:]
+
+    def mood_scores(self, blocks: dict[str, np.ndarray]) -> np.ndarray | None:
+        """The mood model's outputs for rows of :meth:`blocks` (None without a mood model)."""
+        return None if self.moods is None else self.moods.predict(blocks)
 
     def tags(self, features_file: str, bounds: list[tuple[float, float]],
              embeddings: dict | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
@@ -172,13 +207,17 @@ class Scorer:
     def standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.std
 
+    def describe_moods(self) -> dict | None:
+        """What the index records about the mood model that scored it (None: none)."""
+        return None if self.moods is None else self.moods.describe(self.mood_dir)
+
     def describe(self) -> dict:
         """What the index records about the model that scored it."""
         from ..predict import training_data
 
         return {
             "folder": str(self.model_dir), "name": self.info.get("name", self.model_dir.name),
-            "key": self.key, "trained_on": self.info.get("trained_on"),
+            "key": self.genre_key, "trained_on": self.info.get("trained_on"),
             "trained_on_line": training_data(self.info),
             "cross_validation": self.info.get("cross_validation"),
             "outputs": self.info.get("outputs", "scores"),
@@ -203,24 +242,6 @@ def tempo(features_file: str, cache: Path | None = None) -> float | None:
     return float(np.atleast_1d(tempo)[0])
 
 
-def score_track(features_file: str, scorer: Scorer, segment_seconds: float) -> dict:
-    """A track's duration, tempo, whole-track scores and its segments' (start, end, scores),
-    from its cached features."""
-    with np.load(features_file) as z:
-        n_samples = int(z["n_samples"])
-    duration = n_samples / scorer.params.sample_rate
-    bounds = segment_bounds(duration, segment_seconds)
-    whole, segs = scorer.vectors(features_file, bounds)
-    scores = scorer.predict(np.vstack([whole[None, :], segs]))
-    tags, segment_tags = scorer.tags(features_file, bounds)
-    key, mode = key_of(features_file)
-    return {"duration": duration, "tempo": tempo(features_file),
-            "scores": scores[0], "tags": tags, "key": key, "mode": mode,
-            "segments": [(a, b, s, t) for (a, b), s, t in zip(bounds, scores[1:], segment_tags,
-                                                               strict=True)],
-            "features_file": features_file}  # fmt: skip
-
-
 def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
                      ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(projected vector, genre scores) of an outside reference file, featurised on the fly
@@ -228,9 +249,8 @@ def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
     from ..data import dataset, features
 
     path = Path(audio_file).resolve()
-    manifest = features.extract(dataset.Manifest(pd.DataFrame({
-        "film": [str(path)], "cue": [path.stem], "path": [str(path)], "genres": "",
-        "duration": np.nan}), genres=()), scorer.params, n_jobs=1, progress=False)  # fmt: skip
+    manifest = features.extract(dataset.Manifest.of_files([path]), scorer.params, n_jobs=1,
+                                progress=False)  # fmt: skip
     if not len(manifest.cues):
         raise ValueError(f"{audio_file}: {manifest.skipped['reason'].iloc[0]}")
     musicnn_input.extract_inputs(manifest, n_jobs=1, progress=False)

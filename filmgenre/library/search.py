@@ -1,24 +1,20 @@
-"""Searching an index: a genre mix with weights (negatives included), tracks like a
-reference, filters, and each hit's best segment to cut.
+"""Searching an index: genres, moods and words with weights (negatives included), tracks
+like a reference, filters, and each hit's best segment to cut.
 
 Reads :mod:`filmgenre.library.index` only: NumPy and SQLite, no model, no TensorFlow, so a
-genre-mix search answers in milliseconds once the index is open.
+search answers in milliseconds once the index is open. The query language is
+:mod:`.query`'s (``"calm piano -vocals"``, ``"dark Thriller"``, ``"Romance=1,Comedy=0.5"``).
 
-The query language:
-
-- ``"Romance Comedy -Thriller"``: every named genre weight 1, a leading ``-`` weight -1;
-- ``"Romance=1,Comedy=0.5,Thriller=-1"``: explicit weights (any real number; 0 ignores);
-- genre names as elsewhere in filmgenre (case, spacing, ``SciFi``/``Science Fiction``).
-
-A track's **fit** to a mix is the weighted geometric mean, over the named genres, of the
-probability it has each wanted genre (``p``) and lacks each unwanted one (``1 - p``):
-``exp(sum |w| log q / sum |w|)``. With calibrated probabilities (the shipped model's) a fit
-of 0.5 means about the same whatever genres are asked for. A reference (``like``) ranks by
-the cosine similarity of the tracks' vectors mapped to 0..1 ((cos + 1) / 2, the hit's
-``score``; ``similarity`` is the cosine itself); with a mix as well, the rank is the
-geometric mean of the fit and that mapped similarity.
+A track's **fit** to a mix of genres alone is the weighted geometric mean, over the named
+genres, of the probability it has each wanted genre (``p``) and lacks each unwanted one
+(``1 - p``): ``exp(sum |w| log q / sum |w|)``. With calibrated probabilities (the shipped
+model's) a fit of 0.5 means about the same whatever genres are asked for. A query with
+moods or tagger words ranks every term by the track's rank in the library instead (a
+tagger's output is not a probability, valence is not one either: ranks put every term on
+one scale). A reference (``like``) ranks by the cosine similarity of the tracks' vectors
+mapped to 0..1 ((cos + 1) / 2, the hit's ``score``; ``similarity`` is the cosine itself);
+with a mix as well, the rank is the geometric mean of the fit and that mapped similarity.
 """
-
 from __future__ import annotations
 
 import sqlite3
@@ -26,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.moods import EMOTIONS, MOODS
 from . import index as idx
 from .query import (  # noqa: F401  (the query language, read here too)
     Mix,
@@ -121,6 +118,10 @@ class Hit:
     fit: float | None = None
     similarity: float | None = None
     words: dict[str, float] = field(default_factory=dict)
+    #: every mood of the track (empty for an index without moods)
+    moods: dict[str, float] = field(default_factory=dict)
+    #: the query's own moods and words with this track's values (what a table shows)
+    asked: dict[str, float] = field(default_factory=dict)
     key: str | None = None
     #: (start, end, fit to the query) of every segment along the track, in order
     strip: list[tuple[float, float, float]] = field(default_factory=list)
@@ -133,6 +134,7 @@ class Hit:
                "segment_end": None if self.segment is None else self.segment[1]}  # fmt: skip
         out.update({g: round(float(p), 4) for g, p in self.genres.items()})
         out.update({f"word:{w}": round(float(v), 4) for w, v in self.words.items()})
+        out.update({f"mood:{m}": round(float(v), 4) for m, v in self.moods.items()})
         out["key"] = self.key
         out["segments"] = [[a, b, round(v, 4)] for a, b, v in self.strip]
         return out
@@ -149,21 +151,37 @@ def word_columns(snap: idx.Snapshot, mix: Mix) -> dict[str, list[int]]:
     return {w: column_indices(find(w)) for w in mix.words}
 
 
+def check_moods(snap: idx.Snapshot, mix: Mix) -> None:
+    """Raise QueryError when a query needs moods that the index does not hold."""
+    if mix.moods and not snap.has_moods:
+        asked = [typed for typed, read in mix.readings
+                 if any(m in read for m in mix.moods)] or list(mix.moods)  # fmt: skip
+        raise QueryError(f"this index holds no moods (built by an older filmgenre, or without "
+                         f"a mood model), so {', '.join(map(repr, asked))} cannot be searched: "
+                         "run `filmgenre index build` again to add them (from the cached "
+                         "features: no audio is decoded again)")  # fmt: skip
+
+
 def log_query(snap: idx.Snapshot, mix: Mix, ranking: str = DEFAULT_RANKING) -> np.ndarray:
     """Each track's log-fit to a query of genres and words: genres alone rank by
     ``ranking``; with words every term is its rank in the library (a word's value there is
     an uncalibrated tagger output, a genre's a calibrated probability: ranks put both on
     one scale), wanted terms log r, unwanted ones log (1 - r), weighted by |w|."""
-    if not mix.words:
+    if not mix.words and not mix.moods:
         return snap.log_fit(mix.genres, ranking=ranking)
+    check_moods(snap, mix)
     total = np.zeros(len(snap), np.float32)
-    norm = sum(abs(w) for w in (*mix.genres.values(), *mix.words.values()))
+    norm = sum(abs(w) for w in (*mix.genres.values(), *mix.words.values(),
+                                *mix.moods.values()))  # fmt: skip
     if mix.genres:
         share = sum(abs(w) for w in mix.genres.values()) / norm
         total += np.float32(share) * snap.log_fit(mix.genres, ranking="rank")
     for word, columns in word_columns(snap, mix).items():
         w = mix.words[word]
         log_r, log_not = snap.log_word(word, columns)
+        total += np.float32(abs(w) / norm) * (log_r if w > 0 else log_not)
+    for mood, w in mix.moods.items():
+        log_r, log_not = snap.log_mood(mood)
         total += np.float32(abs(w) / norm) * (log_r if w > 0 else log_not)
     return total
 
@@ -222,12 +240,15 @@ def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Mix
         fit = float(np.exp(snap.log_fit(mix.genres, [i])[0])) if mix and mix.genres else None
         sim = float(snap.unit_vectors[i] @ reference) if reference is not None else None
         words = {w: float(snap.word_values(c, [i])[0]) for w, c in columns_of_words.items()}
+        moods = ({m: float(v) for m, v in zip(MOODS, snap.moods[i], strict=True)}
+                 if snap.has_moods else {})  # fmt: skip
         own = segs.get(tid, [])
         values = segment_values(own, mix, genres, like_scores, columns_of_words)
         hits.append(Hit(
             id=tid, rank=rank, score=float(np.exp(value)), fields=fields.get(tid, {}),
             genres=dict(zip(genres, map(float, probabilities), strict=True)),
-            segment=_best(own, values), fit=fit, similarity=sim, words=words,
+            segment=_best(own, values), fit=fit, similarity=sim, words=words, moods=moods,
+            asked={**{m: moods[m] for m in (mix.moods if mix else {}) if m in moods}, **words},
             key=_key_name(snap, i),
             strip=[(float(a), float(b), float(v))
                    for (a, b, *_), v in zip(own, values, strict=True)],
@@ -275,12 +296,22 @@ def segment_fit(segments: list[tuple], mix: Mix, genres: tuple[str, ...],
         q = scores[:, genres.index(genre)]
         total += abs(w) * np.log(q if w > 0 else 1 - q)
         norm += abs(w)
-    tags = [t for *_, t in segments] if segments and len(segments[0]) > 3 else []
+    tags = [s[3] for s in segments] if segments and len(segments[0]) > 3 else []
     if word_columns and tags and all(t is not None for t in tags):
         values = np.clip(np.stack(tags), 1e-6, 1 - 1e-6)
         for word, columns in word_columns.items():
             w = mix.words[word]
             q = values[:, columns].mean(1)
+            total += abs(w) * np.log(q if w > 0 else 1 - q)
+            norm += abs(w)
+    moods = [s[4] for s in segments] if segments and len(segments[0]) > 4 else []
+    if mix.moods and moods and all(m is not None for m in moods):
+        values = np.stack(moods).astype(np.float64)
+        for mood, w in mix.moods.items():
+            j = MOODS.index(mood)
+            # a probability as it is; valence and arousal (-1..1) moved to 0..1
+            q = values[:, j] if j < len(EMOTIONS) else (values[:, j] + 1) / 2
+            q = np.clip(q, 1e-6, 1 - 1e-6)
             total += abs(w) * np.log(q if w > 0 else 1 - q)
             norm += abs(w)
     return np.exp(total / norm) if norm else np.zeros(len(segments))

@@ -56,7 +56,7 @@ _ALIASES = {"vocal": "vocals", "singing": "vocals", "voice": "vocals", "voices":
             "choral": "choir", "beat": "beats", "classic": "classical", "chillout": "chill",
             "electronica": "electronic", "electro": "electronic", "heavy metal": "metal",
             "hip hop": "hip-hop", "hiphop": "hip-hop", "r&b": "rnb",
-            "progressive": "progressive rock", "melancholic": "sad", "joyful": "happy",
+            "progressive": "progressive rock",
             "mellow": "mellow", "slow tempo": "slow", "fast tempo": "fast"}  # fmt: skip
 
 

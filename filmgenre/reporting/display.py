@@ -94,8 +94,9 @@ def hits(hits_list: list, library_root: str | None, players: int = 3,
                      "cut (s)": f"{h.segment[0]:.0f}-{h.segment[1]:.0f}" if h.segment else "",
                      "title": h.fields.get("title"), "path": h.fields.get("path"),
                      "top genres": ", ".join(f"{g} {p:.2f}" for g, p in top),
-                     **({"words": ", ".join(f"{w} {v:.2f}" for w, v in h.words.items())}
-                        if getattr(h, "words", None) else {})})  # fmt: skip
+                     **({"moods and words": ", ".join(f"{w} {v:.2f}" for w, v in
+                                                      h.asked.items())}
+                        if getattr(h, "asked", None) else {})})  # fmt: skip
     table(pd.DataFrame(rows).set_index("rank"))
     for h in hits_list[:players]:
         start = h.segment[0] if h.segment else 0.0

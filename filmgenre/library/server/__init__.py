@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data.moods import MOODS
 from .. import index as idx
 from .. import search
 
@@ -132,24 +133,25 @@ def create_app(index_file: str | os.PathLike[str]):
             return error(503, str(exc))
         return JSONResponse({"genres": list(snap.genres), "tracks": len(snap),
                              "model": summary["model"], "skipped": summary["skipped"],
+                             "mood_model": summary["mood_model"] if snap.has_moods else None,
+                             "moods": list(MOODS) if snap.has_moods else [],
                              "segment_seconds": summary["segment_seconds"]})  # fmt: skip
 
     def words(request: Request) -> Response:
-        """Every word a query may use (the page completes typed words from it)."""
-        from .. import vocabulary
+        """Every word a query may use (the page completes typed words from it); ``tags`` and
+        ``moods`` say whether this index can answer the taggers' words and the moods."""
+        from ..thesaurus import vocabulary_table
 
         snap = library.snapshot()
-        rows = vocabulary.table(snap.genres) if snap.has_tags else vocabulary.table(
-            snap.genres)[: len(snap.genres)]  # fmt: skip
-        return JSONResponse({"words": rows, "tags": snap.has_tags})
+        return JSONResponse({"words": vocabulary_table(snap.genres), "tags": snap.has_tags,
+                             "moods": snap.has_moods})  # fmt: skip
 
     def run_search(request: Request) -> Response:
         params = request.query_params
         try:
             snap = library.snapshot()
             con = library.con()
-            mix = search.parse_query(params.get("q", ""), snap.genres,
-                                     words=snap.has_tags) or None  # fmt: skip
+            mix = search.parse_query(params.get("q", ""), snap.genres) or None
             like = like_scores = None
             exclude: set[int] = set()
             if params.get("like"):
@@ -189,7 +191,11 @@ def create_app(index_file: str | os.PathLike[str]):
             return error(400, str(exc))
         except idx.IndexFileError as exc:
             return error(503, str(exc))
-        return JSONResponse({"genres": list(snap.genres), "results": [h.to_dict() for h in hits]})
+        query = None if mix is None else {
+            "read": mix.explain(), "genres": list(mix.genres), "moods": list(mix.moods),
+            "words": list(mix.words)}  # fmt: skip
+        return JSONResponse({"genres": list(snap.genres), "query": query,
+                             "results": [h.to_dict() for h in hits]})  # fmt: skip
 
     def too_large() -> JSONResponse:
         return error(413, f"the reference is larger than the limit of "
