@@ -1,5 +1,5 @@
 """Search quality on a labelled collection, cross-validated by film: does a genre mix, or
-"more like this", find the right music?
+"more like this", find the right music? And do the words of a brief (calm, tense, dark ...)?
 
 An index of the collection is built from out-of-fold scores (every film scored by models
 that never saw it: ``filmgenre.library.quality``), then every query of four kinds is run
@@ -8,8 +8,14 @@ random ranking and the MFCC + logistic-regression anchor; each cue's 10 nearest 
 checked for the same film's other track and for genre agreement. The way mixes are ranked
 and the similarity space's settings are chosen inside each fold; the choices are printed.
 
+Then the mood words (``filmgenre.library.mood_quality``): the mood model cross-validated with
+its selection nested (GEMS on emotify's clips, valence and arousal on filmscore's annotated
+cues, folds by film), and every emotion word, style word and valence/arousal word run as
+search runs it over those out-of-fold moods: precision@10 and AP against random, and the
+valence/arousal words' rank correlation with the listeners beside their own agreement.
+
     python benchmarks/bench_search_quality.py [--collection filmscore] [--repeats 3]
-        [--folds 5] [--boot 500] [--json FILE]
+        [--folds 5] [--boot 500] [--json FILE] [--only genres|moods]
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ import pandas as pd
 
 from filmgenre import runtime
 from filmgenre.data import build
-from filmgenre.library import quality
+from filmgenre.evaluation.moods import collections
+from filmgenre.evaluation.moods import figures as mood_figures
+from filmgenre.library import mood_quality, quality
 
 
 def main() -> int:
@@ -34,22 +42,36 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--boot", type=int, default=500)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--only", choices=("genres", "moods"), help="measure one part only")
     args = parser.parse_args()
-    work = runtime.scratch_dir("filmgenre-quality-")
-    try:
-        manifest = build.real_collection(args.collection, work / "dataset")
-    except FileNotFoundError as error:
-        print(f"no collection to measure: {error}")
-        return 2
-    started = time.perf_counter()
-    figures = quality.report(manifest, folds=args.folds, repeats=args.repeats, n_boot=args.boot)
-    seconds = time.perf_counter() - started
-    print(quality.describe(figures, args.collection, seconds))
+    found = {}
+    if args.only != "moods":
+        work = runtime.scratch_dir("filmgenre-quality-")
+        try:
+            manifest = build.real_collection(args.collection, work / "dataset")
+        except FileNotFoundError as error:
+            print(f"no collection to measure: {error}")
+            return 2
+        started = time.perf_counter()
+        found["genres"] = quality.report(manifest, folds=args.folds, repeats=args.repeats,
+                                         n_boot=args.boot)  # fmt: skip
+        print(quality.describe(found["genres"], args.collection, time.perf_counter() - started))
+    if args.only != "genres":
+        started = time.perf_counter()
+        pair = collections.listener_collections()
+        if pair is None:
+            print("no listener judgements to measure moods on: ../shared/realaudio is absent")
+            return 2
+        study = mood_figures.study(*pair, k=args.folds, repeats=args.repeats, n_boot=args.boot)
+        words = mood_quality.report(*pair, study, n_boot=args.boot)
+        print(mood_figures.describe(study))
+        seconds = time.perf_counter() - started
+        print(mood_quality.describe(words) + f"moods measured in {seconds:.0f} s")
+        found["moods"] = {"model": study, "words": words}
     if args.json:
         with open(args.json, "w") as out:
-            json.dump(figures, out, indent=1, default=str)
+            json.dump(found, out, indent=1, default=str)
     return 0
-
 
 if __name__ == "__main__":
     with pd.option_context("display.width", 200, "display.max_columns", 30):

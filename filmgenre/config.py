@@ -260,4 +260,9 @@ DEFAULTS: dict[str, object] = {
     "quality_folds": 5,
     "quality_repeats": 1,
     "quality_boot": 500,
+    # the mood model cross-validated and its words measured (filmgenre.evaluation.moods)
+    "mood_data": None,  # None: ../shared/realaudio's emotify and filmscore when present; "none"
+    "mood_limit": None,  # None: every clip and film; a number keeps that many of each (smoke)
+    "mood_repeats": 3,
+    "mood_boot": 1000,
 }

@@ -184,3 +184,48 @@ def test_the_command_line_lists_the_vocabulary_and_searches_with_words(tagged):
     keyed = run_cli("search", "Drama", "--index", str(index_file), "--mode", "minor",
                     "--key", "Zb")  # fmt: skip
     assert keyed.returncode == 1 and "--key" in keyed.stderr
+
+
+@pytest.mark.slow
+def test_moods_are_stored_per_track_and_segment_and_rank_real_music_by_feel(tagged):
+    _, index_file = tagged
+    con = idx.connect(index_file)
+    snap = idx.snapshot(con)
+    assert snap.has_moods and snap.moods.shape == (len(snap), 11)
+    assert snap.mood_model["name"] == "moods_emotify_fme24"
+    segments = idx.segments_of(con, [int(snap.ids[0])])[int(snap.ids[0])]
+    assert all(s[4] is not None and len(s[4]) == 11 for s in segments)
+    probabilities = snap.moods[:, :9].astype(float)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert np.all(np.abs(snap.moods[:, 9:].astype(float)) <= 1)
+    # emotify's classical/1 (listeners: solemnity, calmness, sadness), 15 s of its middle
+    assert _top(index_file, "calm", 1) == ["classical_1.wav"]
+    assert _top(index_file, "calm piano -vocals", 1) == ["classical_1.wav"]
+    assert _top(index_file, "sad", 1) == ["classical_1.wav"]
+    assert {"classical_1.wav", "classical_3.wav"} <= set(_top(index_file, "solemn", 3))
+    # two recordings outside the training data: a ragtime and a Brahms dance
+    assert set(_top(index_file, "happy", 2)) == {"442789.wav", "Hungarian.wav"}
+    assert _top(index_file, "dark", 7) == _top(index_file, "bright", 7)[::-1]
+    hit = search.run(con, snap, search.parse_query("tense strings"), top=1)[0]
+    assert set(hit.asked) == {"tension", "strings"} and len(hit.moods) == 11
+    assert hit.to_dict()["mood:tension"] == pytest.approx(hit.moods["tension"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_command_line_answers_a_brief_and_explains_how_it_read_it(tagged):
+    _, index_file = tagged
+    for brief, first_term in (("calm piano -vocals", "calmness"), ("tense strings", "tension"),
+                              ("dark Thriller", "valence")):  # fmt: skip
+        found = run_cli("search", brief, "--index", str(index_file), "--top", "3")
+        assert found.returncode == 0, found.stderr
+        lines = found.stdout.splitlines()
+        assert any(line.startswith(f"query: {brief.split()[0]} = ") for line in lines), lines
+        assert any(line.startswith("moods: moods_emotify_fme24") for line in lines)
+        table = lines[[i for i, ln in enumerate(lines) if ln.lstrip().startswith("#")][0]:]
+        assert len(table) == 4 and first_term in table[1], table
+    info = run_cli("index", "info", "--index", str(index_file))
+    assert "moods: moods_emotify_fme24" in info.stdout and "split-half" in info.stdout
+    wrong = run_cli("search", "spooooky", "--index", str(index_file))
+    assert wrong.returncode == 1 and "did you mean 'spooky'" in wrong.stderr
+    listed = json.loads(run_cli("search", "--vocabulary", "--format", "json").stdout)
+    assert sum(r["source"].startswith("thesaurus") for r in listed) >= 300

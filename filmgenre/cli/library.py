@@ -198,9 +198,12 @@ def _mood_model_line(snap) -> str:
     if not info or not snap.has_moods:
         return "none in this index (run `filmgenre index build` again to add them)"
     cv = info.get("cross_validation") or {}
+    ceiling = "listeners' split-half Spearman"
+    dims = "; ".join(f"{r['dimension']} Spearman {r['Spearman (nested)']:.2f} (listeners' "
+                     f"split-half {r[ceiling]:.2f})" for r in cv.get("valence_arousal", []))
     return (f"{info.get('name')} (GEMS emotions from emotify's listeners, calibrated; valence "
-            f"and arousal from FME-24's; cross-validated GEMS macro ROC-AUC "
-            f"{cv.get('gems_macro_roc_auc', float('nan')):.3f})")
+            f"and arousal from FME-24's); cross-validated GEMS macro ROC-AUC "
+            f"{cv.get('gems_macro_roc_auc', float('nan')):.3f}" + (f", {dims}" if dims else ""))
 
 
 def _hits_table(hits, genres) -> str:
@@ -276,6 +279,7 @@ def _print_index_info(con, skipped: bool) -> None:
     if cv:
         print(f"model's cross-validated macro ROC-AUC: {cv.get('macro_roc_auc', float('nan')):.3f}"
               f" ({cv.get('folds')} folds x {cv.get('repeats')}, by {cv.get('grouping')})")
+    print(f"moods: {_mood_model_line(idx.snapshot(con))}")
     projection = info["projection"] or {}
     if projection.get("method") == "space":
         print(f"similarity vectors: {projection.get('dims')} dimensions, the model's similarity "

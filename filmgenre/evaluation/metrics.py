@@ -152,10 +152,13 @@ def bootstrap(
 
 
 def interval(values: np.ndarray | pd.Series, level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of bootstrap values."""
+    """Percentile interval of bootstrap values (NaN, NaN where none is finite: a figure no
+    resample has, such as the AUC of a label no cue of a small subset carries)."""
     alpha = (1 - level) / 2
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
+    if not v.size:
+        return float("nan"), float("nan")
     return float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))
 
 

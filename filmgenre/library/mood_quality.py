@@ -82,13 +82,13 @@ def _word_rows(snap: Snapshot, words: dict[str, np.ndarray], groups: np.ndarray,
         boots = np.array([ranking_metrics(log_query(_rows(snap, r), mix), right[r])
                           for r in resamples])  # fmt: skip
         randoms = np.array([ranking_metrics(rng.random(len(right)), right)
-                            for _ in range(200)])  # fmt: skip
+                            for _ in range(200 if right.any() else 1)])  # fmt: skip
         row = {"word": word, "read as": mix.explain().split(" = ", 1)[-1],
                "right": int(right.sum()), "of": len(right)}  # fmt: skip
         for i, metric in enumerate(("P@10", "AP")):
             row[metric] = round(point[i], 3)
             row[f"{metric} 95%"] = [round(v, 3) for v in interval(boots[:, i])]
-            row[f"{metric} random"] = round(float(np.nanmean(randoms[:, i])), 3)
+            row[f"{metric} random"] = round(float(randoms[:, i].mean()), 3)
         out.append(row)
     return out
 

@@ -47,6 +47,10 @@ PROFILES: dict[str, dict] = {
         "library_dir": "run",  # the run's own cues: their features are cached already
         "quality_folds": 3,
         "quality_boot": 50,
+        # 12 emotify clips and the annotated cues of 8 films: the mood study's code paths
+        "mood_limit": 12,
+        "mood_repeats": 1,
+        "mood_boot": 50,
         "cv_epochs": 1,
         "cv_patience": 1,
         "progress": False,

@@ -81,3 +81,22 @@ def _manifest(folder: Path, keys, groups: list[str], progress: bool | None):
     if not len(manifest.cues):
         raise ValueError(f"{folder}: none of its files with listener ratings could be decoded")
     return manifest
+
+
+def listener_collections(mood_data: str | os.PathLike[str] | None = None,
+                         limit: int | None = None, progress: bool | None = None
+                         ) -> tuple[MoodData, MoodData] | None:  # fmt: skip
+    """(emotify, filmscore) as mood data from ``mood_data``, a folder holding both (None:
+    ``../shared/realaudio`` when present; ``"none"``: None, as when it is absent), each cut
+    to ``limit`` clips and films when given (a smoke run)."""
+    if isinstance(mood_data, str) and mood_data.lower() == "none":
+        return None
+    if mood_data is None:
+        root = shared_dir()
+        folder = root / "realaudio" if root is not None else None
+        if folder is None or not (folder / "emotify").is_dir():
+            return None
+    else:
+        folder = Path(mood_data)
+    return (gems_collection(folder / "emotify", limit, progress),
+            va_collection(folder / "filmscore", limit, progress))  # fmt: skip

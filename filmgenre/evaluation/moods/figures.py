@@ -38,8 +38,12 @@ def study(gems: MoodData, va: MoodData, k: int = 5, repeats: int = 3, inner_k: i
     rows, va_choices, va_oof = [], {}, np.zeros(va.targets.shape)
     for column, dimension in enumerate(DIMENSIONS):
         found = nested(with_gems, VA_FAMILIES, column, k, repeats, inner_k, seed, progress)
-        ceiling = split_half(ratings[ratings["path"].isin(va.keys)], dimension, seed=seed,
-                             n_boot=n_boot)  # fmt: skip
+        try:
+            ceiling = split_half(ratings[ratings["path"].isin(va.keys)], dimension, seed=seed,
+                                 n_boot=n_boot)  # fmt: skip
+        except ValueError:  # a subset with too few cues rated twice: no ceiling to show
+            ceiling = {"cues": 0, "pearson": np.nan, "spearman": np.nan,
+                       "spearman_95": [np.nan, np.nan], "noise_free_ceiling": np.nan}
         rows.append(dimension_row(with_gems, column, found, ceiling, n_boot, seed))
         va_choices[dimension] = found["choices"]
         va_oof[:, column] = found["raw"][:, 0]

@@ -191,7 +191,9 @@ def _boot(groups: np.ndarray, n_boot: int, seed: int) -> list[np.ndarray]:
 
 
 def _with_ci(value: float, values: list[float]) -> dict:
-    low, high = metrics.interval(np.asarray(values))
+    """A figure and its percentile interval (NaN where no resample has one: an emotion no
+    clip of a small subset carries)."""
+    low, high = metrics.interval(np.asarray(values, float))
     return {"value": round(float(value), 3), "95%": [round(low, 3), round(high, 3)]}
 
 
@@ -210,7 +212,8 @@ def gems_table(data: MoodData, result: dict, n_boot: int = 1000, seed: int = 0) 
             for metric, fn in (("ROC-AUC", metrics.roc_auc), ("AP", metrics.average_precision)):
                 def value(idx, j=j, s=s, fn=fn):
                     cols = range(len(EMOTIONS)) if j is None else [j]
-                    return np.nanmean([fn(data.labels[idx, c], s[idx, c]) for c in cols])
+                    found = [fn(data.labels[idx, c], s[idx, c]) for c in cols]
+                    return np.nanmean(found) if np.isfinite(found).any() else np.nan
                 every = np.arange(len(data.groups))
                 found = _with_ci(value(every), [value(idx) for idx in resamples])
                 label = "nested" if who == "raw" else "MFCC anchor"
