@@ -213,17 +213,17 @@ def _hits_table(hits, genres) -> str:
         return "no track matches\n"
     with_words = any(h.asked for h in hits)
     lines = [f"{'#':>3} {'score':>6} {'cut':>13}  {'title':<30} {'artist':<18} "
-             f"{'top genres':<40} " + (f"{'moods and words':<34} " if with_words else "")
+             f"{'top genres':<40} " + (f"{'moods and words':<40} " if with_words else "")
              + f"{'key':<9} {'dur':>5}  path"]  # fmt: skip
     for h in hits:
-        words = ", ".join(f"{w} {v:.2f}" for w, v in h.asked.items())[:34]
+        words = ", ".join(f"{w} {v:.2f}" for w, v in h.asked.items())[:40]
         cut = f"{h.segment[0]:.0f}-{h.segment[1]:.0f} s" if h.segment else ""
         top = ", ".join(f"{g} {p:.2f}" for g, p in sorted(h.genres.items(),
                                                            key=lambda kv: -kv[1])[:3])  # fmt: skip
         f = h.fields
         lines.append(f"{h.rank:>3} {h.score:>6.3f} {cut:>13}  {str(f.get('title') or '')[:30]:<30} "
                      f"{str(f.get('artist') or '')[:18]:<18} {top:<40} "
-                     + (f"{words:<34} " if with_words else "") + f"{h.key or '':<9} "
+                     + (f"{words:<40} " if with_words else "") + f"{h.key or '':<9} "
                      f"{(f.get('duration') or 0):>5.0f}  {f.get('path')}")  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -335,12 +335,12 @@ def add_commands(sub) -> None:
     b.add_argument("--index", required=True)
     p.set_defaults(func=_cmd_index)
 
-    p = sub.add_parser("search", help="rank a library's tracks by a genre mix and/or a "
-                       "reference track")  # fmt: skip
+    p = sub.add_parser("search", help="rank a library's tracks by genres, moods and words "
+                       "and/or a reference track")  # fmt: skip
     p.add_argument("query", nargs="?", default="",
-                   help='genres and words: "Romance piano -vocals -sad" or "Thriller=1,'
-                   'strings=1,loud=0.5,happy=-1" (may be empty with --like; --vocabulary '
-                   'lists the words)')  # fmt: skip
+                   help='genres, moods and words of a brief: "calm piano -vocals", "dark '
+                   'Thriller" or "Thriller=1,tense=1,strings=0.5,happy=-1" (may be empty '
+                   'with --like; --vocabulary lists the words)')  # fmt: skip
     p.add_argument("--index", help="an index file (filmgenre index build)")
     p.add_argument("--library", help="a folder: its index is built or updated first")
     p.add_argument("--like", help="a track of the index (id or path) or an outside audio file")

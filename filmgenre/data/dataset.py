@@ -230,30 +230,20 @@ class Manifest:
         self.cues.to_csv(folder / "manifest.csv", index=False)
         self.skipped.to_csv(folder / "skipped.csv", index=False)
         self.label_notes.to_csv(folder / "label_notes.csv", index=False)
-        (folder / "manifest.json").write_text(
-            json.dumps(
-                {
-                    "genres": list(self.genres),
-                    "digest": self.digest(),
-                    "n_cues": len(self.cues),
-                    "n_films": int(self.cues["film"].nunique()),
-                    "n_skipped": len(self.skipped),
-                },
-                indent=2,
-            )
-        )
+        (folder / "manifest.json").write_text(json.dumps({
+            "genres": list(self.genres), "digest": self.digest(), "n_cues": len(self.cues),
+            "n_films": int(self.cues["film"].nunique()), "n_skipped": len(self.skipped),
+        }, indent=2))  # fmt: skip
         return folder / "manifest.csv"
 
     @classmethod
     def of_files(cls, paths: list, groups: list[str] | None = None) -> Manifest:
-        """Audio files with no labels (to featurise or score them): each file its own film
-        unless ``groups`` names one per file."""
+        """Unlabelled audio files (to featurise or score), each its own film unless ``groups``."""
         paths = [Path(p) for p in paths]
-        cues = pd.DataFrame({
-            "film": groups if groups is not None else [str(p) for p in paths],
-            "cue": [p.stem for p in paths], "path": [str(p.resolve()) for p in paths],
-            "genres": "", "duration": np.nan})  # fmt: skip
-        return cls(cues, genres=())
+        return cls(pd.DataFrame({
+            "film": groups or [str(p) for p in paths], "cue": [p.stem for p in paths],
+            "path": [str(p.resolve()) for p in paths], "genres": "", "duration": np.nan,
+        }), genres=())  # fmt: skip
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> Manifest:

@@ -361,6 +361,14 @@ def example_queries(snap: idx.Snapshot) -> tuple[str, str]:
     return f"{first} {second}", f"{third} -{first}"
 
 
+def example_briefs(snap: idx.Snapshot) -> list[str]:
+    """Three briefs in words (a mood with a tagger word and a negative one, a mood with a
+    tagger word, a valence direction with a genre), the genre one of the index's own genres:
+    Thriller where the model scores it, else its most frequent genre."""
+    genre = "Thriller" if "Thriller" in snap.genres else example_queries(snap)[0].split()[0]
+    return ["calm piano -vocals", "tense strings", f"dark {genre}"]
+
+
 def latency(con: sqlite3.Connection, snap: idx.Snapshot, n: int = 200, top: int = 10,
             seed: int = 0) -> dict[str, dict[str, float]]:  # fmt: skip
     """Milliseconds per query, p50 and p99 over ``n`` random queries of each kind on an

@@ -24,6 +24,13 @@ def table(frame: pd.DataFrame, digits: int = 3) -> None:
         display(frame.round(digits))
 
 
+def tables(named: dict[str, pd.DataFrame], digits: int = 3) -> None:
+    """Several tables, each under its name (the measurements that return a dict of them)."""
+    for name, frame in named.items():
+        print(name)
+        table(frame, digits)
+
+
 def paired(frame: pd.DataFrame | list[dict]) -> None:
     """Paired differences as the front page shows them: question, A − B, difference,
     interval and "clear of zero" decided from the interval (no raw index, no True/False)."""
