@@ -47,7 +47,7 @@ bench-stream: $(STAMP)  ## peak memory and tiles/s of streamed vs in-memory trai
 bench-search: $(STAMP)  ## index latency, size and memory at 10k/100k/1M tracks; build rate on real audio
 	$(PY) benchmarks/bench_search.py
 
-bench-search-quality: $(STAMP)  ## genre mixes and "more like this" on filmscore, cross-validated by film
+bench-search-quality: $(STAMP)  ## genre mixes, "more like this" and the words of a brief (moods), cross-validated
 	$(PY) benchmarks/bench_search_quality.py
 
 bench-index: $(STAMP)  ## index build on real audio: stages, per-file vs batched in one run, Dask 1 vs 2 workers
