@@ -72,6 +72,10 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
         "-p",
         "library_model",
         str(tmp_path / "real" / "models" / "mfcc_logreg_final"),
+        # the mood study's code paths run in the synthetic smoke run already
+        "-p",
+        "mood_data",
+        "none",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
