@@ -3,7 +3,7 @@ two hits put on the shortlist with a note, the long track's strip in view; saved
 docs/library-page.png (1280x800, a laptop's screen).
 
     .venv/bin/python scripts/library_screenshot.py --index data/indexes/realaudio.sqlite \
-        --query "Romance piano -vocals" --out docs/library-page.png
+        --query "calm piano -vocals" --out docs/library-page.png
 
 Needs Debian's Chromium (apt-get install chromium) and Playwright's Python package.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", required=True, type=Path)
-    parser.add_argument("--query", default="Romance piano -vocals")
+    parser.add_argument("--query", default="calm piano -vocals")
     parser.add_argument("--out", type=Path, default=Path("docs/library-page.png"))
     args = parser.parse_args()
 
@@ -66,7 +66,7 @@ def main() -> None:
                 with page.expect_response(lambda r: "api/shortlist" in r.url
                                           and r.request.method == "POST"):  # fmt: skip
                     page.locator("#shortlist li input").nth(0).press("Enter")
-                page.locator(".hit .open").nth(0).click()  # one hit's ten genre bars
+                page.locator(".hit .open").nth(0).click()  # one hit's genre and mood bars
                 page.evaluate("document.getElementById('player').muted = true")
                 page.locator(".hit .strip span").nth(0).click()
                 page.wait_for_timeout(1500)
