@@ -173,7 +173,8 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file, mix=None) -> No
     print(f"model: {model.get('name')}; trained on: {model.get('trained_on_line')}; "
           f"scores are {model.get('outputs', 'scores')}", file=stream)  # fmt: skip
     if mix and (mix.moods or snap.has_moods):
-        print(f"moods: {_mood_model_line(snap)}", file=stream)
+        print(f"moods: {_mood_model_line(snap.mood_model if snap.has_moods else None)}",
+              file=stream)  # fmt: skip
     if mix:
         print(f"query: {mix.explain()}", file=stream)
     rows = [h.to_dict() for h in hits]
@@ -192,10 +193,10 @@ def _emit_hits(hits, snap, args: argparse.Namespace, index_file, mix=None) -> No
     write_output(text, args.out, len(rows), args.format)
 
 
-def _mood_model_line(snap) -> str:
-    """Which mood model scored an index, in a line (or that none did)."""
-    info = snap.mood_model
-    if not info or not snap.has_moods:
+def _mood_model_line(info: dict | None) -> str:
+    """Which mood model scored an index (its ``mood_model`` meta), in a line, or that none
+    did."""
+    if not info:
         return "none in this index (run `filmgenre index build` again to add them)"
     cv = info.get("cross_validation") or {}
     ceiling = "listeners' split-half Spearman"
@@ -279,7 +280,7 @@ def _print_index_info(con, skipped: bool) -> None:
     if cv:
         print(f"model's cross-validated macro ROC-AUC: {cv.get('macro_roc_auc', float('nan')):.3f}"
               f" ({cv.get('folds')} folds x {cv.get('repeats')}, by {cv.get('grouping')})")
-    print(f"moods: {_mood_model_line(idx.snapshot(con))}")
+    print(f"moods: {_mood_model_line(info['mood_model'])}")  # the meta: no packed array read
     projection = info["projection"] or {}
     if projection.get("method") == "space":
         print(f"similarity vectors: {projection.get('dims')} dimensions, the model's similarity "

@@ -136,7 +136,9 @@ def report(gems, va, figures: dict, n_boot: int = 500, seed: int = 0) -> dict:
     (:class:`~filmgenre.evaluation.moods.study.MoodData`), ``figures`` the nested study
     that scored them out of fold."""
     oof = figures["oof"]
-    assert oof["gems"]["keys"] == gems.keys and oof["valence-arousal"]["keys"] == va.keys
+    if oof["gems"]["keys"] != gems.keys or oof["valence-arousal"]["keys"] != va.keys:
+        raise ValueError("the figures' out-of-fold moods are of other clips or cues than the "
+                         "collections given: run the study on these collections")  # fmt: skip
     genres = [k.split("/")[0] for k in gems.keys]
     words = emotify_rows(gems.keys, gems.labels, genres, tags_of(gems.blocks),
                          np.asarray(oof["gems"]["moods"], float), n_boot, seed)  # fmt: skip
