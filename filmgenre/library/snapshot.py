@@ -9,6 +9,7 @@ their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,13 +58,13 @@ class Snapshot:
             total += np.float32(abs(w) / norm) * (column if rows is None else column[rows])
         return total
 
-    @property
+    @cached_property
     def has_tags(self) -> bool:
         """Whether the index holds the taggers' scores (schema 2 and a build since)."""
         return self.tags is not None and len(self.tags) == len(self) and bool(
             np.isfinite(self.tags[:, 0]).any() or not len(self))
 
-    @property
+    @cached_property
     def has_moods(self) -> bool:
         """Whether the index holds the mood model's scores (schema 3 and a build since)."""
         return self.moods is not None and len(self.moods) == len(self) and bool(
