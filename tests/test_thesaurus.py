@@ -56,6 +56,15 @@ def test_a_brief_mixes_moods_genres_and_tagger_words_with_weights_and_negatives(
     assert search.parse_query("joyful activation", GENRES).moods == {"joyful_activation": 1.0}
 
 
+def test_a_word_naming_a_genre_the_index_lacks_answers_with_the_rest_and_says_so():
+    other = ("calmness", "power", "tension")  # an index of a model of emotify's tags
+    mix = search.parse_query("horror", other)
+    assert mix.genres == {} and set(mix.moods) == {"tension", "valence"}
+    assert "Thriller: not a genre of this index" in mix.explain()
+    with pytest.raises(search.QueryError, match="'romcom' stands for Romance=1, Comedy=1"):
+        search.parse_query("romcom", other)
+
+
 def test_unknown_words_get_suggestions_by_spelling_stem_and_meaning():
     with pytest.raises(search.QueryError) as found:
         search.parse_query("frightened strings", GENRES)

@@ -74,8 +74,9 @@ class Mix:
         return "; ".join(parts)
 
 
-#: a reading of a phrase: the base terms it stands for with their weights, and in words
-Reading = tuple[tuple[tuple[thesaurus.Term, float], ...], str]
+#: a reading of a phrase: the base terms it stands for with their weights, what kind of word
+#: it is, and what of its mapping the index cannot answer (said in the query's explanation)
+Reading = tuple[tuple[tuple[thesaurus.Term, float], ...], str, str]
 
 
 def _describe(term: thesaurus.Term, weight: float) -> str:
@@ -91,16 +92,24 @@ def _reading(text: str, genres: tuple[str, ...], words: bool) -> Reading | None:
     """What a phrase stands for: a genre, a thesaurus word, a mood or a tagger word."""
     genre = genre_name(text, genres) or genre_name(text.replace(" ", ""), genres)
     if genre is not None:
-        return ((thesaurus.Term("genre", genre), 1.0),), "genre"
+        return ((thesaurus.Term("genre", genre), 1.0),), "genre", ""
     if not words:
         return None
     entry = thesaurus.find(text)
     if entry is not None:
-        return entry.maps, entry.group
+        # a word may name a genre this index's model does not score (Horror's Thriller on an
+        # index of emotify's tags): that part is left out and said, the rest answers
+        kept = tuple((t, w) for t, w in entry.maps if t.kind != "genre" or t.name in genres)
+        missing = [t.name for t, _ in entry.maps if t.kind == "genre" and t.name not in genres]
+        if not kept:
+            raise QueryError(f"{text!r} stands for {entry.mapping_text()}: genres this index's "
+                             f"model does not score (it scores {', '.join(genres)})")
+        note = f"{', '.join(missing)}: not a genre of this index" if missing else ""
+        return kept, entry.group, note
     term = thesaurus.base_term(text)
     if term is None or term.kind == "genre":
         return None
-    return ((term, 1.0),), ("mood" if term.kind == "mood" else "tagger word")
+    return ((term, 1.0),), ("mood" if term.kind == "mood" else "tagger word"), ""
 
 
 def _unknown_error(unknown: list[str], genres: tuple[str, ...], words: bool) -> QueryError:
@@ -137,7 +146,7 @@ def parse_query(text: str, genres: tuple[str, ...] = GENRES, words: bool = True)
     longest = max(vocabulary.MAX_WORDS, thesaurus.default().max_words)
 
     def add(typed: str, found: Reading, weight: float) -> None:
-        terms, means = found
+        terms, means, note = found
         norm = sum(abs(w) for _, w in terms)
         shown = []
         for term, w in terms:
@@ -146,7 +155,7 @@ def parse_query(text: str, genres: tuple[str, ...] = GENRES, words: bool = True)
             target[term.name] = target.get(term.name, 0.0) + share
             shown.append(_describe(term, share / abs(weight) if weight else share))
         sign = "-" if weight < 0 else ""
-        read = ", ".join(shown) if means != "genre" else "genre"
+        read = (", ".join(shown) if means != "genre" else "genre") + (f" ({note})" if note else "")
         mix.readings.append((f"{sign}{typed}", read))
 
     if "=" in text:
