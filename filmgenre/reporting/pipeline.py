@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -261,6 +263,17 @@ def _write_index(run_dir: Path, status: dict) -> None:
     write_reports_index(run_dir.parent)
 
 
+def kernel_sockets(folder: str | os.PathLike[str]):
+    """Kernel settings for one notebook: the kernel talks over Unix sockets in ``folder``
+    (a folder of its own), not TCP ports. A TCP port is picked free by the manager and bound
+    later by the kernel, so another process can take it in between (a heartbeat thread died
+    with 'Address already in use' while two runs shared the machine); a socket file in a
+    private folder cannot be taken."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "k")}})
+
+
 def run_pipeline(
     profile: str = "default",
     run_id: str | None = None,
@@ -307,6 +320,7 @@ def run_pipeline(
         entry = {"name": nb.name, "status": "running", "seconds": 0.0, "html": None}
         status["notebooks"].append(entry)
         print(f"[filmgenre] {nb.name} ...", flush=True)
+        sockets = tempfile.mkdtemp(prefix="fg-kernel-")  # short: a socket path has ~100 bytes
         try:
             papermill.execute_notebook(
                 str(nb),
@@ -317,6 +331,7 @@ def run_pipeline(
                 progress_bar=False,
                 log_output=log_output,
                 execution_timeout=execution_timeout,
+                config=kernel_sockets(sockets),
             )
         except PapermillExecutionError as exc:
             entry["status"] = "failed"
@@ -337,6 +352,7 @@ def run_pipeline(
         else:
             entry["status"] = "ok"
         finally:
+            shutil.rmtree(sockets, ignore_errors=True)
             entry["seconds"] = time.perf_counter() - started
             if target.exists():
                 entry["html"] = export_html(target).name  # relative: the run folder can move
