@@ -1,21 +1,22 @@
-"""Index build speed on real audio, measured in one run: where the time goes, the build as
-it was (a file at a time) against the batched one, and Dask clusters of 1 and 2 workers.
+"""Index build speed on real audio, measured in one run: where the time goes, the build
+with every core, and Dask clusters of 1 and 2 workers (whose index must equal the local one).
 
 Libraries (copied into a scratch folder): film cues, the 15 s MP3s of
 ../shared/realaudio/filmscore; songs of 3.5 min, each made by joining four one-minute
 emotify clips of one genre folder end to end and cutting at 210 s (../shared holds no real
 track of song length), written as 44.1 kHz stereo MP3. Every build starts from a cold
 cache (its own empty data folder) in a fresh process, with TensorFlow imported before the
-clock starts (both ways pay the same start-up) and the model's loading inside it.
+clock starts (every way pays the same start-up) and the model's loading inside it.
 
 1. Stages: the batched build in one process (``n_jobs=1``), each stage's seconds per minute
    of audio and its share of the build.
-2. Ratio: ``build(per_file=True)`` (the per-file build this replaced) and ``build()`` with
-   every core, tracks/s, x realtime and their ratio; the two indexes are compared: the same
-   tracks, segments, keys and digests, scores / tags / vectors within a stated tolerance.
+2. ``build()`` with every core: tracks/s and x realtime. (The per-file build it replaced
+   was measured against it until 2026-12; its figures stay in docs/benchmarks.md.)
 3. Dask: a ``LocalCluster`` on 127.0.0.1 of 1 and of 2 single-threaded worker processes
    (TensorFlow one thread each), the models loaded on them before the clock starts;
-   tracks/s and the ratio; the single writer's commit rate (tracks with 12 segments
+   tracks/s and the ratio; the 2-worker index compared with the local one (the same
+   tracks, segments, keys and digests; scores / tags / vectors within a stated tolerance);
+   the single writer's commit rate (tracks with 12 segments
    written and committed 64 at a time), and the hours a 400,000-track library of 3 min
    tracks takes at the measured per-worker rate on 1, 8 and 64 workers.
 
@@ -40,7 +41,7 @@ TOLERANCE = 1e-5
 
 CHILD = r"""
 import json, os, sys, time
-import keras, tensorflow  # start-up outside the clock: both builds pay it alike
+import keras, tensorflow  # start-up outside the clock: every build pays it alike
 from filmgenre.library import batch, ingest
 mode, lib, index_file = sys.argv[1], sys.argv[2], sys.argv[3]
 stages = batch.Stages()
@@ -60,7 +61,7 @@ if mode.startswith("dask"):
     extra["scheduler"] = cluster.scheduler_address
 started = time.perf_counter()
 report = ingest.build(lib, index_file, "shipped", progress=False, stages=stages,
-                      per_file=mode == "old", n_jobs=1 if mode == "stages" else None, **extra)
+                      n_jobs=1 if mode == "stages" else None, **extra)
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "tracks": report.tracks, "skipped": report.skipped,
                   "stages": dict(stages)}))
@@ -69,7 +70,7 @@ print(json.dumps({"seconds": seconds, "tracks": report.tracks, "skipped": report
 WRITER = r"""
 import json, sys, time
 import numpy as np
-from filmgenre.library import index as idx, ingest
+from filmgenre.library import store, ingest
 from pathlib import Path
 folder, n = Path(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(0)
@@ -77,10 +78,10 @@ rng = np.random.default_rng(0)
 files = [folder / "lib" / f"t{i}.mp3" for i in range(n)]
 for f in files:
     f.write_bytes(b"x")
-con = idx.connect(folder / "w.sqlite", create=True)
+con = store.connect(folder / "w.sqlite", create=True)
 started = time.perf_counter()
 for start in range(0, n, 64):
-    with idx.writing(con):
+    with store.writing(con):
         for f in files[start:start + 64]:
             track = {"title": f.stem, "artist": None, "album": None, "track_number": None,
                      "duration": 180.0, "tempo": 100.0, "scores": rng.random(10),
@@ -199,11 +200,13 @@ def main() -> None:
         results: dict[str, dict] = {}
         for name, (lib, minutes) in libraries.items():
             got = {}
-            for mode in ("stages", "old", "new") + (("dask1", "dask2") if args.dask else ()):
+            for mode in ("stages", "new") + (("dask1", "dask2") if args.dask else ()):
                 got[mode] = _run(CHILD, [mode, str(lib), str(tmp / f"{lib.name}-{mode}.sqlite")],
                                  tmp / f"data-{lib.name}-{mode}")  # fmt: skip
                 print(f"{name}: {mode} {got[mode]['seconds']:.1f} s", file=sys.stderr, flush=True)
-            got["diff"] = compare(tmp / f"{lib.name}-old.sqlite", tmp / f"{lib.name}-new.sqlite")
+            if args.dask:
+                got["diff"] = compare(tmp / f"{lib.name}-new.sqlite",
+                                      tmp / f"{lib.name}-dask2.sqlite")  # fmt: skip
             results[name] = {"minutes": minutes, **got}
         writer = _run(WRITER, [str(tmp / "writer"), "2000"])
     report(results, writer)
@@ -226,25 +229,14 @@ def report(results: dict, writer: dict) -> None:
         print(f"| {label} | " + " | ".join(cells) + " |")
     print("| **whole build, one process (wall)** | " + " | ".join(
         f"{results[n]['stages']['seconds'] / results[n]['minutes']:.2f} s" for n in names) + " |")
-    print("\nThe build as it was and as it is (every core), in this run:\n")
-    print("| library | tracks | per-file build | batched build | ratio |")
-    print("|---|---|---|---|---|")
+    print("\nThe build with every core, in this run:\n")
+    print("| library | tracks | batched build |")
+    print("|---|---|---|")
     for n in names:
         r = results[n]
-        tracks = r["new"]["tracks"]
-        old_rate, new_rate = tracks / r["old"]["seconds"], tracks / r["new"]["seconds"]
-        rt = r["minutes"] * 60
-        print(f"| {n} | {tracks} | {old_rate:.2f} tracks/s ({rt / r['old']['seconds']:.0f}x "
-              f"realtime) | {new_rate:.2f} tracks/s ({rt / r['new']['seconds']:.0f}x realtime) "
-              f"| {new_rate / old_rate:.2f}x |")  # fmt: skip
-    for n in names:
-        d = results[n]["diff"]
-        print(f"\n{n}: the two indexes hold the same tracks, segments, digests, keys and "
-              f"modes; largest differences: " + ", ".join(f"{k} {v:.1e}" for k, v in d.items())
-              + f" (tolerance {TOLERANCE:g})")  # fmt: skip
-        if max(d.values()) > TOLERANCE:
-            raise SystemExit(f"{n}: the batched build differs from the per-file build by more "
-                             f"than {TOLERANCE:g}")  # fmt: skip
+        tracks, seconds = r["new"]["tracks"], r["new"]["seconds"]
+        print(f"| {n} | {tracks} | {tracks / seconds:.2f} tracks/s "
+              f"({r['minutes'] * 60 / seconds:.0f}x realtime) |")
     if "dask1" not in results[names[0]]:
         return
     print("\nOn a Dask LocalCluster (127.0.0.1, single-threaded workers, models loaded first):\n")
@@ -254,6 +246,14 @@ def report(results: dict, writer: dict) -> None:
         r = results[n]
         one, two = (r["new"]["tracks"] / r[k]["seconds"] for k in ("dask1", "dask2"))
         print(f"| {n} | {one:.2f} tracks/s | {two:.2f} tracks/s | {two / one:.2f}x |")
+    for n in names:
+        d = results[n]["diff"]
+        print(f"\n{n}: the cluster's index and the local one hold the same tracks, segments, "
+              "digests, keys and modes; largest differences: "
+              + ", ".join(f"{k} {v:.1e}" for k, v in d.items()) + f" (tolerance {TOLERANCE:g})")
+        if max(d.values()) > TOLERANCE:
+            raise SystemExit(f"{n}: the cluster's index differs from the local one by more "
+                             f"than {TOLERANCE:g}")  # fmt: skip
     song = next(n for n in names if n.startswith("songs"))
     r = results[song]
     per_worker = r["minutes"] / r["dask1"]["seconds"]  # minutes of audio a second, a worker

@@ -28,8 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from filmgenre.config import GENRES, shared_dir
+from filmgenre.config import shared_dir
+from filmgenre.genres import GENRES
 from filmgenre.library import index as idx
+from filmgenre.library import store
 
 DIM = 64
 SEGMENTS = 4
@@ -39,13 +41,13 @@ def make_index(path: Path, n: int, seed: int = 0) -> float:
     """An index of ``n`` synthetic tracks; returns the seconds it took to write and pack."""
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
-    con = idx.connect(path, create=True)
-    with idx.writing(con):
-        idx.set_meta(con, "library", str(path.parent / "library"))
-        idx.set_meta(con, "genres", list(GENRES))
-        idx.set_meta(con, "segment_seconds", 15.0)
-        idx.set_meta(con, "vector_dim", DIM)
-        idx.set_meta(con, "model", {"name": "random rows", "outputs": "random probabilities"})
+    con = store.connect(path, create=True)
+    with store.writing(con):
+        store.set_meta(con, "library", str(path.parent / "library"))
+        store.set_meta(con, "genres", list(GENRES))
+        store.set_meta(con, "segment_seconds", 15.0)
+        store.set_meta(con, "vector_dim", DIM)
+        store.set_meta(con, "model", {"name": "random rows", "outputs": "random probabilities"})
     for start in range(0, n, 50_000):
         m = min(50_000, n - start)
         scores = rng.beta(0.6, 2.0, size=(m, len(GENRES))).astype(np.float32)
@@ -54,7 +56,7 @@ def make_index(path: Path, n: int, seed: int = 0) -> float:
         # moods as an index holds them: nine probabilities, then valence and arousal (-1..1)
         moods = np.hstack([rng.beta(0.8, 2.0, (m, 9)), rng.uniform(-1, 1, (m, 2))]
                           ).astype(np.float32)  # fmt: skip
-        with idx.writing(con):
+        with store.writing(con):
             con.executemany(
                 "INSERT INTO tracks (id, path, status, title, duration, tempo, folder, scores, "
                 "vector, moods, model_key) VALUES (?, ?, 'ok', ?, ?, ?, ?, ?, ?, ?, 'bench')",
@@ -69,7 +71,7 @@ def make_index(path: Path, n: int, seed: int = 0) -> float:
                             ((start + i + 1, k, 15.0 * k, 15.0 * (k + 1), seg[i, k].tobytes(),
                               moods[i].tobytes())
                              for i in range(m) for k in range(SEGMENTS)))  # fmt: skip
-    with idx.writing(con):
+    with store.writing(con):
         idx.pack(con)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -79,10 +81,10 @@ def make_index(path: Path, n: int, seed: int = 0) -> float:
 QUERY_SCRIPT = r"""
 import json, resource, sys, time
 import numpy as np
-from filmgenre.library import index as idx, search
+from filmgenre.library import index as idx, search, store
 path, n_queries, graph = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "graph"
 started = time.perf_counter()
-con = idx.connect(path)
+con = store.connect(path)
 snap = idx.snapshot(con)
 opened = time.perf_counter() - started
 speed = search.latency(con, snap, n=n_queries, top=10, seed=1)

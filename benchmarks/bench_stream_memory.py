@@ -36,8 +36,9 @@ def write_collection(folder: Path, scale: int, seed: int = 0) -> Path:
     """Feature caches and a manifest of ``scale`` x the default collection's size."""
     import pandas as pd
 
-    from filmgenre.config import GENRES, FeatureParams
+    from filmgenre.config import FeatureParams
     from filmgenre.data.dataset import Manifest
+    from filmgenre.genres import GENRES
     from filmgenre.reporting.pipeline import DEFAULTS
 
     params = FeatureParams()

@@ -51,7 +51,8 @@ def write_files(folder: Path, n: int, seconds: float) -> list[Path]:
 def save_model(folder: Path) -> Path:
     """The fine-tuning architecture with pretrained weights, saved as a model folder."""
     from filmgenre import models
-    from filmgenre.config import GENRES, FeatureParams
+    from filmgenre.config import FeatureParams
+    from filmgenre.genres import GENRES
     from filmgenre.models import musicnn
 
     folder.mkdir(parents=True, exist_ok=True)

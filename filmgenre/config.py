@@ -1,4 +1,5 @@
-"""Paths, the genre list and the feature parameters shared by every stage.
+"""Paths and the feature parameters shared by every stage (the genre names are
+:mod:`filmgenre.genres`).
 
 Everything a cache key or a report must record lives in a dataclass here, so one
 ``asdict`` gives the exact parameters that produced a result.
@@ -11,20 +12,6 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-#: The ten IMDB genres of the original study, in its output order.
-GENRES: tuple[str, ...] = (
-    "Action",
-    "Adventure",
-    "Comedy",
-    "Crime",
-    "Drama",
-    "Fantasy",
-    "Musical",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-)
 
 #: Name under which the project's Jupyter kernel is registered (papermill uses it).
 KERNEL_NAME = "filmgenre"

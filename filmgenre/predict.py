@@ -1,4 +1,6 @@
-"""Using a trained model: genre probabilities for new audio, and search by a genre mix.
+"""Using a trained model: which model a setting names, loading it, and genre probabilities
+for new audio files (``filmgenre tag``; a library is searched through its index,
+:mod:`filmgenre.library`).
 
 A model folder (``reports/<run>/models/<name>/``) holds ``model.keras`` and the
 ``config.json`` that says which features and genres it was trained on, so new
@@ -9,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,6 @@ import pandas as pd
 
 from .config import FeatureParams, reports_dir
 from .data import dataset, features
-from .data.audio import is_audio_file
 
 #: final models that ship inside the package (trained on real film music)
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -182,46 +182,3 @@ def tag_files(
     table = pd.concat(tables) if tables else pd.DataFrame(columns=genres)
     table.index.name = "file"
     return table, pd.concat(skipped, ignore_index=True)
-
-
-def parse_genre_query(query: str, genres: list[str] | tuple[str, ...]) -> list[str]:
-    """Genres named in a query such as "Romance Comedy Action" or "Romantic-Comedy-Sci-Fi".
-
-    Raises ValueError naming the unknown words and listing the valid genres.
-    """
-    words = [w for w in re.split(r"[\s,+/&]+|(?<![Ss]ci)-(?![Ff]i)", query) if w]
-    chosen, unknown = [], []
-    for word in words:
-        name = dataset.normalise_genre(word, tuple(genres))
-        (chosen if name in genres else unknown).append(name if name in genres else word)
-    if unknown or not chosen:
-        raise ValueError(
-            f"unknown genre(s) {unknown or [query]}; valid genres: {', '.join(genres)}"
-        )
-    return list(dict.fromkeys(chosen))
-
-
-def search(
-    query: str,
-    library: str | os.PathLike[str],
-    model_dir: str | os.PathLike[str],
-    n_jobs: int | None = None,
-    progress: bool | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rank the audio files under ``library`` by how well they fit a genre mix.
-
-    Fit = geometric mean of the model's probabilities for the requested genres,
-    so a cue must suit every genre of the mix, not just one of them.
-    """
-    _, info = load_trained(model_dir)
-    wanted = parse_genre_query(query, info["genres"])
-    library = Path(library)
-    if not library.is_dir():
-        raise FileNotFoundError(f"library folder not found: {library}")
-    files = sorted(p for p in library.rglob("*") if p.is_file() and is_audio_file(p))
-    if not files:
-        raise FileNotFoundError(f"no audio files under {library}")
-    table, skipped = tag_files(files, model_dir, n_jobs, progress)
-    fit = np.exp(np.log(np.clip(table[wanted].to_numpy(), 1e-6, 1.0)).mean(axis=1))
-    ranked = table[wanted].assign(fit=fit).sort_values("fit", ascending=False)
-    return ranked, skipped

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from filmgenre.config import GENRES
+from filmgenre.genres import GENRES
 
 
 def random_film_cues(n_films: int = 30, per_film: int = 4, seed: int = 0) -> pd.DataFrame:

@@ -91,10 +91,10 @@ def test_notebooks_run_on_real_recordings_with_only_parameters_changed(realaudio
     assert set(cv["levels"]["cue"]) == {"mfcc_logreg", "musicnn_MTT_penultimate_logreg",
                                         "ensemble_of_all", "nested_selection"}  # fmt: skip
     assert cv["levels"]["cue"]["mfcc_logreg"]["n_cues"] == 32  # every clip predicted once
-    from filmgenre.library import index as idx
+    from filmgenre.library import store
 
     # notebook 09 indexed the folder the run's clips come from, not all of ../shared/realaudio
-    indexed = idx.summary(idx.connect(tmp_path / "real" / "library" / "library.sqlite"))
+    indexed = store.summary(store.connect(tmp_path / "real" / "library" / "library.sqlite"))
     assert indexed["tracks"] == len(subset) == 32
     assert indexed["model"]["name"] == "mfcc_logreg_final" and "tenderness" in indexed["genres"]
 

@@ -168,6 +168,6 @@ def test_library_page_searches_plays_at_the_cut_and_finds_more_like_this(built, 
 
 def built_library_file(index_file: Path, rel: str) -> Path:
     """The file on disk of a track of an index, by its path in the library."""
-    from filmgenre.library import index as idx
+    from filmgenre.library import store
 
-    return Path(idx.get_meta(idx.connect(index_file), "library")) / rel
+    return Path(store.get_meta(store.connect(index_file), "library")) / rel

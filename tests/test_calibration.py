@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre.config import GENRES
 from filmgenre.data import dataset
 from filmgenre.evaluation import calibration, crossval, metrics
+from filmgenre.genres import GENRES
 
 
 def _miscalibrated(n: int = 1500, seed: int = 0):

@@ -16,10 +16,10 @@ import pytest
 from film_tables import random_film_cues as _cues
 from numpy.testing import assert_allclose
 
-from filmgenre import config, predict
-from filmgenre.config import GENRES
+from filmgenre import predict
 from filmgenre.data import dataset
 from filmgenre.evaluation import crossval
+from filmgenre.genres import GENRES
 
 
 def test_composer_credits_are_split_and_normalised():
@@ -347,7 +347,7 @@ def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
     env_root = {"FILMGENRE_ROOT": str(root)}
     done = _cli_in(root, env_root, "tag", str(wav), "--format", "csv")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].split(",")[1:] == list(config.GENRES)
+    assert done.stdout.splitlines()[0].split(",")[1:] == list(GENRES)
     assert "the default: the model that ships with filmgenre" in done.stderr
     library = tmp_path / "library"
     library.mkdir()
@@ -356,9 +356,9 @@ def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
                     str(tmp_path / "i.sqlite"))  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert "the model that ships with filmgenre" in built.stdout
-    from filmgenre.library import index as idx
+    from filmgenre.library import store
 
-    assert idx.get_meta(idx.connect(tmp_path / "i.sqlite"), "genres") == list(config.GENRES)
+    assert store.get_meta(store.connect(tmp_path / "i.sqlite"), "genres") == list(GENRES)
     asked = _cli_in(root, env_root, "tag", str(wav), "--model", "latest-real", "--format", "csv")
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.splitlines()[0].split(",")[1:] == list(renamed.values())

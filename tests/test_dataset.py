@@ -10,22 +10,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from filmgenre.config import GENRES
 from filmgenre.data import dataset, synth
-
-
-@pytest.mark.parametrize(
-    "text, known, unknown",
-    [
-        ("Action, Adventure, Sci-Fi", ["Action", "Adventure", "Sci-Fi"], []),
-        ("  action,ADVENTURE ,SciFi", ["Action", "Adventure", "Sci-Fi"], []),
-        ("Science Fiction|Romance", ["Romance", "Sci-Fi"], []),
-        ("Drama, Horror", ["Drama"], ["Horror"]),
-        ("", [], []),
-    ],
-)
-def test_parse_genres_normalises_names(text, known, unknown):
-    assert dataset.parse_genres(text) == (known, unknown)
+from filmgenre.genres import GENRES
 
 
 def test_manifest_matches_the_collection(tiny_collection):

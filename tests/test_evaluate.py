@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from filmgenre.config import GENRES
 from filmgenre.evaluation import evaluate, metrics
+from filmgenre.genres import GENRES
 
 
 def _random_case(seed: int, n: int = 80, k: int = 10):

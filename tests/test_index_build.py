@@ -1,5 +1,5 @@
 """The batched index build: one decode for every rate, musicnn batched across files, the
-same index as the per-file build; on a Dask cluster whose worker is killed mid-build; a
+same index whatever the batches; on a Dask cluster whose worker is killed mid-build; a
 scheduler that is not there; where a build stands in ``index info``."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from filmgenre.data.audio import load_audio, load_audio_rates
-from filmgenre.library import index as idx
+from filmgenre.library import store
 from filmgenre.library.progress import build_line
 
 
@@ -101,23 +101,23 @@ def assert_same_index(a: Path, b: Path, atol: float = 1e-5) -> None:
 
 
 @pytest.mark.slow
-def test_the_batched_build_makes_the_per_file_builds_index(built, library_folder, model_dir,
-                                                          tmp_path):  # fmt: skip
-    """The build as it was (a file at a time, each decoded twice) and the batched one, from
-    their own cold caches: the same index (scores, tags, vectors within 1e-5)."""
+def test_batches_of_one_file_make_the_same_index(built, library_folder, model_dir, tmp_path):
+    """A file at a time (chunks of one: musicnn, the genre and mood models called for each
+    file alone) and the default chunks, from their own cold caches: the same index (scores,
+    tags, vectors within 1e-5): how files are batched never moves a number."""
     from filmgenre.library.batch import Stages
     from filmgenre.library.ingest import build
 
     os.environ["FILMGENRE_DATA"], before = str(tmp_path / "cold"), os.environ["FILMGENRE_DATA"]
     try:
         stages = Stages()
-        report = build(library_folder, tmp_path / "per-file.sqlite", model_dir, progress=False,
-                       per_file=True, stages=stages)  # fmt: skip
+        report = build(library_folder, tmp_path / "one-by-one.sqlite", model_dir, chunk=1,
+                       progress=False, stages=stages)  # fmt: skip
     finally:
         os.environ["FILMGENRE_DATA"] = before
     assert report.added == 13
-    assert_same_index(tmp_path / "per-file.sqlite", built)
-    assert set(stages) >= {"file tags", "write"}
+    assert_same_index(tmp_path / "one-by-one.sqlite", built)
+    assert set(stages) >= {"file tags", "write", "decode"}
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_a_dask_build_loses_nothing_when_a_worker_is_killed(cluster, built, libr
     again = build(library_folder, index_file, model_dir, progress=False,
                   scheduler=cluster.scheduler_address)  # fmt: skip
     assert (again.added, again.redone, again.unchanged) == (0, 0, 14)
-    assert build_line(idx.connect(index_file)).startswith("last build: 0 file(s)")
+    assert build_line(store.connect(index_file)).startswith("last build: 0 file(s)")
 
 
 def test_a_scheduler_that_is_not_there_fails_in_seconds(library_folder, tmp_path):
@@ -180,17 +180,17 @@ def test_a_scheduler_that_is_not_there_fails_in_seconds(library_folder, tmp_path
 def test_index_info_says_where_a_build_stands(tmp_path):
     import socket
 
-    con = idx.connect(tmp_path / "i.sqlite", create=True)
+    con = store.connect(tmp_path / "i.sqlite", create=True)
     assert build_line(con) is None
     start = time.time() - 100
-    with idx.writing(con):  # a build of this host whose process is gone
-        idx.set_meta(con, "build", {"state": "running", "pid": 2**22 + 12345, "total": 400,
+    with store.writing(con):  # a build of this host whose process is gone
+        store.set_meta(con, "build", {"state": "running", "pid": 2**22 + 12345, "total": 400,
                                     "done": 120, "host": socket.gethostname(),
                                     "started": start, "updated": start + 60})  # fmt: skip
     assert build_line(con) == ("build interrupted: 120 of 400 file(s) done, 280 still to "
                                    "do; run `filmgenre index build` again to resume")
-    with idx.writing(con):  # this very process, still running: its rate and the time left
-        idx.set_meta(con, "build", {"state": "running", "pid": os.getpid(), "total": 400,
+    with store.writing(con):  # this very process, still running: its rate and the time left
+        store.set_meta(con, "build", {"state": "running", "pid": os.getpid(), "total": 400,
                                     "done": 120, "host": socket.gethostname(),
                                     "started": start, "updated": start + 60})  # fmt: skip
     assert build_line(con) == (f"build running (process {os.getpid()}): 120 of 400 file(s) "

@@ -352,7 +352,7 @@ def test_a_constant_bitrate_mp3_cut_mid_frame_is_skipped_by_both_builds(realaudi
     assert reason.startswith("truncated: the last MPEG frame (at byte ")
     report = build_index(tmp_path / "audio", tmp_path / "index.sqlite", model_dir, n_jobs=1,
                          progress=False)  # fmt: skip
-    from filmgenre.library import index as idx
+    from filmgenre.library import store
 
-    skipped = dict(idx.skipped(idx.connect(tmp_path / "index.sqlite")))
+    skipped = dict(store.skipped(store.connect(tmp_path / "index.sqlite")))
     assert report.tracks == 1 and skipped["Film/trunc.mp3"].startswith("truncated: the last")

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 from conftest import flac_with_tags as _flac_with_tags
 
-from filmgenre.config import GENRES, project_root
+from filmgenre.config import project_root
+from filmgenre.genres import GENRES
 from filmgenre.library import index as idx
-from filmgenre.library import search
+from filmgenre.library import search, store
 from filmgenre.library.progress import build_line
 
 
@@ -36,12 +37,12 @@ def _copy_index(index_file: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_build_stores_tracks_segments_tags_and_every_skip_with_why(built, library_folder):
-    con = idx.connect(built)
-    info = idx.summary(con)
-    assert info["tracks"] == 13 and info["schema_version"] == idx.SCHEMA_VERSION
+    con = store.connect(built)
+    info = store.summary(con)
+    assert info["tracks"] == 13 and info["schema_version"] == store.SCHEMA_VERSION
     assert info["model"]["trained_on"]["synthetic"] is False
     assert info["model"]["cross_validation"]["macro_roc_auc"] > 0.6
-    reasons = dict(idx.skipped(con))
+    reasons = dict(store.skipped(con))
     assert reasons["album1/cue sheet.txt"].startswith("not an audio file extension")
     assert reasons["album1/broken.mp3"].startswith("corrupt or not a .mp3 file")
     assert "outside the library" in reasons["album2/link-out.wav"]
@@ -50,7 +51,7 @@ def test_build_stores_tracks_segments_tags_and_every_skip_with_why(built, librar
         "WHERE path = 'album0/long theme.flac'").fetchone()  # fmt: skip
     assert (title, artist, album, number) == ("Long Theme", "Tester", "Suite", 3)
     assert duration == pytest.approx(40.0, abs=0.1) and tempo is None or tempo > 0
-    segs = idx.segments_of(con, [tid])[tid]
+    segs = store.segments_of(con, [tid])[tid]
     assert [(a, b) for a, b, *_ in segs] == [(0.0, 15.0), (15.0, 30.0),
                                             (30.0, pytest.approx(40.0, abs=0.1))]  # fmt: skip
     snap = idx.snapshot(con)
@@ -80,7 +81,7 @@ def test_rebuild_is_incremental(built, library_folder, model_dir, tmp_path):
     _flac_with_tags(folder / "album0" / "long theme.flac", 20.0, 330.0, title="Long Theme v2")
     wavs[1].unlink()
     _flac_with_tags(folder / "album2" / "new cue.flac", 12.0, 440.0)
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     before = dict(con.execute("SELECT path, scores FROM tracks WHERE status = 'ok'"))
     third = build(folder, index_file, model_dir, progress=False)
     assert (third.added, third.redone, third.removed, third.unchanged) == (1, 1, 1, 12), third
@@ -102,9 +103,9 @@ def test_another_model_rescores_from_cached_features(built, library_folder, tiny
     index_file = _copy_index(built, tmp_path)
     report = build(library_folder, index_file, other, progress=False)
     assert report.rescored == 13 and report.added == report.redone == 0
-    con = idx.connect(index_file)
-    assert idx.get_meta(con, "model")["name"] == "mfcc_final"
-    scored_by = f"{idx.get_meta(con, 'model')['key']}+{idx.get_meta(con, 'mood_model')['key']}"
+    con = store.connect(index_file)
+    assert store.get_meta(con, "model")["name"] == "mfcc_final"
+    scored_by = f"{store.get_meta(con, 'model')['key']}+{store.get_meta(con, 'mood_model')['key']}"
     assert {k for (k,) in con.execute("SELECT DISTINCT model_key FROM tracks WHERE status = 'ok'")
             } == {scored_by}  # the genre model and the mood model that scored every track
     assert idx.snapshot(con).vectors.shape[1] <= 160  # the new model's vector, projected
@@ -129,7 +130,7 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
                           env={**os.environ, "FILMGENRE_ROOT": str(project_root())},
                           timeout=600)  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     committed = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
     assert 0 < committed < 13  # two chunks of 4 files committed (the broken MP3 among them)
     assert build_line(con) == ("build interrupted: 8 of 14 file(s) done, 6 still to do; "
@@ -140,7 +141,7 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
     assert resumed.added == 13 - committed and resumed.unchanged == committed + 1  # + broken
 
     def content(path: Path) -> tuple:
-        c = idx.connect(path)
+        c = store.connect(path)
         tracks = sorted(c.execute(
             "SELECT path, status, reason, digest, title, duration, scores FROM tracks"))
         segs = sorted(c.execute("SELECT t.path, s.idx, s.start, s.end, s.scores FROM segments s "
@@ -183,7 +184,7 @@ def test_an_update_hashes_each_new_or_touched_file_once(built, library_folder, m
     report = build(folder, index_file, model_dir, n_jobs=1, progress=False)
     assert sorted(hashed) == sorted([wavs[0].name, "a copy under a new name.wav"]), hashed
     assert report.redone == report.rescored == 0 and report.unchanged == 14, report
-    row = idx.connect(index_file).execute("SELECT mtime FROM tracks WHERE path = ?",
+    row = store.connect(index_file).execute("SELECT mtime FROM tracks WHERE path = ?",
                                           (str(wavs[0].relative_to(folder)),)).fetchone()
     assert row[0] == 2e9
 
@@ -222,7 +223,7 @@ def test_fit_rewards_wanted_genres_and_penalises_unwanted_ones():
 
 @pytest.mark.slow
 def test_search_ranks_filters_and_names_the_best_segment(built):
-    con = idx.connect(built)
+    con = store.connect(built)
     snap = idx.snapshot(con)
     hits = search.run(con, snap, {"Drama": 1, "Thriller": -1}, top=5)
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
@@ -273,8 +274,8 @@ def test_unusable_index_files_get_a_clear_error_not_a_traceback(tmp_path):
     for path, words in ((tmp_path / "missing.sqlite", "no such index file"),
                         (corrupt, "not a filmgenre index"),
                         (plain, "not a filmgenre index")):  # fmt: skip
-        with pytest.raises(idx.IndexFileError, match=words):
-            idx.connect(path)
+        with pytest.raises(store.IndexFileError, match=words):
+            store.connect(path)
     done = subprocess.run([sys.executable, "-m", "filmgenre", "search", "Drama", "--index",
                            str(corrupt)], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 1 and "Traceback" not in done.stderr
@@ -283,14 +284,14 @@ def test_unusable_index_files_get_a_clear_error_not_a_traceback(tmp_path):
 
 def test_a_locked_index_says_so(tmp_path):
     path = tmp_path / "locked.sqlite"
-    idx.connect(path, create=True).close()
+    store.connect(path, create=True).close()
     holder = sqlite3.connect(path)
     holder.execute("PRAGMA locking_mode = EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("INSERT INTO meta VALUES ('x', '1')")
     try:
-        with pytest.raises(idx.IndexFileError, match="locked"):
-            idx.connect(path, timeout=0.2)
+        with pytest.raises(store.IndexFileError, match="locked"):
+            store.connect(path, timeout=0.2)
     finally:
         holder.rollback()
         holder.close()
@@ -329,7 +330,7 @@ def test_page_api_answers_searches_and_malformed_queries_in_words(client):
 
 @pytest.mark.slow
 def test_audio_is_served_by_id_with_range_requests(client, built):
-    con = idx.connect(built)
+    con = store.connect(built)
     tid = con.execute("SELECT id FROM tracks WHERE path = 'album0/long theme.flac'").fetchone()[0]
     whole = client.get(f"/audio/{tid}")
     assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
@@ -345,7 +346,7 @@ def test_no_url_reaches_a_file_the_index_does_not_list(client, built, library_fo
     that leads outside: none is answered with a file."""
     secret = Path(os.readlink(library_folder / "album2" / "link-out.wav"))
     marker = secret.read_bytes()[:64]
-    con = idx.connect(built)
+    con = store.connect(built)
     skipped_ids = [i for (i,) in con.execute("SELECT id FROM tracks WHERE status = 'skipped'")]
     attempts = ["/audio/../../../../etc/passwd", "/audio/..%2f..%2f..%2fetc%2fpasswd",
                 "/audio/%2e%2e/%2e%2e/etc/passwd", "/audio/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
@@ -365,7 +366,7 @@ def test_no_url_reaches_a_file_the_index_does_not_list(client, built, library_fo
               (np.zeros(len(GENRES), np.float32).tobytes(),))  # fmt: skip
     c.commit()
     tid = c.execute("SELECT id FROM tracks WHERE path = 'album2/link-out.wav'").fetchone()[0]
-    assert idx.library_path(idx.connect(tampered), tid) is None
+    assert store.library_path(store.connect(tampered), tid) is None
 
 
 @pytest.mark.slow
@@ -395,7 +396,7 @@ def test_uploads_past_the_limit_answer_413_and_errors_name_the_uploaded_file(cli
     decoder's message names the file the user sent, never the server's temporary copy."""
     import tempfile
 
-    from filmgenre.library.server import MAX_UPLOAD_BYTES
+    from filmgenre.library.server.routes import MAX_UPLOAD_BYTES
 
     big = b"\0" * (70 * 1024 * 1024)
     sent = client.post("/api/reference", files={"file": ("huge.wav", big, "audio/wav")})

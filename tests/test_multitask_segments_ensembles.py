@@ -10,10 +10,10 @@ import pytest
 from film_tables import random_film_cues
 from numpy.testing import assert_allclose
 
-from filmgenre.config import GENRES
 from filmgenre.data import dataset
 from filmgenre.evaluation import crossval
 from filmgenre.evaluation.crossval.heads import shared_directions
+from filmgenre.genres import GENRES
 
 
 def _manifest(n_films: int, per_film: int, seed: int) -> dataset.Manifest:

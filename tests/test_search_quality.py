@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from filmgenre.library import index as idx
-from filmgenre.library import quality, similarity
+from filmgenre.library import quality, similarity, store
+from filmgenre.library.snapshot import RANKINGS, Snapshot, fit_columns
 
 
 def test_ranking_metrics_are_the_textbook_ones():
@@ -35,15 +36,15 @@ def test_queries_of_every_kind_and_what_makes_a_hit_right():
 def test_the_benchmark_ranks_mixes_as_search_ranks_an_index():
     rng = np.random.default_rng(0)
     scores = rng.random((50, 4)).astype(np.float32)
-    snap = idx.Snapshot(0, ("A", "B", "C", "D"), np.arange(50), scores,
+    snap = Snapshot(0, ("A", "B", "C", "D"), np.arange(50), scores,
                         np.zeros((50, 2), np.float32), np.zeros(50), np.zeros(50), {})  # fmt: skip
     query = quality.Query((0, 2), (3,))
-    for ranking in idx.RANKINGS:
+    for ranking in RANKINGS:
         ours = quality.mix_scores(scores, query, ranking)
         theirs = snap.log_fit({"A": 1, "C": 1, "D": -1}, ranking=ranking)
         assert np.array_equal(np.argsort(-ours, kind="stable"), np.argsort(-theirs, kind="stable"))
     with pytest.raises(ValueError, match="unknown ranking"):
-        idx.fit_columns(scores, "best")
+        fit_columns(scores, "best")
 
 
 def _films(n_films=24, cues=4, seed=0):
@@ -92,8 +93,8 @@ def test_the_similarity_space_finds_a_films_other_track_that_pca_misses(tmp_path
 def test_an_index_of_the_shipped_model_uses_its_similarity_space(built, model_dir):
     space = similarity.SimilaritySpace.load(model_dir)
     assert space is not None, "the shipped model carries its similarity space"
-    con = idx.connect(built)
-    meta = idx.get_meta(con, "projection")
+    con = store.connect(built)
+    meta = store.get_meta(con, "projection")
     assert meta["method"] == "space" and meta["dims"] == space.dims
     snap = idx.snapshot(con)
     assert snap.vectors.shape == (13, space.dims)

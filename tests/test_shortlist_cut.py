@@ -15,7 +15,7 @@ from conftest import index_copy
 
 from filmgenre.cli import main
 from filmgenre.library import index as idx
-from filmgenre.library import shortlist
+from filmgenre.library import shortlist, store
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_a_shortlist_survives_a_rebuild_and_exports_m3u8_csv_json(built, tmp_pat
         shutil.copy2(library_folder / rel, music / rel)
     index_file = tmp_path / "library.sqlite"
     build(music, index_file, model_dir, progress=False)
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     tid, path = _long_theme(con)
     other = con.execute("SELECT id FROM tracks WHERE status = 'ok' AND id != ? LIMIT 1",
                         (tid,)).fetchone()[0]  # fmt: skip
@@ -63,13 +63,13 @@ def test_a_shortlist_survives_a_rebuild_and_exports_m3u8_csv_json(built, tmp_pat
     shutil.move(music / path, moved)
     started = time.perf_counter()
     build(music, index_file, model_dir, progress=False)
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     assert shortlist.entries(con)[0]["missing"] and shortlist.entries(con)[0]["id"] is None
     assert shortlist.entries(con)[0]["note"] == "main titles"
     shutil.move(moved, music / path)
     build(music, index_file, model_dir, progress=False)
     print(f"two rebuilds: {time.perf_counter() - started:.1f} s")
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     assert not shortlist.entries(con)[0]["missing"]
     assert shortlist.entries(con)[0]["id"] == _long_theme(con)[0]
     for fmt in ("m3u8", "csv", "json"):
@@ -103,7 +103,7 @@ def test_a_shortlist_survives_a_rebuild_and_exports_m3u8_csv_json(built, tmp_pat
 
 @pytest.mark.slow
 def test_a_cut_is_a_faded_wav_at_the_files_own_rate(index_file, tmp_path, capsys, library_folder):
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     tid, path = _long_theme(con)
     source, rate = sf.read(library_folder / path)
     out = tmp_path / "cut.wav"
@@ -146,7 +146,7 @@ def test_the_page_api_keeps_a_shortlist_and_cuts_with_400s_in_words(index_file):
 
     from filmgenre.library.server import create_app
 
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     tid, _ = _long_theme(con)
     with TestClient(create_app(index_file)) as client:
         added = client.post("/api/shortlist", json={"track": tid, "note": "reel 2",

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 from scipy.stats import spearmanr
 
-from filmgenre.config import GENRES
 from filmgenre.data import synth
+from filmgenre.genres import GENRES
 
 
 def _digest(path) -> str:

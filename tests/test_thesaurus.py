@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from filmgenre.config import GENRES
 from filmgenre.data.moods import MOODS
+from filmgenre.genres import GENRES
 from filmgenre.library import search, thesaurus, vocabulary
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from filmgenre.config import GENRES
+from filmgenre.genres import GENRES
 from filmgenre.library import index as idx
-from filmgenre.library import search, vocabulary
+from filmgenre.library import search, store, vocabulary
 
 
 def test_one_query_mixes_genres_and_words_with_weights():
@@ -86,7 +86,7 @@ def tagged(realaudio, model_dir, tmp_path_factory):
 
 
 def _top(index_file, query: str, n: int) -> list[str]:
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     snap = idx.snapshot(con)
     return [h.fields["path"] for h in search.run(con, snap, search.parse_query(query,
                                                                                snap.genres),
@@ -137,9 +137,9 @@ def test_tags_keys_and_segments_are_stored_and_a_rescore_keeps_the_tags(tagged, 
     from filmgenre.library.ingest import build
 
     folder, index_file = tagged
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     rows = dict(con.execute("SELECT path, tags FROM tracks WHERE status = 'ok'"))
-    assert all(len(np.frombuffer(t, np.float32)) == idx.TAG_COUNT for t in rows.values())
+    assert all(len(np.frombuffer(t, np.float32)) == store.TAG_COUNT for t in rows.values())
     assert con.execute("SELECT COUNT(*) FROM segments WHERE tags IS NULL").fetchone()[0] == 0
     keys = con.execute("SELECT key, mode FROM tracks WHERE status = 'ok'").fetchall()
     assert all(0 <= k < 12 and m in ("major", "minor") for k, m in keys)
@@ -153,7 +153,7 @@ def test_tags_keys_and_segments_are_stored_and_a_rescore_keeps_the_tags(tagged, 
     other = crossval.fit_final("mfcc_logreg", tiny_manifest, x, tmp_path / "mfcc_final")
     report = build(folder, copy, other, progress=False)
     assert report.rescored == 7
-    again = dict(idx.connect(copy).execute("SELECT path, tags FROM tracks WHERE status = 'ok'"))
+    again = dict(store.connect(copy).execute("SELECT path, tags FROM tracks WHERE status = 'ok'"))
     assert again == rows  # the genre model changed; the taggers' words did not
     # the key filter keeps exactly the tracks of that key
     snap = idx.snapshot(con)
@@ -183,17 +183,17 @@ def test_the_command_line_lists_the_vocabulary_and_searches_with_words(tagged):
     assert wrong.returncode == 1 and "did you mean 'piano'" in wrong.stderr
     keyed = run_cli("search", "Drama", "--index", str(index_file), "--mode", "minor",
                     "--key", "Zb")  # fmt: skip
-    assert keyed.returncode == 1 and "--key" in keyed.stderr
+    assert keyed.returncode == 1 and "key 'Zb'" in keyed.stderr
 
 
 @pytest.mark.slow
 def test_moods_are_stored_per_track_and_segment_and_rank_real_music_by_feel(tagged):
     _, index_file = tagged
-    con = idx.connect(index_file)
+    con = store.connect(index_file)
     snap = idx.snapshot(con)
     assert snap.has_moods and snap.moods.shape == (len(snap), 11)
     assert snap.mood_model["name"] == "moods_emotify_fme24"
-    segments = idx.segments_of(con, [int(snap.ids[0])])[int(snap.ids[0])]
+    segments = store.segments_of(con, [int(snap.ids[0])])[int(snap.ids[0])]
     assert all(s[4] is not None and len(s[4]) == 11 for s in segments)
     probabilities = snap.moods[:, :9].astype(float)
     assert np.all((probabilities >= 0) & (probabilities <= 1))

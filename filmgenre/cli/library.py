@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import MODEL_HELP, emit, output_options, progress_default, verbose_option, write_output
+from .common import MODEL_HELP, output_options, progress_default, verbose_option, write_output
 from .common import model_dir as chosen_model_dir
 
 
@@ -28,8 +28,11 @@ def _cmd_search(args: argparse.Namespace) -> int:
             print(f"filmgenre search: {exc}", file=sys.stderr)
             return 1
         if not _is_cue_vector_model(model_dir):
-            args.model = model_dir
-            return _search_folder_directly(args)
+            print(f"filmgenre search: {model_dir} is not a cue-vector model, which an index "
+                  "needs (the shipped model and notebook 08's final models are); `filmgenre "
+                  "tag` gives any model's genre probabilities for a folder's files",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         from ..library.ingest import default_index_file
 
         index_file = default_index_file(args.library)
@@ -38,26 +41,19 @@ def _cmd_search(args: argparse.Namespace) -> int:
         if code:
             return code
     from ..library import index as idx
-    from ..library import search
+    from ..library import store
+    from ..library.query import QueryError
+    from ..library.request import SearchRequest
 
+    options = {"q": args.query, "like": args.like, "duration": args.duration,
+               "tempo": args.tempo, "key": args.key, "mode": args.mode, "folder": args.folder,
+               "album": args.album, "ranking": args.ranking, "top": args.top}  # fmt: skip
     try:
-        con = idx.connect(index_file)
+        request = SearchRequest.from_mapping(options)
+        con = store.connect(index_file)
         snap = idx.snapshot(con)
-        genres = snap.genres
-        mix = search.parse_query(args.query, genres) if args.query else None
-        like = like_scores = None
-        exclude: set[int] = set()
-        if args.like:
-            like, like_scores, exclude = _reference(con, snap, args.like)
-        low_d, high_d = search.parse_range(args.duration, "--duration")
-        low_t, high_t = search.parse_range(args.tempo, "--tempo")
-        tonic, mode = search.parse_key(args.key, "--key")
-        if args.mode is not None:
-            mode = args.mode
-        filters = search.Filters(low_d, high_d, low_t, high_t, args.folder, args.album,
-                                 exclude, tonic, mode)  # fmt: skip
-        hits = search.run(con, snap, mix, like, like_scores, filters, args.top, args.ranking)
-    except (idx.IndexFileError, search.QueryError, FileNotFoundError, ValueError) as exc:
+        hits, mix = request.run(con, snap, outside=lambda path: _outside_reference(con, path))
+    except (store.IndexFileError, QueryError, FileNotFoundError, ValueError) as exc:
         print(f"filmgenre search: {exc}", file=sys.stderr)
         return 1
     _emit_hits(hits, snap, args, index_file, mix)
@@ -66,15 +62,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 def _print_vocabulary(args: argparse.Namespace) -> int:
     """Every word a query may use, where it comes from and what its score means."""
-    from ..config import GENRES
-    from ..library import index as idx
+    from ..genres import GENRES
+    from ..library import store
     from ..library.thesaurus import vocabulary_table
 
     genres = GENRES
     if args.index:
         try:
-            genres = tuple(idx.get_meta(idx.connect(args.index), "genres", []) or GENRES)
-        except idx.IndexFileError as exc:
+            genres = tuple(store.get_meta(store.connect(args.index), "genres", []) or GENRES)
+        except store.IndexFileError as exc:
             print(f"filmgenre search: {exc}", file=sys.stderr)
             return 1
     rows = vocabulary_table(genres)
@@ -113,50 +109,15 @@ def _is_cue_vector_model(model_dir) -> bool:
     return config.is_file() and json.loads(config.read_text()).get("input") == "cue_vector"
 
 
-def _search_folder_directly(args: argparse.Namespace) -> int:
-    """Models the index does not take (tile CNNs, musicnn, poolers): tag the folder's
-    files and rank them by the geometric mean of the asked genres, as before the index."""
-    from ..predict import search as search_folder
+def _outside_reference(con, path: str):
+    """(similarity vector, genre scores) of an audio file outside the index, featurised by
+    the index's model (this loads it)."""
+    from ..library import store
+    from ..library.batch import reference_vector
+    from ..library.scoring import Scorer
 
-    try:
-        ranked, skipped = search_folder(args.query, args.library, args.model)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"filmgenre search: {exc}", file=sys.stderr)
-        return 1
-    print("note: this model is not a cue-vector model, which the index needs; the folder "
-          "was tagged anew for this query", file=sys.stderr)  # fmt: skip
-    emit(ranked.head(args.top), args, args.model, skipped)
-    return 0
-
-
-def _reference(con, snap, like: str):
-    """(vector, genre scores, ids to leave out) of ``--like``: a track id or path of the
-    index, or an outside file featurised on the fly (that loads the model)."""
-    from ..library import index as idx
-
-    row = None
-    if like.isdigit():
-        row = con.execute("SELECT id FROM tracks WHERE id = ? AND status = 'ok'",
-                          (int(like),)).fetchone()  # fmt: skip
-    if row is None:
-        root = idx.get_meta(con, "library")
-        path = Path(like).resolve() if Path(like).exists() else None
-        rel = None
-        if path is not None and root and path.is_relative_to(Path(root).resolve()):
-            rel = str(path.relative_to(Path(root).resolve()))
-        row = con.execute("SELECT id FROM tracks WHERE path = ? AND status = 'ok'",
-                          (rel or like,)).fetchone()  # fmt: skip
-    if row is not None:
-        where = snap.rows([row[0]])[0]
-        return snap.vectors[where], snap.scores[where], {int(row[0])}
-    if not Path(like).is_file():
-        raise FileNotFoundError(f"--like {like}: neither a track of the index (id or path) "
-                                "nor an audio file")  # fmt: skip
-    from ..library.scoring import Scorer, reference_vector
-
-    model = idx.get_meta(con, "model", {})
-    vector, scores = reference_vector(con, Scorer(Path(model["folder"])), like)
-    return vector, scores, set()
+    model = store.get_meta(con, "model", {})
+    return reference_vector(con, Scorer(Path(model["folder"])), path)
 
 
 def _emit_hits(hits, snap, args: argparse.Namespace, index_file, mix=None) -> None:
@@ -231,14 +192,14 @@ def _hits_table(hits, genres) -> str:
 
 def _build_index(library, index_file, model, scheduler, quiet: bool = False,
                  segment_seconds: float = 15.0, why: str | None = None) -> int:  # fmt: skip
-    from ..library import index as idx
+    from ..library import store
     from ..library.ingest import build
 
     try:
         report = build(library, index_file, model, segment_seconds=segment_seconds,
                        scheduler=scheduler,
                        progress=progress_default() if not quiet else False)  # fmt: skip
-    except (idx.IndexFileError, FileNotFoundError, ValueError, RuntimeError) as exc:
+    except (store.IndexFileError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"filmgenre index: {exc}", file=sys.stderr)
         return 1
     stream = sys.stderr if quiet else sys.stdout
@@ -248,17 +209,17 @@ def _build_index(library, index_file, model, scheduler, quiet: bool = False,
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from ..library import index as idx
+    from ..library import store
 
     if args.action == "build":
         code = _build_index(args.library, args.index, args.model, args.scheduler,
                             segment_seconds=args.segment_seconds)  # fmt: skip
         if code == 0:
-            _print_index_info(idx.connect(args.index), skipped=False)
+            _print_index_info(store.connect(args.index), skipped=False)
         return code
     try:
-        con = idx.connect(args.index)
-    except idx.IndexFileError as exc:
+        con = store.connect(args.index)
+    except store.IndexFileError as exc:
         print(f"filmgenre index: {exc}", file=sys.stderr)
         return 1
     _print_index_info(con, skipped=True)
@@ -267,9 +228,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 def _print_index_info(con, skipped: bool) -> None:
     from ..config import display_path
-    from ..library import index as idx
+    from ..library import store
 
-    info = idx.summary(con)
+    info = store.summary(con)
     model = info["model"] or {}
     cv = model.get("cross_validation") or {}
     print(f"library: {display_path(info['library']) if info['library'] else None}")
@@ -299,16 +260,16 @@ def _print_index_info(con, skipped: bool) -> None:
     if lists:
         print("shortlists: " + ", ".join(f"{n} ({k} track(s))" for n, k in lists.items()))
     if skipped:
-        for path, reason in idx.skipped(con):
+        for path, reason in store.skipped(con):
             print(f"skipped: {path}: {reason}")
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from ..library import index as idx
+    from ..library import store
 
     try:
-        idx.connect(args.index).close()
-    except idx.IndexFileError as exc:
+        store.connect(args.index).close()
+    except store.IndexFileError as exc:
         print(f"filmgenre serve: {exc}", file=sys.stderr)
         return 1
     from ..library.server import serve

@@ -10,11 +10,11 @@ from .common import verbose_option
 
 
 def _open(args: argparse.Namespace, command: str):
-    from ..library import index as idx
+    from ..library import store
 
     try:
-        return idx.connect(args.index)
-    except idx.IndexFileError as exc:
+        return store.connect(args.index)
+    except store.IndexFileError as exc:
         print(f"filmgenre {command}: {exc}", file=sys.stderr)
         return None
 

@@ -55,9 +55,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_dataset_build(args: argparse.Namespace) -> int:
-    from ..config import GENRES
     from ..data import dataset
     from ..data.build import build_dataset
+    from ..genres import GENRES
 
     try:
         manifest = build_dataset(

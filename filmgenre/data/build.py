@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import GENRES, FeatureParams, data_dir, shared_dir
+from ..config import FeatureParams, data_dir, shared_dir
+
+from ..genres import GENRES
 from . import dataset, features, synth
 
 

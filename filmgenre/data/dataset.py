@@ -23,53 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import GENRES, FeatureParams
+from ..config import FeatureParams
+
+from ..genres import GENRES, split_labels
 from .audio import is_audio_file, probe_duration
 
 SPLITS = ("train", "val", "test")
-
-_ALIASES = {
-    "scifi": "Sci-Fi",
-    "sciencefiction": "Sci-Fi",
-    "sf": "Sci-Fi",
-    "music": "Musical",
-    "musicals": "Musical",
-    "romantic": "Romance",
-    "thrillers": "Thriller",
-    "comedies": "Comedy",
-    "dramas": "Drama",
-}
-
-
-def _squash(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def normalise_genre(name: str, genres: tuple[str, ...] = GENRES) -> str:
-    """Canonical spelling of a genre name: a member of ``genres`` or the cleaned input."""
-    key = _squash(name)
-    for genre in genres:
-        if _squash(genre) == key:
-            return genre
-    alias = _ALIASES.get(key)
-    if alias in genres:
-        return alias
-    return name.strip()
-
-
-def parse_genres(text: object, genres: tuple[str, ...] = GENRES) -> tuple[list[str], list[str]]:
-    """Split an IMDB-style genre string; returns (known genres in list order, unknown names)."""
-    if isinstance(text, list | tuple):
-        parts = [str(p) for p in text]
-    elif text is None or (isinstance(text, float) and np.isnan(text)):
-        parts = []
-    else:
-        parts = re.split(r"[,|;/]", str(text))
-    found = {normalise_genre(p, genres) for p in parts if p.strip()}
-    known = [g for g in genres if g in found]
-    unknown = sorted(found - set(genres))
-    return known, unknown
-
 
 def _csv_problem(path: Path) -> tuple[int | None, str | None]:
     """The first line of a CSV file that breaks it, and how: a quote never closed, or a
@@ -199,7 +158,7 @@ def genres_in_table(table: pd.DataFrame) -> tuple[str, ...]:
     the genre list for collections that are not labelled with the ten film genres."""
     seen: dict[str, None] = {}
     for text in table["genres"]:
-        known, others = parse_genres(text, GENRES)  # film genres keep their canonical spelling
+        known, others = split_labels(text, GENRES)  # film genres keep their canonical spelling
         seen.update(dict.fromkeys(known + others))
     return tuple(seen)
 
@@ -295,7 +254,7 @@ def build_manifest(
     notes: list[dict] = []
     film_genres: dict[str, list[str]] = {}
     for film, rows in table.groupby("film", sort=False):
-        known, unknown = parse_genres(rows["genres"].iloc[0], genres)
+        known, unknown = split_labels(rows["genres"].iloc[0], genres)
         if unknown:
             notes.append(
                 {

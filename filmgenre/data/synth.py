@@ -31,7 +31,9 @@ import soundfile as sf
 from scipy.signal import fftconvolve
 from tqdm.auto import tqdm
 
-from ..config import DEFAULTS, GENRES
+from ..config import DEFAULTS
+
+from ..genres import GENRES
 from ..runtime import process_map
 
 SR = 22050

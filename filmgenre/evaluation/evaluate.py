@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import GENRES
+from ..genres import GENRES
 from .metrics import (
     HEADLINE,
     choose_thresholds,

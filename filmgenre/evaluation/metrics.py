@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from ..config import GENRES
+from ..genres import GENRES
 
 HEADLINE = ("macro_roc_auc", "micro_roc_auc", "macro_ap", "lrap", "precision_at_1", "recall_at_3")
 

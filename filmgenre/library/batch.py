@@ -10,6 +10,7 @@ prints. The mood model (NumPy only) runs once per batch on the same cue-vector p
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from threadpoolctl import threadpool_limits
 from ..config import FeatureParams
 from ..data import features, musicnn_input
 from ..data.audio import AudioError, load_audio_rates
-from .scoring import Scorer, key_of, segment_bounds, tempo
+from . import store
+from .scoring import Scorer, key_of, project, segment_bounds, tempo
 
 
 class Stages(dict):
@@ -137,11 +139,28 @@ def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
     return tracks
 
 
-def score_track(features_file: str, scorer: Scorer, segment_seconds: float) -> dict:
-    """One track's duration, tempo, whole-track scores, tags and moods and its segments'
-    (start, end, scores, tags, moods), from its cached features: a batch of one (the
-    per-file build of before)."""
-    return score_files([features_file], scorer, segment_seconds)[0]
+def featurise(path: str | os.PathLike[str], scorer: Scorer) -> str:
+    """One file decoded and cached as the build does it (:func:`decode_file`, in this
+    process): its feature cache file; ValueError with the reason when it cannot be used."""
+    done = decode_file((str(Path(path).resolve()), scorer.params, str(scorer.cache)))
+    if done.features is None:
+        raise ValueError(f"{path}: {done.reason}")
+    return done.features
+
+
+def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
+                     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(similarity vector, genre scores) of an outside reference file, featurised on the fly
+    exactly as the indexed tracks were."""
+    whole = scorer.whole_vector(featurise(audio_file, scorer))
+    scores = scorer.predict(whole[None])[0]
+    if scorer.space is not None:
+        return scorer.space.vectors(whole[None], scores[None])[0], scores
+    mean = store.get_blob(con, "projection_mean")
+    components = store.get_blob(con, "projection_components")
+    if mean is None:
+        raise ValueError("the index has no similarity vectors yet: run `filmgenre index build`")
+    return project(scorer.standardise(whole), mean, components), scores
 
 
 def score_part(part: list, decoded: list[tuple[str | None, str | None]], scorer: Scorer,

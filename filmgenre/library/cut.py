@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import index as idx
-from . import search
+from . import search, store
 from .shortlist import ShortlistError, resolve_track
 
 #: length of the fade in and the fade out (raised cosine), shortened for very short cuts
@@ -63,7 +63,7 @@ def choose_span(con: sqlite3.Connection, track: int | str, start: float | None =
             raise CutError(f"{path}: a cut from {start} s to {end} s: the start must be at "
                            "least 0 and before the end")  # fmt: skip
         return tid, float(start), float(end), "start and end given"
-    segments = idx.segments_of(con, [tid]).get(tid, [])
+    segments = store.segments_of(con, [tid]).get(tid, [])
     if not segments:
         raise CutError(f"{path}: the index holds no segments for this track")
     if str(segment) == "best":
@@ -105,7 +105,7 @@ def excerpt(con: sqlite3.Connection, track: int | str, start: float | None = Non
     from ..data.audio import AudioError, load_native
 
     tid, start, end, why = choose_span(con, track, start, end, segment, query)
-    path = idx.library_path(con, tid)
+    path = store.library_path(con, tid)
     if path is None:
         raise CutError(f"track {tid}: its file is no longer in the library folder")
     try:
@@ -113,7 +113,7 @@ def excerpt(con: sqlite3.Connection, track: int | str, start: float | None = Non
     except AudioError as exc:
         raise CutError(str(exc)) from None
     duration = len(data) / rate
-    shown = idx.track_rows(con, [tid]).get(tid, {}).get("path", path.name)
+    shown = store.track_rows(con, [tid]).get(tid, {}).get("path", path.name)
     if end > duration + END_TOLERANCE_SECONDS:
         raise CutError(f"{shown} lasts {duration:.2f} s: a cut to {end:g} s runs past its end")
     first, last = int(round(start * rate)), min(int(round(end * rate)), len(data))
@@ -145,7 +145,7 @@ def write(con: sqlite3.Connection, track: int | str, out: str | os.PathLike[str]
         if not out.parent.is_dir():
             raise CutError(f"{out.parent}: no such folder to save {out.name} into")
     clip, cut = excerpt(con, track, **span)
-    subtype = _subtype(idx.library_path(con, cut.track))
+    subtype = _subtype(store.library_path(con, cut.track))
     if out is not None:
         sf.write(str(out), clip, cut.sample_rate, subtype=subtype, format="WAV")
         return cut, None

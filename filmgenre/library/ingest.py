@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import FeatureParams
 from . import index as idx
-from .batch import Stages, decode_file, score_part, score_track, still_to_do
+from . import store
+from .batch import Stages, decode_file, featurise, score_part
 from .scoring import Scorer, neighbour_agreement, project
 from .walk import read_tags, walk
 
@@ -67,15 +67,14 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
           model_dir: str | os.PathLike[str] | None = None, segment_seconds: float = 15.0,
           n_jobs: int | None = None, progress: bool | None = None,
           scheduler: str | None = None, chunk: int = CHUNK,
-          on_chunk: Callable[[int], None] | None = None, per_file: bool = False,
+          on_chunk: Callable[[int], None] | None = None,
           stages: Stages | None = None) -> BuildReport:  # fmt: skip
     """Build or update the index of ``library`` in ``index_file`` (see the module
     docstring) with the model ``model_dir`` names (a folder or a ``--model`` setting, see
     :func:`filmgenre.predict.resolve_model`; None: the shipped model); returns what it did.
 
     ``scheduler``: a Dask scheduler's address; the whole per-file work runs on its workers
-    (:mod:`.cluster`). ``per_file``: the old per-file build, kept as the benchmark's
-    baseline. ``stages`` (a :class:`~.batch.Stages`) gets each stage's seconds."""
+    (:mod:`.cluster`). ``stages`` (a :class:`~.batch.Stages`) gets each stage's seconds."""
     root = Path(library).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {library}")
@@ -86,14 +85,14 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
         client = dask_client(scheduler)
     try:
         return _build(root, index_file, model_dir, segment_seconds, n_jobs, progress, client,
-                      chunk, on_chunk, per_file, Stages() if stages is None else stages)
+                      chunk, on_chunk, Stages() if stages is None else stages)
     finally:
         if client is not None:
             client.close()
 
 
 def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: int | None,
-           progress: bool | None, client, chunk: int, on_chunk, per_file: bool,
+           progress: bool | None, client, chunk: int, on_chunk,
            stages: Stages) -> BuildReport:  # fmt: skip
     from tqdm.auto import tqdm
 
@@ -102,31 +101,29 @@ def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: in
     started = time.perf_counter()
     model_path, why = resolve_model(model_dir)
     scorer = Scorer(model_path)
-    con = idx.connect(index_file, create=True)
+    con = store.connect(index_file, create=True)
     report = BuildReport(model=scorer.info.get("name", model_path.name), model_why=why)
-    old_root = idx.get_meta(con, "library")
+    old_root = store.get_meta(con, "library")
     if old_root not in (None, str(root)):
         raise ValueError(f"{index_file} indexes {old_root}, not {root}: give each library "
                          "its own index file")  # fmt: skip
-    old_genres = idx.get_meta(con, "genres")
+    old_genres = store.get_meta(con, "genres")
     if old_genres not in (None, list(scorer.genres)):
         raise ValueError(f"{index_file} holds scores for genres {old_genres}; the model "
                          f"scores {list(scorer.genres)}: use another index file")  # fmt: skip
-    with idx.writing(con):
-        idx.set_meta(con, "library", str(root))
-        idx.set_meta(con, "genres", list(scorer.genres))
-        idx.set_meta(con, "segment_seconds", segment_seconds)
-        idx.set_meta(con, "model", scorer.describe())
-        idx.set_meta(con, "mood_model", scorer.describe_moods())
+    with store.writing(con):
+        store.set_meta(con, "library", str(root))
+        store.set_meta(con, "genres", list(scorer.genres))
+        store.set_meta(con, "segment_seconds", segment_seconds)
+        store.set_meta(con, "model", scorer.describe())
+        store.set_meta(con, "mood_model", scorer.describe_moods())
     files, walked_skips = walk(root)
     seen = {str(p.relative_to(root)) for p in files} | {str(p.relative_to(root))
                                                         for p, _ in walked_skips}  # fmt: skip
-    known = {path: (tid, status, size, mtime, digest, key) for tid, path, status, size, mtime,
-             digest, key in con.execute("SELECT id, path, status, size, mtime, digest, "
-                                        "model_key FROM tracks")}  # fmt: skip
-    with idx.writing(con):
+    known = store.known_tracks(con)
+    with store.writing(con):
         gone = [known[p][0] for p in known if p not in seen]
-        con.executemany("DELETE FROM tracks WHERE id = ?", [(t,) for t in gone])
+        store.remove_tracks(con, gone)
         report.removed = len(gone)
         for path, reason in walked_skips:
             _record_skip(con, str(path.relative_to(root)), reason)
@@ -153,38 +150,35 @@ def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: in
         from .cluster import dask_chunks
 
         chunks = dask_chunks(work, chunk, client, model_path, scorer, segment_seconds, stages)
-    elif per_file:
-        chunks = _per_file_chunks(work, chunk, scorer, segment_seconds, n_jobs, progress)
     else:
         chunks = _batched_chunks(work, chunk, scorer, segment_seconds, n_jobs, stages)
     progress_meta = {"state": "running", "pid": os.getpid(), "host": socket.gethostname(),
                      "total": len(work), "done": 0, "started": time.time()}  # fmt: skip
-    with idx.writing(con):
-        idx.set_meta(con, "build", progress_meta)
+    with store.writing(con):
+        store.set_meta(con, "build", progress_meta)
     done_files = 0
     with bar:
         for outcomes in chunks:
             with stages.timing("file tags"):
                 rows = [(path, what, old, _with_file_tags(path, result))
                         for path, what, old, result in outcomes]  # fmt: skip
-            with stages.timing("write"), idx.writing(con):
+            with stages.timing("write"), store.writing(con):
                 for path, what, old, result in rows:
                     _write_outcome(con, root, path, what, old, result, scorer, report)
                 done_files += len(rows)
-                idx.set_meta(con, "build", {**progress_meta, "done": done_files,
+                store.set_meta(con, "build", {**progress_meta, "done": done_files,
                                             "updated": time.time()})  # fmt: skip
             bar.update(len(rows))
             if on_chunk is not None:
                 on_chunk(done_files)
-    report.skipped = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'skipped'"
-                                 ).fetchone()[0]  # fmt: skip
+    report.skipped = store.count_tracks(con, "skipped")
     report.projection = _project(con, root, scorer)
-    with idx.writing(con):
+    with store.writing(con):
         idx.pack(con)
-    report.tracks = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
+    report.tracks = store.count_tracks(con)
     report.seconds = time.perf_counter() - started
-    with idx.writing(con):
-        idx.set_meta(con, "build", {"state": "done", "total": len(work), "done": len(work),
+    with store.writing(con):
+        store.set_meta(con, "build", {"state": "done", "total": len(work), "done": len(work),
                                     "seconds": round(report.seconds, 1),
                                     "finished": time.time()})  # fmt: skip
     con.close()
@@ -208,35 +202,6 @@ def _batched_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: flo
                           segment_seconds, stages)  # fmt: skip
 
 
-def _per_file_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: float,
-                     n_jobs: int | None, progress: bool | None) -> Iterator[list]:  # fmt: skip
-    """The build as it was until 2026-12 (the baseline ``bench_index_build`` measures): each
-    chunk extracted by ``features.extract`` and ``extract_inputs`` (each decoding the file),
-    then every file scored on its own (:func:`.batch.score_track`)."""
-    from ..data import dataset, features, musicnn_input
-
-    for start in range(0, len(work), chunk):
-        part = work[start : start + chunk]
-        manifest = dataset.Manifest.of_files([p for p, _, _ in part])
-        manifest = features.extract(manifest, scorer.params, n_jobs=n_jobs, progress=progress)
-        if len(manifest.cues):
-            musicnn_input.extract_inputs(manifest, n_jobs=n_jobs, progress=progress)
-        reasons = dict(zip(manifest.skipped["path"], manifest.skipped["reason"], strict=True))
-        done = dict(zip(manifest.cues["path"], manifest.cues["features"], strict=True))
-        outcomes = []
-        for path, what, old in part:
-            real = str(path.resolve())
-            if real not in done:
-                outcomes.append((path, what, old, reasons.get(real, "could not be decoded")))
-                continue
-            what = still_to_do(what, old, done[real], scorer.key)
-            if what is None:
-                outcomes.append((path, "check", old, None))
-                continue
-            outcomes.append((path, what, old, score_track(done[real], scorer, segment_seconds)))
-        yield outcomes
-
-
 def _with_file_tags(path: Path, result):
     return {**read_tags(path), **result} if isinstance(result, dict) else result
 
@@ -246,8 +211,7 @@ def _write_outcome(con, root: Path, path: Path, what: str, old, result, scorer: 
     rel = str(path.relative_to(root))
     if result is None:  # the same bytes under a new mtime: only the stat changes
         stat = path.stat()
-        con.execute("UPDATE tracks SET size = ?, mtime = ? WHERE id = ?",
-                    (stat.st_size, stat.st_mtime, old[0]))  # fmt: skip
+        store.touch_track(con, old[0], stat.st_size, stat.st_mtime)
         report.unchanged += 1
     elif isinstance(result, str):
         _record_skip(con, rel, result, path)
@@ -262,62 +226,34 @@ def _record_skip(con, rel: str, reason: str, path: Path | None = None) -> None:
     """A file left out, with why; an audio file that failed keeps its size and mtime so it
     is tried again only once it changes."""
     stat = path.stat() if path is not None and path.is_file() else None
-    con.execute("DELETE FROM tracks WHERE path = ?", (rel,))
-    con.execute("INSERT INTO tracks (path, status, reason, size, mtime) "
-                "VALUES (?, 'skipped', ?, ?, ?)", (rel, reason, stat and stat.st_size,
-                                                   stat and stat.st_mtime))  # fmt: skip
+    store.record_skip(con, rel, reason, stat and stat.st_size, stat and stat.st_mtime)
 
 
 def _record_track(con, rel: str, path: Path, track: dict, key: str) -> None:
-    # the feature cache is named by the SHA-1 of the bytes it was computed from: the digest
-    # of what was scored, without reading the file a second time
-    digest = Path(track["features_file"]).stem
     stat = path.stat()
     folder = str(Path(rel).parent) if str(Path(rel).parent) != "." else ""
-    existing = con.execute("SELECT id FROM tracks WHERE path = ?", (rel,)).fetchone()
-    values = ("ok", None, digest, stat.st_size, stat.st_mtime, track["title"],
-              track["artist"], track["album"], track["track_number"], track["duration"],
-              track["tempo"], folder, idx._blob(track["scores"]), key,
-              track["features_file"], idx._blob(track["tags"]), track["key"],
-              track["mode"], _maybe_blob(track.get("moods")), _maybe_blob(track.get("vector")))
-    if existing:
-        tid = existing[0]
-        con.execute("UPDATE tracks SET status = ?, reason = ?, digest = ?, size = ?, mtime = ?, "
-                    "title = ?, artist = ?, album = ?, track_number = ?, duration = ?, "
-                    "tempo = ?, folder = ?, scores = ?, model_key = ?, features = ?, tags = ?, "
-                    "key = ?, mode = ?, moods = ?, vector = ? WHERE id = ?",
-                    (*values, tid))  # fmt: skip
-        con.execute("DELETE FROM segments WHERE track_id = ?", (tid,))
-    else:
-        tid = con.execute("INSERT INTO tracks (status, reason, digest, size, mtime, title, "
-                          "artist, album, track_number, duration, tempo, folder, scores, "
-                          "model_key, features, tags, key, mode, moods, vector, path) VALUES ("
-                          + ", ".join("?" * 21) + ")",
-                          (*values, rel)).lastrowid  # fmt: skip
-    con.executemany("INSERT INTO segments (track_id, idx, start, end, scores, tags, moods) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(tid, i, a, b, idx._blob(s), idx._blob(t), _maybe_blob(m))
-                     for i, (a, b, s, t, m) in enumerate(track["segments"])])  # fmt: skip
+    values = {**{name: track.get(name) for name in store.TRACK_VALUES},
+              # the feature cache is named by the SHA-1 of the bytes it was computed from:
+              # the digest of what was scored, without reading the file a second time
+              "digest": Path(track["features_file"]).stem, "size": stat.st_size,
+              "mtime": stat.st_mtime, "folder": folder, "model_key": key,
+              "features": track["features_file"]}  # fmt: skip
+    for name in ("scores", "tags", "moods", "vector"):
+        values[name] = store.blob(values[name])
+    store.record_track(con, rel, values, [(a, b, store.blob(s), store.blob(t), store.blob(m))
+                                          for a, b, s, t, m in track["segments"]])  # fmt: skip
 
 
-def _maybe_blob(array: np.ndarray | None) -> bytes | None:
-    return None if array is None else idx._blob(array)
-
-
-def _features_file(con, tid: int, path: Path, params: FeatureParams) -> str:
-    """The cached feature file of an indexed track (re-found by content when the cache
-    moved; decoded again only when the cache lost it)."""
-    from ..data import dataset, features
-
-    row = con.execute("SELECT features FROM tracks WHERE id = ?", (tid,)).fetchone()
-    if row and row[0] and Path(row[0]).is_file():
-        return row[0]
-    manifest = features.extract(dataset.Manifest.of_files([path]), params, n_jobs=1,
-                                progress=False)  # fmt: skip
-    if not len(manifest.cues):
-        raise RuntimeError(f"{path}: indexed before, now undecodable: "
-                           f"{manifest.skipped['reason'].iloc[0]}")  # fmt: skip
-    return str(manifest.cues["features"].iloc[0])
+def _features_file(con, tid: int, path: Path, scorer: Scorer) -> str:
+    """The cached feature file of an indexed track (decoded again only when the cache lost
+    it)."""
+    cached = store.features_file(con, tid)
+    if cached and Path(cached).is_file():
+        return cached
+    try:
+        return featurise(path, scorer)
+    except ValueError as exc:
+        raise RuntimeError(f"indexed before, now undecodable: {exc}") from exc
 
 
 def _project(con, root: Path, scorer: Scorer) -> dict | None:
@@ -326,18 +262,17 @@ def _project(con, root: Path, scorer: Scorer) -> dict | None:
     changed or the library doubled since the fit); tracks that already have one keep it.
     Similarity is the cosine of these vectors; the projection's recall@10 is measured
     against the cosine of the centred full vectors."""
-    meta = idx.get_meta(con, "projection")
+    meta = store.get_meta(con, "projection")
     if scorer.space is not None:
         return _place_in_space(con, root, scorer, meta)
-    n_ok = con.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
+    n_ok = store.count_tracks(con)
     refit = (meta is None or meta.get("model_key") != scorer.key
              or n_ok >= 2 * max(meta.get("fitted_on", 0), 1))  # fmt: skip
-    where = "status = 'ok'" + ("" if refit else " AND vector IS NULL")
-    rows = con.execute(f"SELECT id, path FROM tracks WHERE {where} ORDER BY id").fetchall()
+    rows = store.tracks_to_project(con, every=refit)
     if not rows:
         return meta
     full = np.stack([scorer.standardise(scorer.whole_vector(
-        _features_file(con, tid, root / rel, scorer.params))) for tid, rel in rows])  # fmt: skip
+        _features_file(con, tid, root / rel, scorer))) for tid, rel in rows])  # fmt: skip
     if refit:
         dims = min(VECTOR_DIM, full.shape[1])
         mean = full.mean(0)
@@ -353,20 +288,19 @@ def _project(con, root: Path, scorer: Scorer) -> dict | None:
                 "model_key": scorer.key,
                 "recall_at_10_vs_full":
                     round(neighbour_agreement(full - mean, reduced), 4)}  # fmt: skip
-        with idx.writing(con):
-            idx.put_blob(con, "projection_mean", mean.astype(np.float32))
-            con.execute("DELETE FROM blobs WHERE name = 'projection_components'")
+        with store.writing(con):
+            store.put_blob(con, "projection_mean", mean.astype(np.float32))
+            store.delete_blobs(con, "projection_components")
             if components is not None:
-                idx.put_blob(con, "projection_components", components.astype(np.float32))
-            idx.set_meta(con, "projection", meta)
-            idx.set_meta(con, "vector_dim", int(dims))
+                store.put_blob(con, "projection_components", components.astype(np.float32))
+            store.set_meta(con, "projection", meta)
+            store.set_meta(con, "vector_dim", int(dims))
     else:
-        mean = idx.get_blob(con, "projection_mean")
-        components = idx.get_blob(con, "projection_components")
+        mean = store.get_blob(con, "projection_mean")
+        components = store.get_blob(con, "projection_components")
         reduced = project(full, mean, components)
-    with idx.writing(con):
-        con.executemany("UPDATE tracks SET vector = ? WHERE id = ?",
-                        [(idx._blob(v), tid) for v, (tid, _) in zip(reduced, rows, strict=True)])
+    with store.writing(con):
+        store.set_vectors(con, zip([tid for tid, _ in rows], reduced, strict=True))
     return meta
 
 
@@ -378,25 +312,21 @@ def _place_in_space(con, root: Path, scorer: Scorer, meta: dict | None) -> dict:
     fresh = meta is None or meta.get("model_key") != scorer.key or meta.get("method") != "space"
     # a track scored by this model has its vector from the build (batch.score_files); one
     # scored by another model, or before the model had a space, is placed here
-    where = "status = 'ok' AND (vector IS NULL OR model_key IS NOT ?)"
-    rows = con.execute(f"SELECT id, path, scores FROM tracks WHERE {where} ORDER BY id",
-                       (scorer.key,)).fetchall()  # fmt: skip
+    rows = store.tracks_to_place(con, scorer.key)
     meta = {"method": "space", "dims": space.dims, "model_key": scorer.key,
             "settings": space.settings,
             "what": "film-discriminant directions of the model's input joined with its genre "
                     "scores, learned on the model's training films"}  # fmt: skip
     vectors = []
     for tid, rel, blob in rows:
-        whole = scorer.whole_vector(_features_file(con, tid, root / rel, scorer.params))
-        vectors.append(space.vectors(whole[None], idx._floats(blob)[None])[0])
-    with idx.writing(con):
+        whole = scorer.whole_vector(_features_file(con, tid, root / rel, scorer))
+        vectors.append(space.vectors(whole[None], store.floats(blob)[None])[0])
+    with store.writing(con):
         if fresh:
-            con.execute("DELETE FROM blobs WHERE name IN ('projection_mean', "
-                        "'projection_components')")  # fmt: skip
-            idx.set_meta(con, "projection", meta)
-            idx.set_meta(con, "vector_dim", int(space.dims))
-        con.executemany("UPDATE tracks SET vector = ? WHERE id = ?",
-                        [(idx._blob(v), tid) for v, (tid, _, _) in zip(vectors, rows, strict=True)])
+            store.delete_blobs(con, "projection_mean", "projection_components")
+            store.set_meta(con, "projection", meta)
+            store.set_meta(con, "vector_dim", int(space.dims))
+        store.set_vectors(con, zip([tid for tid, _, _ in rows], vectors, strict=True))
     return meta
 
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import GENRES
 from ..data.moods import MOODS
+from ..genres import GENRES
 from .quality import ranking_metrics
 from .query import parse_query
 from .search import log_query

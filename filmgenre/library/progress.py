@@ -8,13 +8,13 @@ import os
 import socket
 import sqlite3
 
-from . import index as idx
+from . import store
 
 
 def build_line(con: sqlite3.Connection) -> str | None:
     """Where the last build stands, in a line: running (with its rate and the time left),
     interrupted (with how many files are still to do), or done; None before any build."""
-    state = idx.get_meta(con, "build")
+    state = store.get_meta(con, "build")
     if not state:
         return None
     total, done = int(state.get("total", 0)), int(state.get("done", 0))

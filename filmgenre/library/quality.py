@@ -6,7 +6,7 @@ cross-validation: an index whose every film was scored by models that never saw 
   film's genres hold every wanted genre and no unwanted one. Per kind: the number of
   queries, precision@10, mean average precision and nDCG@10 (binary gains), averaged over
   queries, with 95% intervals from bootstrap resamples of films (the library resampled,
-  every query ranked again). Rows: each way of ranking a mix (:data:`index.RANKINGS`) on
+  every query ranked again). Rows: each way of ranking a mix (:data:`snapshot.RANKINGS`) on
   the family's scores, the MFCC + logistic-regression anchor's scores ranked the current
   way, and random ranking.
 - **More like this**: each cue's 10 nearest other cues (its own track's other excerpt left
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .index import RANKINGS, fit_columns
 from .similarity import choose, fit, neighbour_quality
+from .snapshot import RANKINGS, fit_columns
 
 QUERY_KINDS = ("one wanted", "two wanted", "three wanted", "wanted + unwanted")
 

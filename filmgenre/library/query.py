@@ -21,31 +21,13 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..config import GENRES
 from ..data.moods import MOODS
+from ..genres import GENRES, genre_of
 from . import thesaurus, vocabulary
-
-#: spelling variants of genre names (a query must not need the exact label)
-_ALIASES = {"scifi": "Sci-Fi", "sciencefiction": "Sci-Fi", "sf": "Sci-Fi",
-            "comedic": "Comedy", "musicals": "Musical", "thrillers": "Thriller"}  # fmt: skip
 
 
 class QueryError(ValueError):
     """A query that cannot be run, with what is wrong in words (the page answers 400)."""
-
-
-def _squash(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def genre_name(word: str, genres: tuple[str, ...]) -> str | None:
-    """The genre of ``genres`` a word names, or None."""
-    key = _squash(word)
-    for g in genres:
-        if _squash(g) == key:
-            return g
-    alias = _ALIASES.get(key)
-    return alias if alias in genres else None
 
 
 @dataclass
@@ -90,7 +72,7 @@ def _describe(term: thesaurus.Term, weight: float) -> str:
 
 def _reading(text: str, genres: tuple[str, ...], words: bool) -> Reading | None:
     """What a phrase stands for: a genre, a thesaurus word, a mood or a tagger word."""
-    genre = genre_name(text, genres) or genre_name(text.replace(" ", ""), genres)
+    genre = genre_of(text, genres)
     if genre is not None:
         return ((thesaurus.Term("genre", genre), 1.0),), "genre", ""
     if not words:

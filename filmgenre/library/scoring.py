@@ -18,7 +18,6 @@ import numpy as np
 
 from ..config import FeatureParams
 from ..data import musicnn_input
-from . import index as idx
 from .similarity import SimilaritySpace
 
 #: the pretrained taggers whose outputs are the index's tags (MTT's 50, then MSD's 50)
@@ -240,29 +239,6 @@ def tempo(features_file: str, cache: Path | None = None) -> float | None:
     onset = librosa.onset.onset_strength(S=spec, sr=16000, hop_length=256)
     tempo = librosa.feature.tempo(onset_envelope=onset, sr=16000, hop_length=256)
     return float(np.atleast_1d(tempo)[0])
-
-
-def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
-                     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """(projected vector, genre scores) of an outside reference file, featurised on the fly
-    exactly as the indexed tracks were."""
-    from ..data import dataset, features
-
-    path = Path(audio_file).resolve()
-    manifest = features.extract(dataset.Manifest.of_files([path]), scorer.params, n_jobs=1,
-                                progress=False)  # fmt: skip
-    if not len(manifest.cues):
-        raise ValueError(f"{audio_file}: {manifest.skipped['reason'].iloc[0]}")
-    musicnn_input.extract_inputs(manifest, n_jobs=1, progress=False)
-    whole = scorer.whole_vector(str(manifest.cues["features"].iloc[0]))
-    scores = scorer.predict(whole[None])[0]
-    if scorer.space is not None:
-        return scorer.space.vectors(whole[None], scores[None])[0], scores
-    mean = idx.get_blob(con, "projection_mean")
-    components = idx.get_blob(con, "projection_components")
-    if mean is None:
-        raise ValueError("the index has no similarity vectors yet: run `filmgenre index build`")
-    return project(scorer.standardise(whole), mean, components), scores
 
 
 def project(full: np.ndarray, mean: np.ndarray, components: np.ndarray | None) -> np.ndarray:

@@ -23,18 +23,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.moods import EMOTIONS, MOODS
-from . import index as idx
+from . import store
 from .query import (  # noqa: F401  (the query language, read here too)
     Mix,
     QueryError,
-    genre_name,
     parse_key,
     parse_mix,
     parse_query,
     parse_range,
 )
+from .snapshot import Snapshot
 
-#: how a genre mix ranks tracks by default (see :data:`filmgenre.library.index.RANKINGS`;
+#: how a genre mix ranks tracks by default (see :data:`filmgenre.library.snapshot.RANKINGS`;
 #: chosen by benchmarks/bench_search_quality.py inside cross-validation folds)
 DEFAULT_RANKING = "fit"
 
@@ -74,7 +74,7 @@ class Filters:
     key: int | None = None  # tonic 0..11 (the chroma's key estimate)
     mode: str | None = None  # "major" or "minor"
 
-    def mask(self, snap: idx.Snapshot, con: sqlite3.Connection) -> np.ndarray:
+    def mask(self, snap: Snapshot, con: sqlite3.Connection) -> np.ndarray:
         keep = np.ones(len(snap), bool)
         if self.key is not None or self.mode is not None:
             if snap.keys is None or len(snap.keys) != len(snap):
@@ -92,17 +92,10 @@ class Filters:
                 keep &= values <= high
         for column, text in (("folder", self.folder), ("album", self.album)):
             if text:
-                ids = [r[0] for r in con.execute(
-                    f"SELECT id FROM tracks WHERE status = 'ok' AND {column} LIKE ? "
-                    "ESCAPE '\\'", (f"%{_like_escape(text)}%",))]  # fmt: skip
-                keep &= np.isin(snap.ids, np.asarray(ids, np.int64))
+                keep &= np.isin(snap.ids, store.ids_containing(con, column, text))
         if self.exclude:
             keep &= ~np.isin(snap.ids, np.fromiter(self.exclude, np.int64))
         return keep
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass
@@ -140,7 +133,7 @@ class Hit:
         return out
 
 
-def word_columns(snap: idx.Snapshot, mix: Mix) -> dict[str, list[int]]:
+def word_columns(snap: Snapshot, mix: Mix) -> dict[str, list[int]]:
     """The tag columns of each word of a query; raises QueryError for an index without."""
     from .vocabulary import column_indices, find
 
@@ -151,7 +144,7 @@ def word_columns(snap: idx.Snapshot, mix: Mix) -> dict[str, list[int]]:
     return {w: column_indices(find(w)) for w in mix.words}
 
 
-def check_moods(snap: idx.Snapshot, mix: Mix) -> None:
+def check_moods(snap: Snapshot, mix: Mix) -> None:
     """Raise QueryError when a query needs moods that the index does not hold."""
     if mix.moods and not snap.has_moods:
         asked = [typed for typed, read in mix.readings
@@ -162,7 +155,7 @@ def check_moods(snap: idx.Snapshot, mix: Mix) -> None:
                          "features: no audio is decoded again)")  # fmt: skip
 
 
-def log_query(snap: idx.Snapshot, mix: Mix, ranking: str = DEFAULT_RANKING) -> np.ndarray:
+def log_query(snap: Snapshot, mix: Mix, ranking: str = DEFAULT_RANKING) -> np.ndarray:
     """Each track's log-fit to a query of genres and words: genres alone rank by
     ``ranking``; with words every term is its rank in the library (a word's value there is
     an uncalibrated tagger output, a genre's a calibrated probability: ranks put both on
@@ -186,7 +179,7 @@ def log_query(snap: idx.Snapshot, mix: Mix, ranking: str = DEFAULT_RANKING) -> n
     return total
 
 
-def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Mix | None = None,
+def run(con: sqlite3.Connection, snap: Snapshot, mix: dict[str, float] | Mix | None = None,
         like: np.ndarray | None = None, like_scores: np.ndarray | None = None,
         filters: Filters | None = None, top: int = 10,
         ranking: str = DEFAULT_RANKING) -> list[Hit]:  # fmt: skip
@@ -232,8 +225,8 @@ def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Mix
         log_score = log_score[best]
     ids = [int(snap.ids[i]) for i in positions]
     columns_of_words = word_columns(snap, mix) if mix else {}
-    fields = idx.track_rows(con, ids)
-    segs = idx.segments_of(con, ids)
+    fields = store.track_rows(con, ids)
+    segs = store.segments_of(con, ids)
     hits = []
     for rank, (i, tid, value) in enumerate(zip(positions, ids, log_score, strict=True), start=1):
         probabilities = snap.scores[i]
@@ -256,7 +249,7 @@ def run(con: sqlite3.Connection, snap: idx.Snapshot, mix: dict[str, float] | Mix
     return hits
 
 
-def _key_name(snap: idx.Snapshot, i: int) -> str | None:
+def _key_name(snap: Snapshot, i: int) -> str | None:
     from .vocabulary import PITCHES
 
     if snap.keys is None or len(snap.keys) != len(snap) or snap.keys[i] < 0:
@@ -269,7 +262,7 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def _approximate(snap: idx.Snapshot, reference: np.ndarray, keep: np.ndarray, fetch: int,
+def _approximate(snap: Snapshot, reference: np.ndarray, keep: np.ndarray, fetch: int,
                  top: int) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
     """The graph's nearest neighbours that pass the filters, as (positions, log scores);
     None when a narrow filter leaves too few (the exact scan then answers)."""
@@ -349,7 +342,7 @@ def best_segment(segments: list[tuple], mix: Mix | dict[str, float] | None,
     return _best(segments, segment_values(segments, mix, genres, like_scores, word_columns))
 
 
-def example_queries(snap: idx.Snapshot) -> tuple[str, str]:
+def example_queries(snap: Snapshot) -> tuple[str, str]:
     """Two queries in an index's own genres, whatever the model scores: its two most
     frequent genres together (by mean probability over the library), and its third most
     frequent one without the most frequent (a negative weight)."""
@@ -361,7 +354,7 @@ def example_queries(snap: idx.Snapshot) -> tuple[str, str]:
     return f"{first} {second}", f"{third} -{first}"
 
 
-def example_briefs(snap: idx.Snapshot) -> list[str]:
+def example_briefs(snap: Snapshot) -> list[str]:
     """Three briefs in words (a mood with a tagger word and a negative one, a mood with a
     tagger word, a valence direction with a genre), the genre one of the index's own genres:
     Thriller where the model scores it, else its most frequent genre."""
@@ -369,7 +362,7 @@ def example_briefs(snap: idx.Snapshot) -> list[str]:
     return ["calm piano -vocals", "tense strings", f"dark {genre}"]
 
 
-def latency(con: sqlite3.Connection, snap: idx.Snapshot, n: int = 200, top: int = 10,
+def latency(con: sqlite3.Connection, snap: Snapshot, n: int = 200, top: int = 10,
             seed: int = 0) -> dict[str, dict[str, float]]:  # fmt: skip
     """Milliseconds per query, p50 and p99 over ``n`` random queries of each kind on an
     open index: genre mixes (two wanted genres, one unwanted), briefs (a word of the

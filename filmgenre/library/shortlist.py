@@ -18,7 +18,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from . import index as idx
+from . import store
 
 #: the list a command or the page uses unless told another name
 DEFAULT_LIST = "shortlist"
@@ -26,54 +26,19 @@ FORMATS = ("m3u8", "csv", "json")
 COLUMNS = ("list", "position", "id", "path", "title", "artist", "album", "duration", "start",
            "end", "note", "missing")  # fmt: skip
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS shortlist (
-    list TEXT NOT NULL,
-    path TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '',
-    start REAL,
-    end REAL,
-    added REAL NOT NULL,
-    PRIMARY KEY (list, path)
-);
-"""
-
-
 class ShortlistError(ValueError):
     """A shortlist request that cannot be done, with the reason in words."""
-
-
-def _ensure(con: sqlite3.Connection) -> None:
-    con.executescript(SCHEMA)
-
-
-def _exists(con: sqlite3.Connection) -> bool:
-    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                       "name = 'shortlist'").fetchone() is not None  # fmt: skip
 
 
 def resolve_track(con: sqlite3.Connection, track: int | str) -> tuple[int, str]:
     """(id, path in the library) of a track named by its id or by its path (relative to the
     library, or a path on disk inside it); raises ShortlistError when the index lacks it."""
+    found = store.find_track(con, track)
+    if found is not None:
+        return found
     text = str(track).strip()
     if text.isdigit():
-        row = con.execute("SELECT id, path FROM tracks WHERE id = ? AND status = 'ok'",
-                          (int(text),)).fetchone()  # fmt: skip
-        if row is None:
-            raise ShortlistError(f"track {text}: no such track in the index")
-        return int(row[0]), row[1]
-    candidates = [text]
-    root = idx.get_meta(con, "library")
-    if root is not None:
-        try:
-            candidates.append(Path(text).resolve().relative_to(Path(root).resolve()).as_posix())
-        except (ValueError, OSError):
-            pass
-    for path in candidates:
-        row = con.execute("SELECT id, path FROM tracks WHERE path = ? AND status = 'ok'",
-                          (path,)).fetchone()  # fmt: skip
-        if row is not None:
-            return int(row[0]), row[1]
+        raise ShortlistError(f"track {text}: no such track in the index")
     raise ShortlistError(f"{text}: not a track of the index (give its id or its path in "
                          "the library, as `filmgenre search` shows them)")  # fmt: skip
 
@@ -93,51 +58,31 @@ def add(con: sqlite3.Connection, track: int | str, note: str | None = None,
     returns its entry. A note or segment left out keeps what the entry had."""
     _check_span(start, end)
     _, path = resolve_track(con, track)
-    _ensure(con)
-    with con:
-        con.execute("INSERT INTO shortlist (list, path, note, start, end, added) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (list, path) DO UPDATE SET "
-                    "note = COALESCE(?, note), start = COALESCE(?, start), "
-                    "end = COALESCE(?, end)",
-                    (name, path, note or "", start, end, time.time(),
-                     note, start, end))  # fmt: skip
+    store.shortlist_put(con, name, path, note, start, end, time.time())
     return next(e for e in entries(con, name) if e["path"] == path)
 
 
 def remove(con: sqlite3.Connection, track: int | str, name: str = DEFAULT_LIST) -> None:
     """Take a track off a list (by id, or by path even where the file has left the index)."""
     text = str(track).strip()
-    if not text.isdigit() and _on_list(con, text, name):
+    if not text.isdigit() and store.shortlist_has(con, name, text):
         path = text  # a path on the list, whether or not the index still holds it
     else:
         path = resolve_track(con, track)[1]
-    if not _on_list(con, path, name):
+    if not store.shortlist_has(con, name, path):
         raise ShortlistError(f"{path}: not on the list {name!r}")
-    with con:
-        con.execute("DELETE FROM shortlist WHERE list = ? AND path = ?", (name, path))
-
-
-def _on_list(con: sqlite3.Connection, path: str, name: str) -> bool:
-    return _exists(con) and con.execute("SELECT 1 FROM shortlist WHERE list = ? AND path = ?",
-                                        (name, path)).fetchone() is not None  # fmt: skip
+    store.shortlist_delete(con, name, path)
 
 
 def names(con: sqlite3.Connection) -> list[str]:
     """Every list of the index, by name."""
-    if not _exists(con):
-        return []
-    return [r[0] for r in con.execute("SELECT DISTINCT list FROM shortlist ORDER BY list")]
+    return store.shortlist_names(con)
 
 
 def entries(con: sqlite3.Connection, name: str = DEFAULT_LIST) -> list[dict]:
     """A list's tracks in the order they were added, with the index's fields (``missing``:
     the file is no longer an indexed track)."""
-    if not _exists(con):
-        return []
-    rows = con.execute(
-        "SELECT s.path, s.note, s.start, s.end, t.id, t.title, t.artist, t.album, t.duration "
-        "FROM shortlist s LEFT JOIN tracks t ON t.path = s.path AND t.status = 'ok' "
-        "WHERE s.list = ? ORDER BY s.added, s.rowid", (name,)).fetchall()  # fmt: skip
+    rows = store.shortlist_rows(con, name)
     out = []
     for position, (path, note, start, end, tid, title, artist, album, duration) in enumerate(
             rows, start=1):  # fmt: skip
@@ -154,7 +99,7 @@ def render(con: sqlite3.Connection, fmt: str, name: str = DEFAULT_LIST,
     fmt = format_of(fmt)
     rows = entries(con, name)
     if fmt == "json":
-        return json.dumps({"list": name, "index": str(idx.get_meta(con, "library") or ""),
+        return json.dumps({"list": name, "index": str(store.get_meta(con, "library") or ""),
                            "tracks": rows}, indent=2) + "\n"  # fmt: skip
     if fmt == "csv":
         buffer = io.StringIO()
@@ -166,7 +111,7 @@ def render(con: sqlite3.Connection, fmt: str, name: str = DEFAULT_LIST,
     for entry in rows:
         if entry["missing"]:
             continue
-        where = idx.library_path(con, entry["id"])
+        where = store.library_path(con, entry["id"])
         if where is None:
             continue
         shown = " - ".join(x for x in (entry["artist"], entry["title"]) if x) or Path(

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..config import GENRES
 from ..data.moods import EMOTIONS, MOODS
+from ..genres import GENRES
 from . import vocabulary
 
 try:

@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..config import GENRES, FeatureParams
+from ..config import FeatureParams
+from ..genres import GENRES
 
 
 def save_fig(
