@@ -24,9 +24,9 @@ pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (
 smoke: $(STAMP)
 	$(PY) -m filmgenre pipeline --profile smoke
 
-# two workers (the machine's two cores), a test file at a time: the two longest files,
-# tests/test_00_smoke_report.py and test_01_real_recordings_pipeline.py, are collected first
-# and so start on different workers (xdist's loadgroup cannot tag pytest 9.2's node ids)
+# two workers (the machine's two cores), a test file at a time; the two pipeline runs the
+# tests of tests/notebooks/ read start in the background at collection (tests/conftest.py)
+# and those tests run last, so the workers test everything else meanwhile
 PYTEST_WORKERS ?= 2
 
 test: $(STAMP)  ## the test suite (CI runs this through .ci/run)

@@ -28,10 +28,10 @@ import librosa
 import pandas as pd
 import soundfile as sf
 
-from filmgenre import runtime
 from filmgenre.config import FeatureParams, shared_dir
 from filmgenre.data import dataset, features
 from filmgenre.data.audio import is_audio_file
+from filmgenre.runtime import pools
 
 
 def _peak_mib(who: int) -> float:
@@ -128,16 +128,16 @@ def compare_start_methods(manifest, params: FeatureParams, jobs: int, seconds: f
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     model.predict(np.zeros((2, 4), np.float32), verbose=0)  # TensorFlow has run here now
     times, outputs = {}, {}
-    now = runtime.POOL_START_METHOD
+    now = pools.POOL_START_METHOD
     with tempfile.TemporaryDirectory() as root:
         for method in ("fork", now):
-            runtime.POOL_START_METHOD = method
+            pools.POOL_START_METHOD = method
             start = time.perf_counter()
             out = features.extract(manifest, params, cache_dir=Path(root) / method,
                                    n_jobs=jobs, progress=False)  # fmt: skip
             times[method] = time.perf_counter() - start
             outputs[method] = [dict(np.load(f)) for f in out.cues["features"]]
-        runtime.POOL_START_METHOD = now
+        pools.POOL_START_METHOD = now
         same = len(outputs["fork"]) == len(outputs[now]) and all(
             a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
             for a, b in zip(outputs["fork"], outputs[now], strict=True))  # fmt: skip

@@ -1,7 +1,7 @@
 """Float32 against the mixed policy this hardware runs fast, for every tile model.
 
 Trains each tile model of the default profile twice on a run's dataset (the notebooks'
-training settings, same seed): in float32 and in ``runtime.auto_precision()``
+training settings, same seed): in float32 and in ``devices.auto_precision()``
 (``mixed_bfloat16`` on CPUs with bfloat16 units, ``mixed_float16`` on GPUs). Prints the
 best validation ROC-AUC, the test macro ROC-AUC with its 95% film-bootstrap interval,
 the training time of each, and whether the mixed policy's test score lies inside the
@@ -29,10 +29,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from filmgenre import runtime
 from filmgenre.config import DEFAULTS
 from filmgenre.data import build, dataset
 from filmgenre.evaluation import evaluate, metrics
+from filmgenre.runtime import devices, scratch
 from filmgenre.training import loop as train
 
 TILE_MODELS = (
@@ -64,7 +64,7 @@ def main() -> int:
     if args.collection:
         return cross_validated(args)
     manifest = dataset.Manifest.load(Path(args.run) / "dataset")
-    mixed = runtime.auto_precision()
+    mixed = devices.auto_precision()
     rows = []
     for spec in args.models:
         name, kind = spec.split(":")
@@ -133,8 +133,8 @@ def cross_validated(args: argparse.Namespace) -> int:
 
     from filmgenre.evaluation import crossval
 
-    mixed = runtime.auto_precision()
-    work = runtime.scratch_dir("filmgenre-precision-")
+    mixed = devices.auto_precision()
+    work = scratch.scratch_dir("filmgenre-precision-")
     try:
         manifest = build.real_collection(args.collection, work / "dataset")
     except FileNotFoundError as error:

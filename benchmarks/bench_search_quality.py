@@ -27,11 +27,11 @@ import time
 
 import pandas as pd
 
-from filmgenre import runtime
 from filmgenre.data import build
 from filmgenre.evaluation.moods import collections
 from filmgenre.evaluation.moods import figures as mood_figures
 from filmgenre.library import mood_quality, quality
+from filmgenre.runtime import scratch
 
 
 def main() -> int:
@@ -46,7 +46,7 @@ def main() -> int:
     args = parser.parse_args()
     found = {}
     if args.only != "moods":
-        work = runtime.scratch_dir("filmgenre-quality-")
+        work = scratch.scratch_dir("filmgenre-quality-")
         try:
             manifest = build.real_collection(args.collection, work / "dataset")
         except FileNotFoundError as error:

@@ -9,7 +9,7 @@ by the same callback in both. Prints tiles/s and the ratio ours / plain per row.
     python benchmarks/bench_train.py [--tiles 4096] [--epochs 3] [--models study_cnn ...]
 
 Runs under any Keras backend (``KERAS_BACKEND=jax`` on a GPU machine without TensorFlow).
-Precisions: float32 and the mixed policy the hardware supports (``runtime.auto_precision``).
+Precisions: float32 and the mixed policy the hardware supports (``devices.auto_precision``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-from filmgenre import models, runtime
+from filmgenre import models
+from filmgenre.runtime import devices
 from filmgenre.training import loop as train
 
 
@@ -50,7 +51,7 @@ def _timer():
 def plain_fit(name: str, x, y, epochs: int, batch: int) -> float:
     import keras
 
-    runtime.set_seed(0)
+    devices.set_seed(0)
     model = models.build(name, x.shape[1:], y.shape[1])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     timer = _timer()
@@ -82,10 +83,10 @@ def main() -> int:
     x = rng.normal(size=(args.tiles, 40, 100)).astype(np.float32)
     y = (rng.random((args.tiles, 10)) < 0.25).astype(np.float32)
     xv, yv = x[: args.tiles // 4], y[: args.tiles // 4]
-    device = runtime.device_summary()
+    device = devices.device_summary()
     print(f"backend {keras.backend.backend()}, devices {device['gpus'] or 'CPU'}, "
           f"{args.tiles} tiles, batch {args.batch}")  # fmt: skip
-    precisions = list(dict.fromkeys(["float32", runtime.auto_precision()]))
+    precisions = list(dict.fromkeys(["float32", devices.auto_precision()]))
     rows = []
     for name in args.models:
         for precision in precisions:

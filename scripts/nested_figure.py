@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from filmgenre import runtime
 from filmgenre.config import DEFAULTS
 from filmgenre.data import build
 from filmgenre.evaluation import calibration, crossval
+from filmgenre.runtime import scratch
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
                         help="ensemble sizes the nested selection may choose besides single "
                         "families (the mean of the inner best k), e.g. 1 2 3")  # fmt: skip
     args = parser.parse_args()
-    work = runtime.scratch_dir("filmgenre-nested-")
+    work = scratch.scratch_dir("filmgenre-nested-")
     try:
         manifest = build.real_collection("filmscore", work / "dataset")
     except FileNotFoundError as error:

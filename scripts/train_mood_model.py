@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from filmgenre import runtime
 from filmgenre.config import FeatureParams
 from filmgenre.data.moods import MEANINGS
 from filmgenre.evaluation.moods import collections, figures, study
 from filmgenre.evaluation.moods.model import SHIPPED_DIR
+from filmgenre.runtime import versions
 
 
 def main() -> None:
@@ -63,7 +63,7 @@ def main() -> None:
         "choices": choices,
         "cross_validation": summary(found),
         "feature_params": asdict(FeatureParams()),
-        "versions": runtime.library_versions(),
+        "versions": versions.library_versions(),
     }  # fmt: skip
     print(f"wrote {model.save(args.out)}: {choices}")
     if args.json:

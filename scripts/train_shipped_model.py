@@ -20,10 +20,10 @@ import json
 import shutil
 from pathlib import Path
 
-from filmgenre import runtime
 from filmgenre.config import project_root
 from filmgenre.data import build
 from filmgenre.evaluation import crossval
+from filmgenre.runtime import scratch
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--similarity-only", action="store_true",
                         help="only learn the similarity space of the model folder there")
     args = parser.parse_args()
-    work = runtime.scratch_dir("filmgenre-shipped-")
+    work = scratch.scratch_dir("filmgenre-shipped-")
     try:
         manifest = build.real_collection("filmscore", work / "dataset", progress=True)
     except FileNotFoundError as error:

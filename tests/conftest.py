@@ -6,19 +6,21 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from filmgenre import runtime  # reads no settings at import, so it may precede them
+from filmgenre.runtime import scratch  # reads no settings at import, so it may precede them
 
 # Keep generated data and caches out of the repository's data/ for the whole session
 # (papermill kernels and xdist workers started by the tests inherit this too); the process
 # that made the folder deletes it when it exits.
 if "FILMGENRE_DATA" not in os.environ:
-    os.environ["FILMGENRE_DATA"] = str(runtime.scratch_dir("filmgenre-test-data-"))
+    os.environ["FILMGENRE_DATA"] = str(scratch.scratch_dir("filmgenre-test-data-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from filmgenre.config import project_root, shared_dir  # noqa: E402
@@ -71,23 +73,148 @@ def realaudio(shared) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> Path:
-    """The smoke profile run once for the session (every notebook through papermill, as
-    `filmgenre pipeline --profile smoke` runs it); tests read it, none changes it."""
-    reports = tmp_path_factory.mktemp("smoke-reports")
-    done = subprocess.run(
-        [sys.executable, "-m", "filmgenre", "pipeline", "--profile", "smoke", "--reports",
-         str(reports), "--run-id", "smoke"],
-        env={**os.environ, "FILMGENRE_ROOT": str(project_root())}, cwd=project_root(),
-        capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+# --- whole pipeline runs, started in the background as soon as tests are collected --------
+#
+# A run of every notebook is minutes of one process; tests that read it wait for it at the
+# end of the suite while the workers run everything else (the test items that need a run
+# are put last). The first process to claim a run's folder (in the directory every xdist
+# worker shares) starts it and, before it exits, waits for it to finish.
+
+#: (real-recordings) clips of each emotify genre the real-recordings run reads
+REAL_CLIPS_PER_GENRE = 8
+#: the notebooks the real-recordings run executes: what only real labels test (their own
+#: genres, crossval, the index of a run's own model); the synthetic run covers the rest
+REAL_NOTEBOOKS = ("01_dataset_assembly", "03_train_cnn", "07_evaluation",
+                  "08_cross_validation", "09_library_search")  # fmt: skip
+_LAUNCHED: list[subprocess.Popen] = []
+
+
+def _shared_folder(config) -> Path:
+    """The folder every worker of this session shares (the controller's base temp)."""
+    base = config._tmp_path_factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+def _smoke_command(folder: Path) -> tuple[list[str], Path]:
+    return ([sys.executable, "-m", "filmgenre", "pipeline", "--profile", "smoke", "--reports",
+             str(folder / "reports"), "--run-id", "smoke"], project_root())  # fmt: skip
+
+
+def _real_command(folder: Path) -> tuple[list[str], Path] | None:
+    """The real-recordings run: a third of emotify (8 clips a genre) with their own labels,
+    the notebooks of :data:`REAL_NOTEBOOKS` (None without ../shared's recordings)."""
+    import pandas as pd
+
+    shared = shared_dir()
+    source = None if shared is None else shared / "realaudio" / "emotify"
+    if source is None or not (source / "labels.csv").is_file():
+        return None
+    labels = pd.read_csv(source / "labels.csv")
+    subset = labels.groupby("genre", group_keys=False).head(REAL_CLIPS_PER_GENRE)
+    for rel in subset["file"]:  # a folder of their own: notebook 09 indexes the run's folder
+        (folder / "emotify" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, folder / "emotify" / rel)
+    subset.to_csv(folder / "labels.csv", index=False)
+    notebooks = folder / "notebooks"
+    notebooks.mkdir()
+    for name in REAL_NOTEBOOKS:
+        shutil.copy(project_root() / "notebooks" / f"{name}.ipynb", notebooks)
+    parameters = {
+        "audio_dir": "emotify",  # relative to where the command runs, as a user types it
+        "labels": str(folder / "labels.csv"), "genres": "auto", "label_column": "tags",
+        "binary_ensemble": "false", "feature_kinds": '["logmel"]',
+        "cv_families": '["mfcc_logreg", "musicnn_MTT_penultimate_logreg"]',
+        "cv_keras_models": "[]",
+        "library_dir": "run",  # the run's folder (these clips), not all of ../shared
+        # the run's own final model, whose genres are emotify's tags
+        "library_model": str(folder / "reports" / "real" / "models" / "mfcc_logreg_final"),
+        "mood_data": "none",  # the mood study's code paths run in the synthetic run
+    }  # fmt: skip
+    command = [sys.executable, "-m", "filmgenre", "pipeline", "--profile", "smoke",
+               "--notebooks", str(notebooks), "--reports", str(folder / "reports"),
+               "--run-id", "real"]  # fmt: skip
+    for name, value in parameters.items():
+        command += ["-p", name, value]
+    return command, folder
+
+
+#: fixture name -> how its run is started in a folder (None: it cannot run here)
+BACKGROUND_RUNS = {"smoke_run": _smoke_command, "real_run": _real_command}
+
+
+def _launch(folder: Path, command: list[str], cwd: Path) -> None:
+    env = {**os.environ, "FILMGENRE_ROOT": str(project_root())}
+    with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+    _LAUNCHED.append(process)
+
+    def record() -> None:
+        code = process.wait()
+        (folder / "returncode.tmp").write_text(str(code))
+        (folder / "returncode.tmp").rename(folder / "returncode")
+
+    threading.Thread(target=record, daemon=True).start()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Start the pipeline runs the selected tests read (once for all workers) and put those
+    tests last, so the workers run everything else meanwhile."""
+    def reads_a_run(item) -> bool:
+        return any(name in getattr(item, "fixturenames", ()) for name in BACKGROUND_RUNS)
+
+    for name, command_in in BACKGROUND_RUNS.items():
+        if config.option.collectonly or not any(name in getattr(i, "fixturenames", ())
+                                                 for i in items):  # fmt: skip
+            continue
+        folder = _shared_folder(config) / name
+        try:
+            folder.mkdir(parents=True)  # atomic: one process of the session wins
+        except FileExistsError:
+            continue
+        prepared = command_in(folder)
+        if prepared is None:
+            (folder / "returncode").write_text("skip")
+            continue
+        _launch(folder, *prepared)
+    items.sort(key=reads_a_run)  # stable: the rest keep their order
+
+
+def pytest_sessionfinish(session) -> None:
+    for process in _LAUNCHED:  # a worker done early still waits for the run it started
+        process.wait(timeout=3600)
+
+
+def _finished_run(config, name: str, run_id: str) -> Path:
+    folder = _shared_folder(config) / name
+    done = folder / "returncode"
+    deadline = time.monotonic() + 3600
+    while not done.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the {name} pipeline run did not finish within an hour")
+        time.sleep(1)
+    code = done.read_text()
+    if code == "skip":
+        pytest.skip("../shared/realaudio/emotify is absent (see its MANIFEST.md)")
+    stdout, stderr = (folder / "stdout").read_text(), (folder / "stderr").read_text()
+    assert code == "0", stdout[-3000:] + stderr[-5000:]
     # the command's stderr holds no known start-up line of TensorFlow or the kernels
     from filmgenre.cli.quiet import known_source
 
-    assert not [ln for ln in done.stderr.splitlines() if known_source(ln)], done.stderr[-3000:]
-    return reports / "smoke"
+    assert not [ln for ln in stderr.splitlines() if known_source(ln)], stderr[-3000:]
+    return folder / "reports" / run_id
+
+
+@pytest.fixture(scope="session")
+def smoke_run(request) -> Path:
+    """The smoke profile run once for the session (every notebook through papermill, as
+    `filmgenre pipeline --profile smoke` runs it); tests read it, none changes it."""
+    return _finished_run(request.config, "smoke_run", "smoke")
+
+
+@pytest.fixture(scope="session")
+def real_run(request) -> Path:
+    """The real-recordings run (see :func:`_real_command`), once for the session."""
+    return _finished_run(request.config, "real_run", "real")
 
 
 def chromium_executable() -> str | None:

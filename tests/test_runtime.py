@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from filmgenre import runtime
+from filmgenre.runtime import pools
 
 
 def _run_a_keras_model() -> None:
@@ -29,7 +29,7 @@ def test_every_pool_starts_workers_that_never_saw_tensorflow(monkeypatch, tmp_pa
     _run_a_keras_model()
     assert "tensorflow" in sys.modules
     monkeypatch.setenv("FILMGENRE_DATA", str(tmp_path))  # set after the fork server started
-    facts = list(runtime.process_map(runtime.worker_facts, list(range(8)), 2, chunksize=1))
+    facts = list(pools.process_map(pools.worker_facts, list(range(8)), 2, chunksize=1))
     assert len(facts) == 8
     assert {f["start_method"] for f in facts} == {"forkserver"}
     assert not any(f["tensorflow"] or f["keras"] for f in facts), facts
@@ -38,13 +38,13 @@ def test_every_pool_starts_workers_that_never_saw_tensorflow(monkeypatch, tmp_pa
 
 
 def test_no_module_of_the_package_starts_a_pool_of_its_own():
-    """Every pool goes through runtime.process_map (and so its start method)."""
-    package = Path(runtime.__file__).parent
+    """Every pool goes through pools.process_map (and so its start method)."""
+    package = Path(pools.__file__).parent.parent
     for path in package.rglob("*.py"):
         text = path.read_text()
         for needle in ("ProcessPoolExecutor(", "multiprocessing.Pool(", "mp.Pool("):
             if needle in text:
-                assert path.name == "runtime.py" and "mp_context=pool_context()" in text, path
+                assert path == Path(pools.__file__) and "mp_context=pool_context()" in text, path
 
 
 @pytest.mark.slow
@@ -85,8 +85,8 @@ def test_workers_never_run_the_parents_script_again(tmp_path):
     top, starts a pool: its workers are not prepared with its main module (which would run
     it again in each, or load TensorFlow there), so it runs once and its workers stay light."""
     script = tmp_path / "unguarded.py"
-    script.write_text("import keras\nfrom filmgenre import runtime\nprint('SCRIPT RAN')\n"
-                      "facts = list(runtime.process_map(runtime.worker_facts, [1, 2, 3, 4], 2, "
+    script.write_text("import keras\nfrom filmgenre.runtime import pools\nprint('SCRIPT RAN')\n"
+                      "facts = list(pools.process_map(pools.worker_facts, [1, 2, 3, 4], 2, "
                       "chunksize=1))\nprint('TF IN WORKERS', any(f['keras'] for f in facts))\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=180)  # fmt: skip

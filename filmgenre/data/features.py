@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..config import FeatureParams, data_dir
-from ..runtime import process_map
+from ..runtime.pools import process_map
 from .audio import AudioError, load_audio, loop_to_length
 from .dataset import NO_USABLE_AUDIO, Manifest
 
@@ -185,7 +185,7 @@ def _run_dask(jobs: list, scheduler: str, bar) -> dict[str, tuple[str | None, st
     audio and the cache folder at the same paths, e.g. a shared file system)."""
     from distributed import as_completed
 
-    from ..runtime import dask_client
+    from ..runtime.cluster import dask_client
 
     results = {}
     client = dask_client(scheduler)

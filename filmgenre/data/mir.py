@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..config import data_dir
-from ..runtime import process_map
+from ..runtime.pools import process_map
 from .audio import load_audio
 from .dataset import Manifest
 

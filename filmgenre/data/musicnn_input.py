@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..runtime import process_map
+from ..runtime.pools import process_map
 from .audio import AudioError, load_audio, loop_to_length
 from .dataset import Manifest
 from .features import default_cache_dir

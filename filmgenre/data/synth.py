@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from ..config import DEFAULTS
 
 from ..genres import GENRES
-from ..runtime import process_map
+from ..runtime.pools import process_map
 
 SR = 22050
 

@@ -331,7 +331,7 @@ def evaluate_run(
     ``metrics.json``."""
     from ..config import shared_file
     from ..data.dataset import Manifest
-    from ..runtime import library_versions
+    from ..runtime.versions import library_versions
     from ..training.artifacts import load_run_models
 
     run_dir = Path(run_dir)

@@ -80,7 +80,7 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
         raise FileNotFoundError(f"library folder not found: {library}")
     client = None
     if scheduler:  # a scheduler that is not there fails in seconds, before any work
-        from ..runtime import dask_client
+        from ..runtime.cluster import dask_client
 
         client = dask_client(scheduler)
     try:
@@ -189,7 +189,7 @@ def _batched_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: flo
                     n_jobs: int | None, stages: Stages) -> Iterator[list]:  # fmt: skip
     """The build's results a chunk at a time: files decoded in a pool that runs up to two
     chunks ahead of the scoring (so decoding overlaps musicnn), each chunk scored at once."""
-    from ..runtime import process_map
+    from ..runtime.pools import process_map
 
     jobs = [(str(path.resolve()), scorer.params, str(scorer.cache)) for path, _, _ in work]
     decoded = process_map(decode_file, jobs, n_jobs, ahead=2 * chunk)

@@ -5,7 +5,7 @@ moods (:data:`filmgenre.data.emotions.MOODS`) and the taggers' words (:mod:`.voc
 
 The file is data: it is read and checked once, and a mapping that names anything the base
 vocabulary lacks, a word listed twice or a word that hides a genre is an error naming the
-entry (tests/test_thesaurus.py loads it, so a bad entry fails a test, not a user). A word
+entry (tests/library/test_thesaurus.py loads it, so a bad entry fails a test, not a user). A word
 that is also a tagger's word (happy, sad, soft, sexy) means the thesaurus' mapping; the
 tagger's own word stays reachable as ``tag:<word>``.
 

@@ -288,7 +288,7 @@ def run_pipeline(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from ..runtime import library_versions
+    from ..runtime.versions import library_versions
 
     profile_values = profile_parameters(profile)
     missing = [p for p in REQUIRED.get(profile, ()) if (overrides or {}).get(p) is None]

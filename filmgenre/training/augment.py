@@ -26,7 +26,7 @@ from ..config import FeatureParams
 from ..data.audio import load_audio
 from ..data.dataset import Manifest
 from ..data.features import compute_features, default_cache_dir, fit_to_tile, tile
-from ..runtime import process_map
+from ..runtime.pools import process_map
 
 #: the effect settings; part of every variant's cache key
 EFFECTS = {

@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..config import FeatureParams
 from ..data.dataset import Manifest, source_summary
-from ..runtime import auto_precision, data_parallel, device_summary, library_versions, set_seed
+from ..runtime.devices import auto_precision, data_parallel, device_summary, set_seed
+from ..runtime.versions import library_versions
 from .artifacts import load_history
 from .config import STREAM_ABOVE_BYTES, TrainConfig
 from .cue_scores import PREDICT_BATCH, save_predictions

@@ -123,7 +123,7 @@ def train_sequence_pooler(
     """Train ``attention_pooling`` or ``gru_pooling`` on a trained tile model's frozen
     embeddings; saved as ``<base>+attention`` / ``<base>+gru`` with predictions."""
     from .. import models
-    from ..runtime import set_seed
+    from ..runtime.devices import set_seed
     from .config import TrainConfig
     from .loop import TrainResult, fit, run_info
 

@@ -84,7 +84,8 @@ def fit_final(
     calibrated probabilities; ``calibration`` (its cross-fitted ECE figures) is recorded.
     """
     from ...data.dataset import source_summary
-    from ...runtime import device_summary, library_versions
+    from ...runtime.devices import device_summary
+    from ...runtime.versions import library_versions
 
     family = family or FAMILIES[name]
     cues = manifest.cues.reset_index(drop=True)

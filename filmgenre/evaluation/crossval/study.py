@@ -288,7 +288,7 @@ class CrossValidationRun:
 
     def payload(self) -> dict:
         """Everything of the study for ``crossval/metrics.json``."""
-        from ...runtime import library_versions
+        from ...runtime.versions import library_versions
 
         def records(frame: pd.DataFrame | None) -> list | None:
             return None if frame is None else frame.to_dict("records")

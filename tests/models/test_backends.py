@@ -17,7 +17,8 @@ SCRIPT = r"""
 import json, sys
 import numpy as np
 import keras
-from filmgenre import models, runtime
+from filmgenre import models
+from filmgenre.runtime import devices
 from filmgenre.training import loop as train
 assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
 out = sys.argv[2]
@@ -38,7 +39,7 @@ result["attention_pooling"] = np.asarray(pooled(seq)).shape[1]
 patches = np.load(f"{out}/patches.npy")
 tagger = models.musicnn.load_pretrained()
 result["musicnn"] = np.asarray(tagger.predict(patches, verbose=0)).tolist()
-result["device"] = runtime.device_summary()
+result["device"] = devices.device_summary()
 print("RESULT" + json.dumps(result))
 """
 
@@ -131,10 +132,10 @@ def test_training_runs_data_parallel_over_two_devices(backend, tiny_manifest, tm
 
 
 def test_one_device_means_no_distribution():
-    from filmgenre import runtime
+    from filmgenre.runtime import devices
 
-    assert runtime.parallel_devices("none") == []
-    if len(runtime.device_summary()["gpus"]) < 2:  # "auto" spreads over GPUs only
-        assert runtime.parallel_devices("auto") == []
+    assert devices.parallel_devices("none") == []
+    if len(devices.device_summary()["gpus"]) < 2:  # "auto" spreads over GPUs only
+        assert devices.parallel_devices("auto") == []
     with pytest.raises(ValueError, match="unknown parallel mode"):
-        runtime.parallel_devices("many")
+        devices.parallel_devices("many")

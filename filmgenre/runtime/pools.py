@@ -1,16 +1,11 @@
-"""Where and how work runs: seeds, precision policy, library versions, devices, data
-parallelism (recorded in every model's ``config.json``) and per-file jobs over processes."""
+"""Per-file jobs over worker processes that are safe whatever the parent has loaded (started
+from a fork server that never ran TensorFlow), with bounded memory and a progress bar."""
 
 from __future__ import annotations
 
-import atexit
 import os
-import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -204,26 +199,6 @@ def _bounded_map(call: Callable[[Any], Any], jobs: Sequence[Any], n_jobs: int, b
 _END = object()
 
 
-#: seconds to wait for a Dask scheduler to answer before a command fails
-SCHEDULER_TIMEOUT_S = float(os.environ.get("FILMGENRE_SCHEDULER_TIMEOUT", "10"))
-
-
-def dask_client(scheduler: str):
-    """A client of the Dask scheduler at ``scheduler`` (not the process's default client: a
-    notebook's own client stays its default); a clear ValueError within
-    :data:`SCHEDULER_TIMEOUT_S` when none answers there."""
-    from distributed import Client
-
-    try:
-        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ValueError(
-            f"no Dask scheduler answers at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
-            f"({type(exc).__name__}: {exc}); start one (`dask scheduler`, workers with "
-            "`dask worker ADDRESS`) or leave out --scheduler to run on this machine"
-        ) from exc
-
-
 def worker_facts(_job: Any = None) -> dict[str, Any]:
     """What a pool worker runs with (its process id, whether TensorFlow or Keras is loaded
     in it, how it was started), for the tests that check :func:`process_map`'s workers."""
@@ -234,146 +209,3 @@ def worker_facts(_job: Any = None) -> dict[str, Any]:
             "keras": "keras" in sys.modules,
             "start_method": multiprocessing.get_start_method(allow_none=True),
             "data": os.environ.get("FILMGENRE_DATA")}  # fmt: skip
-
-
-def scratch_dir(prefix: str) -> Path:
-    """A new temporary folder that is deleted when this process exits.
-
-    For scripts and test sessions whose work folders hold gigabytes of decoded audio and
-    models: left behind, they filled the disk CI shares. ``FILMGENRE_KEEP_SCRATCH=1`` keeps it.
-    """
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    if os.environ.get("FILMGENRE_KEEP_SCRATCH") != "1":
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the Keras backend in one call."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-
-
-def auto_precision() -> str:
-    """The fastest safe policy here: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a
-    CPU with native bfloat16 units (AVX-512 BF16 or AMX), else ``float32``."""
-    if device_summary()["gpus"]:
-        return "mixed_float16"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "float32"
-    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of everything that can change a result, for reports and model folders."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import keras
-
-    out = {"python": platform.python_version(), "keras_backend": keras.backend.backend()}
-    for pkg in (
-        "numpy",
-        "scipy",
-        "pandas",
-        "scikit-learn",
-        "librosa",
-        "soundfile",
-        "keras",
-        "tensorflow-cpu",
-        "tensorflow",
-        "jax",
-        "torch",
-        "musicnn",
-        "papermill",
-        "matplotlib",
-    ):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def device_summary() -> dict[str, object]:
-    """Which backend and accelerators training will use."""
-    import keras
-
-    backend = keras.backend.backend()
-    gpus: list[str] = []
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
-    elif backend == "jax":
-        import jax
-
-        gpus = [str(d) for d in jax.devices() if d.platform == "gpu"]
-    elif backend == "torch":
-        import torch
-
-        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    return {
-        "backend": backend,
-        "gpus": gpus,
-        "device": "GPU" if gpus else "CPU",
-        "cpu_count": os.cpu_count(),
-    }
-
-
-def parallel_devices(mode: str = "auto") -> list[str]:
-    """The devices a data-parallel run of ``mode`` ("auto", "all", "none") spreads over;
-    one device or none means no distribution."""
-    import keras
-
-    if mode not in ("auto", "all", "none"):
-        raise ValueError(f"unknown parallel mode {mode!r}; choose auto, all or none")
-    if mode == "none":
-        return []
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        kinds = ("GPU",) if mode == "auto" else ("GPU", "CPU")
-        for kind in kinds:
-            found = [d.name for d in tf.config.list_logical_devices(kind)]
-            if len(found) > 1:
-                return found
-        return []
-    if backend == "jax":
-        import jax
-
-        found = [d for d in jax.devices() if mode == "all" or d.platform == "gpu"]
-        return [str(d) for d in found] if len(found) > 1 else []
-    return []  # torch: one device (torch's DistributedDataParallel needs a launcher)
-
-
-@contextmanager
-def data_parallel(mode: str = "auto"):
-    """Build, compile and fit models inside this to split each batch over
-    :func:`parallel_devices`; yields the device names (empty: one device, no change)."""
-    import keras
-
-    devices = parallel_devices(mode)
-    if not devices:
-        yield []
-        return
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        with tf.distribute.MirroredStrategy(devices).scope():
-            yield devices
-        return
-    import jax
-
-    wanted = set(devices)
-    previous = keras.distribution.distribution()
-    keras.distribution.set_distribution(
-        keras.distribution.DataParallel(devices=[d for d in jax.devices() if str(d) in wanted])
-    )
-    try:
-        yield devices
-    finally:
-        keras.distribution.set_distribution(previous)
