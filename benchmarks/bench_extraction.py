@@ -62,7 +62,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--start-methods", action="store_true",
                         help="also compare pool start methods (fork vs forkserver)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
+    if args.quick:
+        args.limit, args.jobs = 4, 2
     folder = Path(args.audio) if args.audio else None
     if folder is None:
         shared = shared_dir()

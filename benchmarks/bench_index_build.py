@@ -109,7 +109,8 @@ def make_libraries(folder: Path, n_cues: int, n_songs: int) -> dict[str, tuple[P
 
     shared = shared_dir()
     if shared is None:
-        raise SystemExit("bench_index_build needs ../shared/realaudio (filmscore, emotify)")
+        print("bench_index_build needs ../shared/realaudio (filmscore, emotify): absent")
+        raise SystemExit(2)
     cues = sorted((shared / "realaudio" / "filmscore").rglob("*.mp3"))[:n_cues]
     out = {}
     lib = folder / "cues"
@@ -193,7 +194,11 @@ def main() -> None:
     parser.add_argument("--cues", type=int, default=48, help="15 s film cues")
     parser.add_argument("--songs", type=int, default=6, help="3.5 min songs")
     parser.add_argument("--dask", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
+    if args.quick:
+        args.cues, args.songs = 3, 1
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         tmp = Path(tmp)
         libraries = make_libraries(tmp, args.cues, args.songs)

@@ -175,7 +175,11 @@ def main() -> None:
                         help="also measure the approximate graph at the largest size")
     parser.add_argument("--real", type=int, default=60, help="real files for the build rate "
                         "(0: skip)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.queries, args.graph, args.real = "2000", 20, False, 3
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         sizes = [int(s) for s in args.sizes.split(",")]

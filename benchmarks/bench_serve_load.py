@@ -132,7 +132,11 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--tracks", type=int, default=40, help="tracks indexed before the load")
     parser.add_argument("--added", type=int, default=12, help="tracks the update adds")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds, args.tracks, args.added = 4, 4.0, 4, 2
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["FILMGENRE_DATA"] = str(tmp / "data")  # a cold cache, like a new user

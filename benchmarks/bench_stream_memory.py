@@ -32,8 +32,9 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def write_collection(folder: Path, scale: int, seed: int = 0) -> Path:
-    """Feature caches and a manifest of ``scale`` x the default collection's size."""
+def write_collection(folder: Path, scale: int, seed: int = 0, films: int | None = None) -> Path:
+    """Feature caches and a manifest of ``scale`` x the default collection's size (or x
+    ``films`` films)."""
     import pandas as pd
 
     from filmgenre.config import FeatureParams
@@ -45,7 +46,7 @@ def write_collection(folder: Path, scale: int, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     lo, hi = DEFAULTS["cues_per_film"]
     rows = []
-    for film in range(DEFAULTS["n_films"] * scale):
+    for film in range((films or DEFAULTS["n_films"]) * scale):
         labels = rng.random(len(GENRES)) < 0.25
         labels[rng.integers(len(GENRES))] = True
         split = rng.choice(["train", "val", "test"], p=DEFAULTS["split_fractions"])
@@ -74,14 +75,14 @@ def write_collection(folder: Path, scale: int, seed: int = 0) -> Path:
     return folder / "dataset"
 
 
-def child(dataset_dir: str, stream: bool, model: str) -> None:
-    """One case, in its own process: train four epochs, print a JSON line."""
+def child(dataset_dir: str, stream: bool, model: str, epochs: int = 4) -> None:
+    """One case, in its own process: train ``epochs`` epochs, print a JSON line."""
     from filmgenre.data.dataset import Manifest
     from filmgenre.training import loop as train
 
     manifest = Manifest.load(dataset_dir)
     before = peak_rss_mib()
-    config = train.TrainConfig(epochs=4, patience=9, batch_size=64, verbose=0, stream=stream,
+    config = train.TrainConfig(epochs=epochs, patience=9, batch_size=64, verbose=0, stream=stream,
                                precision="auto")  # fmt: skip
     with tempfile.TemporaryDirectory() as out:
         result = train.train_model(model, manifest, out, "logmel", config=config)
@@ -98,17 +99,24 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--model", default="study_cnn")
     parser.add_argument("--child", nargs=2, metavar=("DATASET", "STREAM"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs each case trains")
     args = parser.parse_args()
+    films = None
+    if args.quick:
+        args.scale, args.epochs, films = 2, 2, 12
     if args.child:
-        child(args.child[0], args.child[1] == "1", args.model)
+        child(args.child[0], args.child[1] == "1", args.model, args.epochs)
         return 0
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for scale in (1, args.scale):
-            dataset_dir = write_collection(Path(tmp) / f"x{scale}", scale)
+            dataset_dir = write_collection(Path(tmp) / f"x{scale}", scale, films=films)
             for stream in (True, False):
                 done = subprocess.run(
-                    [sys.executable, __file__, "--model", args.model, "--child",
+                    [sys.executable, __file__, "--model", args.model, "--epochs",
+                     str(args.epochs), "--child",
                      str(dataset_dir), str(int(stream))],
                     capture_output=True, text=True, check=False,
                     env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},

@@ -76,13 +76,13 @@ import json, resource, sys, time
 from pathlib import Path
 import numpy as np
 from filmgenre import predict
-from filmgenre.data import features, musicnn_input
+from filmgenre.data import dataset, features, musicnn_input
 from filmgenre.training import cue_scores, inputs
 files = sorted(Path({str(files_dir)!r}).glob("*.wav"))[:{n}]
 start = time.perf_counter()
 if {baseline!r}:
     model, info = predict.load_trained({str(model_dir)!r})
-    m = features.extract(predict._collection(files), progress=False)
+    m = features.extract(dataset.Manifest.of_files(files), progress=False)
     musicnn_input.extract_inputs(m, progress=False)
     x, _, idx, cues = inputs.load_inputs(m, None, "musicnn_patches")
     tile_scores = np.asarray(model.predict(x, batch_size=512, verbose=0))
@@ -111,7 +111,11 @@ def main() -> int:
         action="store_true",
         help="also measure the old all-at-once prediction (smallest count)",
     )
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
+    if args.quick:
+        args.counts, args.seconds = [2, 3], 4.0
     with tempfile.TemporaryDirectory(prefix="filmgenre-bench-tag-") as tmp:
         os.environ.setdefault("FILMGENRE_DATA", str(Path(tmp) / "data"))
         started = time.perf_counter()

@@ -78,7 +78,11 @@ def main() -> int:
         "--models", nargs="+", default=["study_cnn", "resnet_cnn", "fcn_cnn", "tile_mlp"]
     )
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
+    if args.quick:
+        args.tiles, args.epochs, args.models = 128, 2, ["study_cnn"]
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.tiles, 40, 100)).astype(np.float32)
     y = (rng.random((args.tiles, 10)) < 0.25).astype(np.float32)

@@ -138,8 +138,16 @@ def _real_command(folder: Path) -> tuple[list[str], Path] | None:
     return command, folder
 
 
+def _quick_benchmarks_command(folder: Path) -> tuple[list[str], Path]:
+    """Every ``make bench-*`` target on tiny inputs, one after another
+    (benchmarks/run_quick.py)."""
+    return ([sys.executable, str(project_root() / "benchmarks" / "run_quick.py"),
+             str(folder / "reports")], project_root())  # fmt: skip
+
+
 #: fixture name -> how its run is started in a folder (None: it cannot run here)
-BACKGROUND_RUNS = {"smoke_run": _smoke_command, "real_run": _real_command}
+BACKGROUND_RUNS = {"smoke_run": _smoke_command, "real_run": _real_command,
+                   "quick_benchmarks": _quick_benchmarks_command}  # fmt: skip
 
 
 def _launch(folder: Path, command: list[str], cwd: Path) -> None:
@@ -209,6 +217,20 @@ def smoke_run(request) -> Path:
     """The smoke profile run once for the session (every notebook through papermill, as
     `filmgenre pipeline --profile smoke` runs it); tests read it, none changes it."""
     return _finished_run(request.config, "smoke_run", "smoke")
+
+
+@pytest.fixture(scope="session")
+def quick_benchmarks(request) -> Path:
+    """The folder of every benchmark's quick run (``<target>.out/.err/.rc``), once for the
+    session; the runner's own exit status is read per target by the tests."""
+    folder = _shared_folder(request.config) / "quick_benchmarks"
+    done = folder / "returncode"
+    deadline = time.monotonic() + 3600
+    while not done.exists():
+        if time.monotonic() > deadline:
+            pytest.fail("the quick benchmarks did not finish within an hour")
+        time.sleep(1)
+    return folder / "reports"
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,8 @@ def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
                 segment_seconds: float, stages: Stages | None = None
                 ) -> Iterator[list]:  # fmt: skip
     """The build's outcomes from the cluster ``client`` talks to (a
-    :func:`filmgenre.runtime.cluster.dask_client`), ``chunk`` at a time in the order groups finish."""
+    :func:`filmgenre.runtime.cluster.dask_client`), ``chunk`` at a time in the order groups
+    finish."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
