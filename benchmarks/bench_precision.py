@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from filmgenre.config import DEFAULTS
-from filmgenre.data import build, dataset
+from filmgenre.data import assemble, dataset
 from filmgenre.evaluation import evaluate, metrics
 from filmgenre.runtime import devices, scratch
 from filmgenre.training import loop as train
@@ -131,15 +131,15 @@ def cross_validated(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from filmgenre.evaluation import crossval
+    from filmgenre.evaluation.crossval import folds, loops, oof
 
     mixed = devices.auto_precision()
     work = scratch.scratch_dir("filmgenre-precision-")
     try:
-        manifest = build.real_collection(args.collection, work / "dataset")
+        manifest = assemble.real_collection(args.collection, work / "dataset")
     except FileNotFoundError as error:
         raise SystemExit(str(error)) from None
-    cv = crossval.CVConfig(k=args.folds, seed=DEFAULTS["seed"])
+    cv = folds.CVConfig(k=args.folds, seed=DEFAULTS["seed"])
     print(f"{args.collection}: {manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "
           f"{len(manifest.genres)} genres, {cv.k} folds; mixed policy here: {mixed}", flush=True)
     rows = []
@@ -158,11 +158,11 @@ def cross_validated(args: argparse.Namespace) -> int:
             )  # fmt: skip
             label = f"{name}_{kind}_{precision}_{data}_seed{seed}"
             started = time.perf_counter()
-            results[variant, seed] = crossval.cross_validate_keras(
+            results[variant, seed] = loops.cross_validate_keras(
                 name, manifest, work / "models", kind, cv, config, label=label)  # fmt: skip
             seconds = time.perf_counter() - started
             epochs = _best_epochs(work / "models" / label)
-            scores = {level: crossval.score_frame(crossval.at_level(
+            scores = {level: oof.score_frame(oof.at_level(
                 results[variant, seed].predictions, manifest.genres, level), manifest.genres,
                 args.n_boot) for level in ("cue", "film (mean of cues)")}  # fmt: skip
             row = {"model": spec, "variant": variant, "seed": seed, "seconds": round(seconds, 1),
@@ -173,7 +173,7 @@ def cross_validated(args: argparse.Namespace) -> int:
                 row[f"{key}_ci95"] = sc["ci95"]["macro_roc_auc"]
             base = results.get((VARIANTS[0], args.train_seeds[0]))
             if base is not None and (variant, seed) != (VARIANTS[0], args.train_seeds[0]):
-                d = crossval.paired(results[variant, seed].predictions, base.predictions,
+                d = oof.paired(results[variant, seed].predictions, base.predictions,
                                     manifest.genres, args.n_boot)  # fmt: skip
                 row["cue_minus_float32_memory"] = [d["difference"], d["ci95_low"], d["ci95_high"]]
             rows.append(row)

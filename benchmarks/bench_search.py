@@ -133,12 +133,12 @@ def build_rate(n_files: int) -> tuple[float, float, int] | None:
     script = r"""
 import sys, time, shutil, pandas as pd, numpy as np
 from pathlib import Path
-from filmgenre import library
+from filmgenre.library import ingest
 from filmgenre.data import dataset, features
 kind, lib, index_file, files = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 started = time.perf_counter()
 if kind == "index":
-    report = library.build(lib, index_file, "shipped", progress=False)  # the model, by name
+    report = ingest.build(lib, index_file, "shipped", progress=False)  # the model, by name
     assert report.tracks == len(files), report
 else:
     m = dataset.Manifest(pd.DataFrame({"film": files, "cue": files, "path": files,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from filmgenre.data import build
+from filmgenre.data import assemble
 from filmgenre.evaluation.moods import collections
 from filmgenre.evaluation.moods import figures as mood_figures
 from filmgenre.library import mood_quality, quality
@@ -79,7 +79,7 @@ def main() -> int:
         if args.quick:
             collection = some_films(args.collection, 16, work / "films")
         try:
-            manifest = build.real_collection(collection, work / "dataset")
+            manifest = assemble.real_collection(collection, work / "dataset")
         except FileNotFoundError as error:
             print(f"no collection to measure: {error}")
             return 2

@@ -50,13 +50,13 @@ def write_files(folder: Path, n: int, seconds: float) -> list[Path]:
 
 def save_model(folder: Path) -> Path:
     """The fine-tuning architecture with pretrained weights, saved as a model folder."""
-    from filmgenre import models
     from filmgenre.config import FeatureParams
     from filmgenre.genres import GENRES
-    from filmgenre.models import musicnn
+    from filmgenre.models import musicnn, registry
 
     folder.mkdir(parents=True, exist_ok=True)
-    model = models.build("musicnn_finetuned", (musicnn.PATCH_FRAMES, musicnn.N_MELS), len(GENRES))
+    model = registry.build_model("musicnn_finetuned", (musicnn.PATCH_FRAMES, musicnn.N_MELS),
+                                 len(GENRES))  # fmt: skip
     model.save(folder / "model.keras")
     info = {
         "input": "musicnn_patches",

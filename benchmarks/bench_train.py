@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from filmgenre import models
+from filmgenre.models import registry
 from filmgenre.runtime import devices
 from filmgenre.training import loop as train
 
@@ -52,7 +52,7 @@ def plain_fit(name: str, x, y, epochs: int, batch: int) -> float:
     import keras
 
     devices.set_seed(0)
-    model = models.build(name, x.shape[1:], y.shape[1])
+    model = registry.build_model(name, x.shape[1:], y.shape[1])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     timer = _timer()
     model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[timer])
@@ -60,7 +60,7 @@ def plain_fit(name: str, x, y, epochs: int, batch: int) -> float:
 
 
 def our_fit(name: str, x, y, xv, yv, epochs: int, batch: int) -> float:
-    model = models.build(name, x.shape[1:], y.shape[1])
+    model = registry.build_model(name, x.shape[1:], y.shape[1])
     config = train.TrainConfig(epochs=epochs, batch_size=batch, patience=epochs, verbose=0)
     with tempfile.TemporaryDirectory() as out:
         _, history = train.fit(model, x, y, xv, yv, out, config)

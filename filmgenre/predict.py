@@ -118,7 +118,7 @@ def load_trained(model_dir: str | os.PathLike[str]):
     """(Keras model, its config.json) from a model folder."""
     import keras
 
-    from . import models  # noqa: F401  (registers the custom layers and losses)
+    from .models import registry  # noqa: F401  (registers the custom layers and losses)
 
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
@@ -145,8 +145,8 @@ def tag_files(
     model in batches sized to its input, so memory stays bounded for any number of files.
     """
     from .data import musicnn_input
-    from .evaluation.crossval import cue_vectors
-    from .training import pooling as cue_pooling
+    from .evaluation.crossval.vectors import cue_vectors
+    from .training import cue_pooling
     from .training.cue_scores import predict_cues
     from .training.inputs import load_inputs
 

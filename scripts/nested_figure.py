@@ -20,8 +20,10 @@ import argparse
 import time
 
 from filmgenre.config import DEFAULTS
-from filmgenre.data import build
-from filmgenre.evaluation import calibration, crossval
+from filmgenre.data import assemble
+from filmgenre.evaluation import calibration
+from filmgenre.evaluation.crossval import folds, oof, vectors
+from filmgenre.evaluation.crossval import study as cv_study
 from filmgenre.runtime import scratch
 
 
@@ -30,19 +32,19 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--families", nargs="+", default=list(DEFAULTS["cv_families"]),
-                        choices=sorted(crossval.FAMILIES))  # fmt: skip
+                        choices=sorted(vectors.FAMILIES))  # fmt: skip
     parser.add_argument("--ensembles", type=int, nargs="+", default=[1],
                         help="ensemble sizes the nested selection may choose besides single "
                         "families (the mean of the inner best k), e.g. 1 2 3")  # fmt: skip
     args = parser.parse_args()
     work = scratch.scratch_dir("filmgenre-nested-")
     try:
-        manifest = build.real_collection("filmscore", work / "dataset")
+        manifest = assemble.real_collection("filmscore", work / "dataset")
     except FileNotFoundError as error:
         raise SystemExit(str(error)) from None
     families = list(dict.fromkeys(["mfcc_logreg", *args.families]))  # the anchor first
-    study = crossval.CrossValidationRun(manifest, work,
-                                        crossval.CVConfig(k=args.folds, repeats=args.repeats))
+    study = cv_study.CrossValidationRun(manifest, work,
+                                        folds.CVConfig(k=args.folds, repeats=args.repeats))
     started = time.perf_counter()
     study.run_models(families, ensemble=False, nested=True, progress=False,
                      nested_ensembles=tuple(args.ensembles))  # fmt: skip
@@ -62,18 +64,18 @@ def main() -> None:
         print("\nfilm-level models vs the mean of their cue-level counterpart's cue scores:")
         print(film_models.drop(columns=["metric", "interval_excludes_zero"]).round(3)
               .to_string(index=False))  # fmt: skip
-    segments = {n: crossval.FAMILIES[n].pooled_counterpart for n in families
-                if crossval.FAMILIES[n].level == "segment"}  # fmt: skip
+    segments = {n: vectors.FAMILIES[n].pooled_counterpart for n in families
+                if vectors.FAMILIES[n].level == "segment"}  # fmt: skip
     for name, counterpart in segments.items():
         if counterpart in study.results:
-            pair = crossval.paired_with({n: study.results[n] for n in (counterpart, name)},
+            pair = oof.paired_with({n: study.results[n] for n in (counterpart, name)},
                                         counterpart, genres=manifest.genres)  # fmt: skip
             print(f"\n{name} vs {counterpart} (learned from segments vs from the cue vector):")
             print(pair[["level", "difference", "ci95_low", "ci95_high"]].round(3)
                   .to_string(index=False))  # fmt: skip
     print("\nfamilies chosen by the outer folds:")
     print(study.nested_choices().to_string(index=False))
-    frame = study.results[crossval.study.NESTED].predictions
+    frame = study.results[cv_study.NESTED].predictions
     genres = manifest.genres
     y = frame[[f"y_{g}" for g in genres]].to_numpy(float)
     s = frame[[f"p_{g}" for g in genres]].to_numpy(float)

@@ -21,8 +21,9 @@ import shutil
 from pathlib import Path
 
 from filmgenre.config import project_root
-from filmgenre.data import build
-from filmgenre.evaluation import crossval
+from filmgenre.data import assemble
+from filmgenre.evaluation.crossval import folds, vectors
+from filmgenre.evaluation.crossval import study as cv_study
 from filmgenre.runtime import scratch
 
 
@@ -35,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     work = scratch.scratch_dir("filmgenre-shipped-")
     try:
-        manifest = build.real_collection("filmscore", work / "dataset", progress=True)
+        manifest = assemble.real_collection("filmscore", work / "dataset", progress=True)
     except FileNotFoundError as error:
         raise SystemExit(str(error)) from None
     print(f"{manifest.cues.film.nunique()} films, {len(manifest.cues)} cues, "
@@ -45,7 +46,7 @@ def main() -> None:
     if args.similarity_only:
         fit_similarity(manifest, out, args.family)
         return
-    study = crossval.CrossValidationRun(manifest, work, crossval.CVConfig(k=5, repeats=3),
+    study = cv_study.CrossValidationRun(manifest, work, folds.CVConfig(k=5, repeats=3),
                                         n_boot=1000, anchor="mfcc_logreg")
     study.run_models([args.family, "mfcc_logreg"], ensemble=False, progress=True)
     tables = study.score()
@@ -78,14 +79,14 @@ def fit_similarity(manifest, out: Path, family: str) -> None:
     from filmgenre.predict import load_trained
 
     cues = manifest.cues.reset_index(drop=True)
-    x = crossval.cue_vectors(manifest, crossval.FAMILIES[family].parts, progress=True)
+    x = vectors.cue_vectors(manifest, vectors.FAMILIES[family].parts, progress=True)
     model, _ = load_trained(out)
     scores = np.asarray(model.predict(x, verbose=0))
     film = cues["film"].astype(str).to_numpy()
     track = (cues["film"].astype(str) + "/" + cues["track"].astype(str)).to_numpy()
     labels = cues[list(manifest.genres)].to_numpy().astype(bool)
-    folds = crossval.assign_folds(cues, manifest.genres, 5, 0)
-    settings, rows = similarity.choose(x, film, scores, track, labels, folds)
+    fold_of = folds.assign_folds(cues, manifest.genres, 5, 0)
+    settings, rows = similarity.choose(x, film, scores, track, labels, fold_of)
     best = max(rows, key=lambda r: r["criterion"])
     space = similarity.fit(x, film, scores, **settings)
     space.settings.update({"chosen_by": "film-grouped 5-fold cross-validation on the training "

@@ -24,7 +24,7 @@ if "FILMGENRE_DATA" not in os.environ:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from filmgenre.config import project_root, shared_dir  # noqa: E402
-from filmgenre.data import build, dataset, synth  # noqa: E402
+from filmgenre.data import assemble, dataset, synth  # noqa: E402
 from filmgenre.predict import shipped_models  # noqa: E402
 
 #: where tests leave what a person may want to look at (browser screenshots); git-ignored
@@ -48,7 +48,7 @@ def tiny_collection(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_manifest(tiny_collection, tmp_path_factory) -> dataset.Manifest:
     """The tiny collection assembled: manifest with cached features and film splits."""
-    return build.build_dataset(
+    return assemble.build_dataset(
         tiny_collection / "audio",
         tiny_collection / "labels.csv",
         tmp_path_factory.mktemp("manifest"),
@@ -164,6 +164,7 @@ def _launch(folder: Path, command: list[str], cwd: Path) -> None:
     threading.Thread(target=record, daemon=True).start()
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
 def pytest_collection_modifyitems(config, items) -> None:
     """Start the pipeline runs the selected tests read (once for all workers) and put those
     tests last, so the workers run everything else meanwhile."""

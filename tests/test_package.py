@@ -54,3 +54,35 @@ def test_all_sql_lives_in_the_store():
             elsewhere[name] = found
     assert not elsewhere, f"SQL outside {SQL_OWNER}: {elsewhere}"
     assert sql_in((PACKAGE / SQL_OWNER).read_text())  # and the owner is where it is
+
+
+def reexported(source: str) -> list[str]:
+    """Names a package's ``__init__`` hands on without using them itself (imported to be
+    exposed), and ``__all__`` or a module ``__getattr__`` (lazy re-exports)."""
+    tree = ast.parse(source)
+    imported = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            for alias in node.names:
+                imported[alias.asname or alias.name] = node.lineno
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    found = [f"{name} (line {line})" for name, line in imported.items() if name not in used]
+    found += [f"{n.name}" for n in tree.body if isinstance(n, ast.FunctionDef)
+              and n.name == "__getattr__"]  # fmt: skip
+    found += ["__all__" for n in tree.body if isinstance(n, ast.Assign)
+              and any(getattr(t, "id", "") == "__all__" for t in n.targets)]  # fmt: skip
+    return found
+
+
+def test_the_scanner_finds_a_reexport():
+    assert reexported("from .loop import train_model\n") == ["train_model (line 1)"]
+    assert reexported("def __getattr__(name):\n    pass\n") == ["__getattr__"]
+    assert not reexported("from . import store\n\ndef f():\n    return store.connect\n")
+
+
+def test_no_package_reexports_its_modules_names():
+    """One way to reach a public name: import the module that defines it (a package's
+    ``__init__`` says what its modules are and hands nothing on)."""
+    found = {str(p.relative_to(PACKAGE)): names for p in PACKAGE.rglob("__init__.py")
+             if (names := reexported(p.read_text()))}  # fmt: skip
+    assert not found, found

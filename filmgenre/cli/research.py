@@ -56,7 +56,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_dataset_build(args: argparse.Namespace) -> int:
     from ..data import dataset
-    from ..data.build import build_dataset
+    from ..data.assemble import build_dataset
     from ..genres import GENRES
 
     try:

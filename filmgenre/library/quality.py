@@ -134,7 +134,7 @@ def _calibrated(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def _fold_scores(family, x: np.ndarray, y: np.ndarray, group: np.ndarray, train: np.ndarray,
                  seed: int) -> np.ndarray:  # fmt: skip
     """Every cue's scores from the family fitted on the ``train`` cues."""
-    from ..evaluation.crossval import fit_head, predict_head, select_strength
+    from ..evaluation.crossval.heads import fit_head, predict_head, select_strength
 
     strength = select_strength(family, x[train], y[train], group[train], seed)
     return predict_head(fit_head(family.head, x[train], y[train], strength, seed), x)
@@ -143,7 +143,7 @@ def _fold_scores(family, x: np.ndarray, y: np.ndarray, group: np.ndarray, train:
 def _inner_scores(family, x: np.ndarray, y: np.ndarray, group: np.ndarray, seed: int,
                   k: int = 4) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(out-of-fold scores, fold) of these (training) cues over ``k`` inner folds by group."""
-    from ..evaluation.crossval import assign_folds
+    from ..evaluation.crossval.folds import assign_folds
 
     cues = pd.DataFrame({"film": group, **{str(j): y[:, j] for j in range(y.shape[1])}})
     inner = assign_folds(cues, tuple(str(j) for j in range(y.shape[1])), k, seed)
@@ -177,7 +177,8 @@ def out_of_fold(manifest, family_name: str = "combined_meandiff", anchor: str = 
     :data:`.similarity.GRID`) and find its neighbours there and in the PCA vectors of
     before; choose the ranking of mixes inside each fold. The cue table needs a ``track``
     column (else each cue is its own track)."""
-    from ..evaluation.crossval import FAMILIES, CVConfig, cue_vectors, groups
+    from ..evaluation.crossval.folds import CVConfig, groups
+    from ..evaluation.crossval.vectors import FAMILIES, cue_vectors
 
     family, anchor_family = FAMILIES[family_name], FAMILIES[anchor]
     cues = manifest.cues.reset_index(drop=True)

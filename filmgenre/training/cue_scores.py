@@ -1,7 +1,7 @@
 """Tile scores to cue scores, and a model's per-cue prediction table.
 
 Below the training loop (which saves every model's validation and test predictions) and
-below :mod:`filmgenre.training.pooling`, which adds pooling with learned models on top.
+below :mod:`filmgenre.training.cue_pooling`, which adds pooling with learned models on top.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from ..data.features import load_summaries, load_tiles
 from .streaming import per_cue_subset
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
+    from .settings import TrainConfig
     from .streaming import TileIndex
 
 

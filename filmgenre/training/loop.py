@@ -22,9 +22,9 @@ from ..data.dataset import Manifest, source_summary
 from ..runtime.devices import auto_precision, data_parallel, device_summary, set_seed
 from ..runtime.versions import library_versions
 from .artifacts import load_history
-from .config import STREAM_ABOVE_BYTES, TrainConfig
 from .cue_scores import PREDICT_BATCH, save_predictions
 from .inputs import divisible, feature_label, load_inputs, training_examples, training_index
+from .settings import STREAM_ABOVE_BYTES, TrainConfig
 
 
 def _throughput_callback():
@@ -243,11 +243,11 @@ def train_model(
     """
     import keras
 
-    from .. import models
+    from ..models import registry
 
     label = label or name
     out = Path(run_dir) / "models" / label
-    _, input_kind = models.MODELS[name]
+    _, input_kind = registry.MODELS[name]
     genres = manifest.genres
     if resume and (out / "config.json").is_file() and (out / "model.keras").is_file():
         info = json.loads((out / "config.json").read_text())
@@ -293,7 +293,7 @@ def train_model(
         with data_parallel(config.parallel) as devices:
             # JAX splits each batch into equal parts, one per device; TensorFlow needs not
             multiple = len(devices) if devices and keras.backend.backend() == "jax" else 1
-            model = models.build(name, input_shape, len(genres), **model_kwargs)
+            model = registry.build_model(name, input_shape, len(genres), **model_kwargs)
             started = time.perf_counter()
             if stream:
                 model, history = fit_streamed(model, train_index, val_index, out, config,

@@ -209,10 +209,10 @@ MIN_BLOCK_CUES = 32
 
 def auto_block_cues(index: TileIndex, cache_bytes: int | None = None) -> int:
     """Cues per shuffle block such that two blocks of matrices of the index's mean size fit
-    ``cache_bytes`` (default :data:`filmgenre.training.config.STREAM_CACHE_BYTES`), at least
+    ``cache_bytes`` (default :data:`filmgenre.training.settings.STREAM_CACHE_BYTES`), at least
     :data:`MIN_BLOCK_CUES`: wide blocks mix a batch from many cues, which training needs
     (blocks of 32 cost the study CNN 0.05 macro ROC-AUC on emotify, see the README)."""
-    from .config import STREAM_CACHE_BYTES
+    from .settings import STREAM_CACHE_BYTES
 
     budget = STREAM_CACHE_BYTES if cache_bytes is None else cache_bytes
     sizes = index.source_bytes()

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from filmgenre.config import project_root
-from filmgenre.data import audio, build, dataset, features
+from filmgenre.data import assemble, audio, dataset, features
 
 
 def _tone_wav(path, seconds=11.0, sr=22050, freq=330.0):
@@ -84,7 +84,7 @@ def test_a_3_s_cue_is_looped_to_one_tile_and_the_rule_can_be_turned_off(tmp_path
     short = _tone_wav(tmp_path / "audio" / "Film A" / "stinger.wav", seconds=3.0)
     labels = tmp_path / "labels.csv"
     labels.write_text("film,genres\nFilm A,Thriller\n")
-    m = build.build_dataset(tmp_path / "audio", labels, progress=False, n_jobs=1,
+    m = assemble.build_dataset(tmp_path / "audio", labels, progress=False, n_jobs=1,
                             fractions=(1.0, 0.0, 0.0))  # fmt: skip
     assert m.cues["n_tiles"].tolist() == [1] and m.skipped.empty
     params = features.FeatureParams()
@@ -96,7 +96,7 @@ def test_a_3_s_cue_is_looped_to_one_tile_and_the_rule_can_be_turned_off(tmp_path
 
     off = features.FeatureParams(short_cues="skip")
     with pytest.raises(ValueError, match="no usable cues"):
-        build.build_dataset(tmp_path / "audio", labels, params=off, progress=False, n_jobs=1)
+        assemble.build_dataset(tmp_path / "audio", labels, params=off, progress=False, n_jobs=1)
     manifest = dataset.build_manifest(tmp_path / "audio", labels, params=off)
     assert "shorter than one tile (3.00 s < 10.0 s)" in manifest.skipped["reason"].iloc[0]
 
@@ -138,8 +138,8 @@ def test_decoding_a_damaged_mp3_prints_nothing_to_the_terminal(tmp_path):
     (tmp_path / "audio" / "Film" / "cut.mp3").write_bytes(whole.read_bytes()[:9_000])
     (tmp_path / "audio" / "Film" / "notes.mp3").write_text("a cue sheet, not audio\n" * 50)
     (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
-    script = ("import sys\nfrom filmgenre.data import build\n"
-              "m = build.build_dataset(sys.argv[1], sys.argv[2], n_jobs=1, progress=False)\n"
+    script = ("import sys\nfrom filmgenre.data import assemble\n"
+              "m = assemble.build_dataset(sys.argv[1], sys.argv[2], n_jobs=1, progress=False)\n"
               "print(sorted(m.skipped.reason.str.split(':').str[0]))\n")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "audio"),
                            str(tmp_path / "labels.csv")], capture_output=True, text=True,
@@ -188,7 +188,7 @@ def test_nothing_usable_fails_loudly(tmp_path):
     (tmp_path / "audio" / "Film" / "a.wav").write_bytes(b"")
     (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
     with pytest.raises(ValueError, match="no usable cues"):
-        build.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", progress=False)
+        assemble.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", progress=False)
 
 
 @pytest.mark.slow
@@ -233,7 +233,7 @@ def test_an_interrupted_build_resumes_and_redoes_only_what_is_missing(tiny_colle
     assert len(after) == 32 and not list(cache.rglob("*.tmp.npz"))
     assert all(p.stat().st_mtime_ns == t for p, t in done_before.items()), "finished work redone"
     # same result as a build that was never interrupted
-    clean = build.build_dataset(
+    clean = assemble.build_dataset(
         tiny_collection / "audio", tiny_collection / "labels.csv", progress=False
     )
     resumed = pd.read_csv(tmp_path / "out" / "manifest.csv")
@@ -247,7 +247,7 @@ def test_real_recordings_build_a_dataset_with_their_own_labels(realaudio, tmp_pa
     """Emotify: 120 real MP3 clips, labelled with emotion tags (not film genres); each clip
     is its own group, so a split can never hold one recording on both sides."""
     emotify = realaudio / "emotify"
-    m = build.build_dataset(
+    m = assemble.build_dataset(
         emotify,
         emotify / "labels.csv",
         tmp_path,
@@ -305,13 +305,13 @@ def _copy_subset(source, target, table: pd.DataFrame, paths) -> None:
 
 
 def test_real_collections_are_built_by_name_the_way_scripts_report_them(realaudio, tmp_path):
-    """build.real_collection: emotify by its emotion tags, filmscore by film genres with its
+    """assemble.real_collection: emotify by its emotion tags, filmscore by film genres with its
     per-cue table; a folder without labels.csv is named in the error."""
     emotify = pd.read_csv(realaudio / "emotify" / "labels.csv")
     clips = emotify.groupby("genre").head(2)
     # a renamed copy too: the label table, not the folder's name, says it is emotify
     _copy_subset(realaudio / "emotify", tmp_path / "clips", clips, clips.file)
-    m = build.real_collection(tmp_path / "clips", n_jobs=1)
+    m = assemble.real_collection(tmp_path / "clips", n_jobs=1)
     assert len(m.cues) == len(clips) and "power" in m.genres and "Drama" not in m.genres
     assert m.cues.film.nunique() == len(clips)  # every clip its own group
 
@@ -320,12 +320,12 @@ def test_real_collections_are_built_by_name_the_way_scripts_report_them(realaudi
     cues = cues[cues.film.isin(films.film)].groupby("film").head(2)
     _copy_subset(realaudio / "filmscore", tmp_path / "filmscore", films, cues.path)
     cues.to_csv(tmp_path / "filmscore" / "cues.csv", index=False)
-    m = build.real_collection(tmp_path / "filmscore", n_jobs=1)
+    m = assemble.real_collection(tmp_path / "filmscore", n_jobs=1)
     assert len(m.cues) == len(cues) and set(m.cues.film) == set(films.film)
     assert "Drama" in m.genres and "composer" in m.cues.columns
 
     with pytest.raises(FileNotFoundError, match="no labels.csv"):
-        build.real_collection(tmp_path / "nothing-here")
+        assemble.real_collection(tmp_path / "nothing-here")
 
 
 def test_a_constant_bitrate_mp3_cut_mid_frame_is_skipped_by_both_builds(realaudio, tmp_path,
@@ -345,7 +345,7 @@ def test_a_constant_bitrate_mp3_cut_mid_frame_is_skipped_by_both_builds(realaudi
     assert audio.mp3_truncation(whole) is None
     assert not [p for p in sorted(realaudio.rglob("*.mp3"))[::10] if audio.mp3_truncation(p)]
     (tmp_path / "labels.csv").write_text("film,genres\nFilm,Drama\n")
-    m = build.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", tmp_path / "out",
+    m = assemble.build_dataset(tmp_path / "audio", tmp_path / "labels.csv", tmp_path / "out",
                             n_jobs=1, progress=False, fractions=(1.0, 0.0, 0.0))  # fmt: skip
     assert [p.rsplit("/", 1)[-1] for p in m.cues["path"]] == ["whole.mp3"]
     reason = m.skipped.set_index("path")["reason"][str(films / "trunc.mp3")]

@@ -170,7 +170,7 @@ def test_a_malformed_label_table_is_named_with_its_line(tmp_path, text, line, pr
 
 def test_each_undecodable_file_is_reported_once_with_its_own_reason(tmp_path):
     # missing features must never compare equal in the duplicate-content check
-    from filmgenre.data import build
+    from filmgenre.data import assemble
 
     audio = tmp_path / "audio"
     _wav(audio / "Film A" / "good.wav", seconds=12.0)
@@ -180,7 +180,7 @@ def test_each_undecodable_file_is_reported_once_with_its_own_reason(tmp_path):
     (audio / "Film A" / "broken.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x01" * 200)
     labels = tmp_path / "labels.csv"
     labels.write_text("film,genres\nFilm A,Drama\n")
-    m = build.build_dataset(audio, labels, tmp_path / "out", n_jobs=1, progress=False)
+    m = assemble.build_dataset(audio, labels, tmp_path / "out", n_jobs=1, progress=False)
     names = m.skipped["path"].map(lambda p: p.split("/")[-1]).tolist()
     unusable = sorted(n for n in names if n not in ("good.wav", "copy.wav"))
     assert unusable == ["broken.m4a", "empty.wav", "text.mp3"], names  # each once

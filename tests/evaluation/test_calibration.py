@@ -9,7 +9,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from filmgenre.data import dataset
-from filmgenre.evaluation import calibration, crossval, metrics
+from filmgenre.evaluation import calibration, metrics
+from filmgenre.evaluation.crossval import final, folds, loops
 from filmgenre.genres import GENRES
 
 
@@ -79,15 +80,15 @@ def test_final_model_outputs_the_calibrated_probabilities(tmp_path):
         film=films, cue=[f"c{i}" for i in range(60)], path="", genres="")
     manifest = dataset.Manifest(cues, genres=GENRES)
     x = rng.normal(size=(60, 40)) + y @ rng.normal(scale=0.5, size=(len(GENRES), 40))
-    result = crossval.cross_validate_vectors("mfcc_meandiff", manifest, x, crossval.CVConfig(k=3))
+    result = loops.cross_validate_vectors("mfcc_meandiff", manifest, x, folds.CVConfig(k=3))
     frame = result.predictions
     oof = frame[[f"p_{g}" for g in GENRES]].to_numpy()
     platt = calibration.fit_platt(frame[[f"y_{g}" for g in GENRES]].to_numpy(float), oof)
-    folder = crossval.fit_final("mfcc_meandiff", manifest, x, tmp_path / "final", platt=platt)
+    folder = final.fit_final("mfcc_meandiff", manifest, x, tmp_path / "final", platt=platt)
     import keras
 
     model = keras.models.load_model(folder / "model.keras")
-    plain = crossval.fit_final("mfcc_meandiff", manifest, x, tmp_path / "plain")
+    plain = final.fit_final("mfcc_meandiff", manifest, x, tmp_path / "plain")
     raw = np.asarray(keras.models.load_model(plain / "model.keras").predict(x, verbose=0))
     assert_allclose(np.asarray(model.predict(x, verbose=0)), platt.apply(raw), atol=1e-4)
     info = json.loads((folder / "config.json").read_text())

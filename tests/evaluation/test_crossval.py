@@ -18,17 +18,17 @@ from numpy.testing import assert_allclose
 
 from filmgenre import predict
 from filmgenre.data import dataset
-from filmgenre.evaluation import crossval
+from filmgenre.evaluation.crossval import final, folds, heads, loops, nested, oof, vectors
 from filmgenre.genres import GENRES
 
 
 def test_composer_credits_are_split_and_normalised():
-    assert crossval.composer_names("Hans Zimmer & Lorne Balfe") == ["hans zimmer", "lorne balfe"]
-    assert crossval.composer_names("Soundtree, Luis Almau (as Almau)") == [
+    assert folds.composer_names("Hans Zimmer & Lorne Balfe") == ["hans zimmer", "lorne balfe"]
+    assert folds.composer_names("Soundtree, Luis Almau (as Almau)") == [
         "luis almau",
         "soundtree",
     ]
-    assert crossval.composer_names("Nina Simone/ Screamin' Jay Hawkins") == [
+    assert folds.composer_names("Nina Simone/ Screamin' Jay Hawkins") == [
         "nina simone", "screamin' jay hawkins"]  # fmt: skip
 
 
@@ -37,21 +37,21 @@ def test_composer_groups_join_films_that_share_a_composer():
         "film": ["a", "a", "b", "c", "d"], "cue": ["1", "2", "1", "1", "1"],
         "composer": ["Hans Zimmer", "The Who", "Hans Zimmer & Lorne Balfe", "Lorne Balfe",
                      "Mica Levi"]})  # fmt: skip
-    g = crossval.groups(cues, "composer")
+    g = folds.groups(cues, "composer")
     assert g[0] == g[1] == g[2] == g[3]  # a-b through Zimmer, b-c through Balfe
     assert g[4] != g[0]
     with pytest.raises(ValueError, match="needs a 'composer' cue attribute"):
-        crossval.groups(cues.drop(columns="composer"), "composer")
+        folds.groups(cues.drop(columns="composer"), "composer")
 
 
 def test_folds_keep_films_whole_cover_every_cue_and_repeat_from_the_seed():
     cues = _cues()
-    folds = crossval.assign_folds(cues, GENRES, k=5, seed=3)
-    assert set(folds) == set(range(5))
-    assert (cues.assign(fold=folds).groupby("film")["fold"].nunique() == 1).all()
-    assert (folds == crossval.assign_folds(cues, GENRES, k=5, seed=3)).all()
-    assert (folds != crossval.assign_folds(cues, GENRES, k=5, seed=4)).any()
-    by_cue = crossval.assign_folds(cues, GENRES, k=5, seed=3, by="cue")
+    fold_of = folds.assign_folds(cues, GENRES, k=5, seed=3)
+    assert set(fold_of) == set(range(5))
+    assert (cues.assign(fold=fold_of).groupby("film")["fold"].nunique() == 1).all()
+    assert (fold_of == folds.assign_folds(cues, GENRES, k=5, seed=3)).all()
+    assert (fold_of != folds.assign_folds(cues, GENRES, k=5, seed=4)).any()
+    by_cue = folds.assign_folds(cues, GENRES, k=5, seed=3, by="cue")
     assert (cues.assign(fold=by_cue).groupby("film")["fold"].nunique() > 1).any()
 
 
@@ -63,14 +63,14 @@ def test_grouping_decides_whether_a_model_can_memorise_films():
     films = pd.factorize(cues["film"])[0]
     x = np.eye(films.max() + 1)[films] + 0.01 * np.random.default_rng(0).normal(
         size=(len(films), films.max() + 1))  # fmt: skip
-    family = crossval.Family(("film_identity",), grid=(1.0,))
+    family = vectors.Family(("film_identity",), grid=(1.0,))
     auc = {}
     for by in ("film", "cue"):
-        result = crossval.cross_validate_vectors("ident", manifest, x, crossval.CVConfig(by=by),
+        result = loops.cross_validate_vectors("ident", manifest, x, folds.CVConfig(by=by),
                                                  family)  # fmt: skip
         frame = result.predictions
         assert len(frame) == len(cues) and frame["split"].eq("oof").all()
-        auc[by] = crossval.score_frame(frame, GENRES, n_boot=20)["metrics"]["macro_roc_auc"]
+        auc[by] = oof.score_frame(frame, GENRES, n_boot=20)["metrics"]["macro_roc_auc"]
     assert auc["film"] < 0.62
     assert auc["cue"] > 0.85
 
@@ -86,7 +86,7 @@ def test_mean_difference_is_the_limit_of_ever_stronger_logistic_regression():
     y = (rng.random(120) < 0.2).astype(int)  # an imbalanced genre, as most are
     x = rng.normal(size=(120, 30)) + 0.8 * y[:, None] * rng.normal(size=30)
     z = StandardScaler().fit_transform(x)
-    head = crossval.MeanDifference(z, y)
+    head = heads.MeanDifference(z, y)
     weak = LogisticRegression(C=1e-6, class_weight="balanced").fit(z, y).coef_[0]
     strong = LogisticRegression(C=10.0, class_weight="balanced").fit(z, y).coef_[0]
 
@@ -110,10 +110,10 @@ def test_meandiff_family_runs_through_folds_and_exports_to_keras(tmp_path):
     rng = np.random.default_rng(1)
     y = cues[list(GENRES)].to_numpy(float)
     x = rng.normal(size=(len(cues), 200)) + y @ rng.normal(scale=0.3, size=(len(GENRES), 200))
-    family = crossval.FAMILIES["combined_meandiff"]
-    result = crossval.cross_validate_vectors("md", manifest, x, crossval.CVConfig(k=4), family)
-    assert crossval.score_frame(result.predictions, GENRES, 20)["metrics"]["macro_roc_auc"] > 0.8
-    folder = crossval.fit_final("md", manifest, x, tmp_path / "md_final", family=family)
+    family = vectors.FAMILIES["combined_meandiff"]
+    result = loops.cross_validate_vectors("md", manifest, x, folds.CVConfig(k=4), family)
+    assert oof.score_frame(result.predictions, GENRES, 20)["metrics"]["macro_roc_auc"] > 0.8
+    folder = final.fit_final("md", manifest, x, tmp_path / "md_final", family=family)
     info = json.loads((folder / "config.json").read_text())
     assert info["architecture"] == "meandiff on cue vectors" and info["params"] > 200 * 10
 
@@ -121,8 +121,8 @@ def test_meandiff_family_runs_through_folds_and_exports_to_keras(tmp_path):
 def test_film_level_scores_pool_a_films_cues():
     frame = pd.DataFrame({"film": ["a", "a", "b"], "cue": ["1", "2", "1"], "split": "oof",
                           "y_Drama": [1, 1, 0], "p_Drama": [0.2, 0.6, 0.3]})  # fmt: skip
-    mean = crossval.film_level(frame, ("Drama",), "mean").set_index("film")
-    top = crossval.film_level(frame, ("Drama",), "max").set_index("film")
+    mean = oof.film_level(frame, ("Drama",), "mean").set_index("film")
+    top = oof.film_level(frame, ("Drama",), "max").set_index("film")
     assert mean.loc["a", "p_Drama"] == pytest.approx(0.4)
     assert top.loc["a", "p_Drama"] == pytest.approx(0.6)
     assert mean.loc["a", "y_Drama"] == 1 and len(mean) == 2
@@ -133,11 +133,11 @@ def test_final_model_tags_new_audio_and_is_used_when_asked_for_by_name(
     tiny_manifest, tiny_collection, tmp_path
 ):
     run = tmp_path / "reports" / "run1"
-    x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
-    result = crossval.cross_validate_vectors("mfcc_logreg", tiny_manifest, x,
-                                             crossval.CVConfig(k=3))  # fmt: skip
-    scores = crossval.score_frame(result.predictions, tiny_manifest.genres, 20)["metrics"]
-    folder = crossval.fit_final("mfcc_logreg", tiny_manifest, x, run / "models" / "final",
+    x = vectors.cue_vectors(tiny_manifest, ["mfcc_stats"])
+    result = loops.cross_validate_vectors("mfcc_logreg", tiny_manifest, x,
+                                             folds.CVConfig(k=3))  # fmt: skip
+    scores = oof.score_frame(result.predictions, tiny_manifest.genres, 20)["metrics"]
+    folder = final.fit_final("mfcc_logreg", tiny_manifest, x, run / "models" / "final",
                                 scores)  # fmt: skip
     info = json.loads((folder / "config.json").read_text())
     assert info["trained_on"]["synthetic"] is True and info["input"] == "cue_vector"
@@ -183,14 +183,14 @@ def test_filmscore_composer_groups_never_straddle_folds(realaudio):
         pytest.skip(f"{folder} is absent (see ../shared/realaudio/MANIFEST.md)")
     m = dataset.build_manifest(folder, folder / "labels.csv", cue_table=folder / "cues.csv")
     cues = m.cues
-    group = crossval.groups(cues, "composer")
+    group = folds.groups(cues, "composer")
     zimmer = np.flatnonzero(cues["composer"].str.contains("Hans Zimmer").to_numpy())
     assert cues["film"].iloc[zimmer].nunique() >= 3 and len(set(group[zimmer])) == 1
     assert len(set(group)) < cues["film"].nunique()
-    folds = crossval.assign_folds(cues, m.genres, k=5, seed=0, by="composer")
-    for name in {n for credit in cues["composer"] for n in crossval.composer_names(credit)}:
-        has = cues["composer"].map(lambda c, n=name: n in crossval.composer_names(c))
-        assert len(set(folds[has.to_numpy()])) == 1, name
+    fold_of = folds.assign_folds(cues, m.genres, k=5, seed=0, by="composer")
+    for name in {n for credit in cues["composer"] for n in folds.composer_names(credit)}:
+        has = cues["composer"].map(lambda c, n=name: n in folds.composer_names(c))
+        assert len(set(fold_of[has.to_numpy()])) == 1, name
 
 
 @pytest.mark.slow
@@ -219,13 +219,13 @@ def test_keras_models_run_through_the_same_folds_with_numeric_cue_names(tiny_man
     cues["cue"] = np.arange(len(cues))  # emotify-style names read back from CSV as integers
     manifest = dataset.Manifest(cues, genres=tiny_manifest.genres)
     config = train.TrainConfig(epochs=1, batch_size=16, verbose=0)
-    result = crossval.cross_validate_keras("tile_mlp", manifest, tmp_path, "mfcc",
-                                           crossval.CVConfig(k=3), config)  # fmt: skip
+    result = loops.cross_validate_keras("tile_mlp", manifest, tmp_path, "mfcc",
+                                           folds.CVConfig(k=3), config)  # fmt: skip
     frame = result.predictions
     assert result.name == "tile_mlp_mfcc" and len(frame) == len(cues)
     assert frame[[f"p_{g}" for g in manifest.genres]].gt(0).all().all()  # every cue predicted
-    folds = crossval.assign_folds(cues, manifest.genres, k=3)
-    assert (frame["fold"].to_numpy() == folds).all()
+    fold_of = folds.assign_folds(cues, manifest.genres, k=3)
+    assert (frame["fold"].to_numpy() == fold_of).all()
     assert sorted(p.name for p in (tmp_path / "tile_mlp_mfcc" / "models").iterdir()) == [
         "repeat0_fold0", "repeat0_fold1", "repeat0_fold2"]  # fmt: skip
 
@@ -279,17 +279,17 @@ def test_nested_selection_chooses_inside_each_fold_and_scores_the_procedure():
     vectors = {"mfcc_meandiff": rng.normal(size=(len(cues), 60))
                + y @ rng.normal(scale=0.6, size=(len(GENRES), 60)),
                "musicnn_MTT_penultimate_meandiff": rng.normal(size=(len(cues), 60))}  # fmt: skip
-    cv = crossval.CVConfig(k=4)
-    nested = crossval.nested_cross_validate(manifest, vectors, list(vectors), cv)
-    assert nested.info["chosen_counts"] == {"mfcc_meandiff": 4}
-    assert len(nested.predictions) == len(cues) and not nested.predictions.duplicated(
+    cv = folds.CVConfig(k=4)
+    chosen = nested.nested_cross_validate(manifest, vectors, list(vectors), cv)
+    assert chosen.info["chosen_counts"] == {"mfcc_meandiff": 4}
+    assert len(chosen.predictions) == len(cues) and not chosen.predictions.duplicated(
         ["film", "cue"]).any()  # fmt: skip
-    single = crossval.cross_validate_vectors("mfcc_meandiff", manifest, vectors["mfcc_meandiff"],
+    single = loops.cross_validate_vectors("mfcc_meandiff", manifest, vectors["mfcc_meandiff"],
                                              cv)  # fmt: skip
-    auc = {name: crossval.score_frame(r.predictions, GENRES, 20)["metrics"]["macro_roc_auc"]
-           for name, r in (("nested", nested), ("single", single))}  # fmt: skip
+    auc = {name: oof.score_frame(r.predictions, GENRES, 20)["metrics"]["macro_roc_auc"]
+           for name, r in (("nested", chosen), ("single", single))}  # fmt: skip
     assert auc["nested"] > 0.75 and auc["nested"] == pytest.approx(auc["single"], abs=1e-9)
-    table = crossval.choices_table(nested)
+    table = nested.choices_table(chosen)
     assert list(table["chosen"]) == ["mfcc_meandiff"] * 4
     assert (table["inner_macro_roc_auc"] > 0.6).all()
 
@@ -306,24 +306,24 @@ def test_film_level_model_learns_what_averaging_cue_scores_cannot():
     y = cues[list(GENRES)].to_numpy(float)
     scale = 1.0 + 1.5 * (y @ (rng.random((len(GENRES), 80)) < 0.3))
     x = rng.normal(size=(len(cues), 80)) * scale
-    cue_family = crossval.Family(("v",), grid=(1e-2,))
-    film_family = crossval.Family(("v",), grid=(1e-2,), level="film",
+    cue_family = vectors.Family(("v",), grid=(1e-2,))
+    film_family = vectors.Family(("v",), grid=(1e-2,), level="film",
                                   pooled_counterpart="per_cue")  # fmt: skip
-    cv = crossval.CVConfig(k=4)
-    results = {"per_cue": crossval.cross_validate_vectors("per_cue", manifest, x, cv, cue_family),
-               "per_film": crossval.cross_validate_vectors("per_film", manifest, x, cv,
+    cv = folds.CVConfig(k=4)
+    results = {"per_cue": loops.cross_validate_vectors("per_cue", manifest, x, cv, cue_family),
+               "per_film": loops.cross_validate_vectors("per_film", manifest, x, cv,
                                                            film_family)}  # fmt: skip
     frame = results["per_film"].predictions
     assert frame.groupby("film")[[f"p_{g}" for g in GENRES]].nunique().eq(1).all().all()
-    table = crossval.film_models_vs_pooling(results, GENRES, n_boot=200)
+    table = oof.film_models_vs_pooling(results, GENRES, n_boot=200)
     row = table.set_index("film model").loc["per_film"]
     assert row["mean of cue scores of"] == "per_cue"
     assert row["film model macro ROC-AUC"] > 0.75 > 0.65 > row["mean of cues macro ROC-AUC"]
     assert row["ci95_low"] > 0
-    levels = crossval.score_levels(results, GENRES, n_boot=20)
+    levels = oof.score_levels(results, GENRES, n_boot=20)
     assert "per_film" not in levels["cue"] and "per_film" in levels["film (mean of cues)"]
     with pytest.raises(ValueError, match="keep a film's cues together"):
-        crossval.cross_validate_vectors("per_film", manifest, x, crossval.CVConfig(k=4, by="cue"),
+        loops.cross_validate_vectors("per_film", manifest, x, folds.CVConfig(k=4, by="cue"),
                                         film_family)  # fmt: skip
 
 
@@ -336,9 +336,9 @@ def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
     renamed = {g: f"mood{i}" for i, g in enumerate(tiny_manifest.genres)}
     cues = tiny_manifest.cues.rename(columns=renamed)
     other = dataset.Manifest(cues, genres=tuple(renamed.values()))
-    x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
+    x = vectors.cue_vectors(tiny_manifest, ["mfcc_stats"])
     root = tmp_path / "project"  # FILMGENRE_ROOT: its reports/ hold the other run
-    folder = crossval.fit_final("mfcc_logreg", other, x,
+    folder = final.fit_final("mfcc_logreg", other, x,
                                 root / "reports" / "emotify-run" / "models" / "mood_final")
     info = json.loads((folder / "config.json").read_text())
     info["trained_on"]["synthetic"] = False  # as the emotify run's final model says

@@ -11,7 +11,7 @@ from film_tables import random_film_cues
 from numpy.testing import assert_allclose
 
 from filmgenre.data import dataset
-from filmgenre.evaluation import crossval
+from filmgenre.evaluation.crossval import final, folds, heads, loops, nested, oof, vectors
 from filmgenre.evaluation.crossval.heads import shared_directions
 from filmgenre.genres import GENRES
 
@@ -22,8 +22,8 @@ def _manifest(n_films: int, per_film: int, seed: int) -> dataset.Manifest:
     return dataset.Manifest(cues.assign(genres=""), genres=GENRES)
 
 
-def _auc(result: crossval.CVResult) -> float:
-    return crossval.score_frame(result.predictions, GENRES, 20)["metrics"]["macro_roc_auc"]
+def _auc(result: loops.CVResult) -> float:
+    return oof.score_frame(result.predictions, GENRES, 20)["metrics"]["macro_roc_auc"]
 
 
 def test_shared_directions_borrow_from_correlated_genres_only_as_far_as_asked():
@@ -54,14 +54,14 @@ def test_shared_family_chooses_its_share_inside_the_folds():
     rng = np.random.default_rng(4)
     y = manifest.cues[list(GENRES)].to_numpy(float)
     x = rng.normal(size=(len(y), 100)) + y @ rng.normal(scale=0.3, size=(len(GENRES), 100))
-    cv = crossval.CVConfig(k=4)
-    shared = crossval.FAMILIES["combined_meandiff_shared"]
-    result = crossval.cross_validate_vectors("shared", manifest, x, cv, shared)
+    cv = folds.CVConfig(k=4)
+    shared = vectors.FAMILIES["combined_meandiff_shared"]
+    result = loops.cross_validate_vectors("shared", manifest, x, cv, shared)
     assert len(result.info["chosen_strength"]) == 4
     assert set(result.info["chosen_strength"]) <= set(shared.grid) and _auc(result) > 0.75
-    plain = crossval.cross_validate_vectors("combined_meandiff", manifest, x, cv)
-    zero = crossval.cross_validate_vectors("zero", manifest, x, cv,
-                                           crossval.Family(("v",), "meandiff", (0.0,)))  # fmt: skip
+    plain = loops.cross_validate_vectors("combined_meandiff", manifest, x, cv)
+    zero = loops.cross_validate_vectors("zero", manifest, x, cv,
+                                           vectors.Family(("v",), "meandiff", (0.0,)))  # fmt: skip
     cols = [f"p_{g}" for g in GENRES]
     assert_allclose(zero.predictions[cols], plain.predictions[cols])
 
@@ -80,19 +80,19 @@ def test_shared_components_find_genres_driven_by_few_factors_and_export_to_keras
     cues[list(GENRES)] = labels
     manifest = dataset.Manifest(cues, genres=GENRES)
     x = rng.normal(size=(len(cues), 150)) + latent @ rng.normal(scale=0.5, size=(2, 150))
-    family = crossval.FAMILIES["combined_pls"]
-    result = crossval.cross_validate_vectors("pls", manifest, x, crossval.CVConfig(k=4), family)
+    family = vectors.FAMILIES["combined_pls"]
+    result = loops.cross_validate_vectors("pls", manifest, x, folds.CVConfig(k=4), family)
     assert _auc(result) > 0.8
     assert set(result.info["chosen_strength"]) <= set(family.grid)
-    fitted = crossval.fit_head("pls", x, labels.astype(float), 2.0, 0)
-    model = crossval.head_to_keras(fitted, x.shape[1], "pls")
-    assert_allclose(model.predict(x[:20], verbose=0), crossval.predict_head(fitted, x[:20]),
+    fitted = heads.fit_head("pls", x, labels.astype(float), 2.0, 0)
+    model = final.head_to_keras(fitted, x.shape[1], "pls")
+    assert_allclose(model.predict(x[:20], verbose=0), heads.predict_head(fitted, x[:20]),
                     atol=1e-4)  # fmt: skip
-    folder = crossval.fit_final("pls", manifest, x, tmp_path / "pls_final", family=family)
+    folder = final.fit_final("pls", manifest, x, tmp_path / "pls_final", family=family)
     assert json.loads((folder / "config.json").read_text())["architecture"].startswith("pls")
 
 
-def _segments(manifest: dataset.Manifest, per_cue: int, seed: int) -> crossval.SegmentVectors:
+def _segments(manifest: dataset.Manifest, per_cue: int, seed: int) -> vectors.SegmentVectors:
     """Segments of each cue: noise, plus its genres' pattern in one of its segments only."""
     rng = np.random.default_rng(seed)
     y = manifest.cues[list(GENRES)].to_numpy(float)
@@ -100,7 +100,7 @@ def _segments(manifest: dataset.Manifest, per_cue: int, seed: int) -> crossval.S
     rows = rng.normal(size=(len(y) * per_cue, 40))
     owner = np.repeat(np.arange(len(y)), per_cue)
     rows[::per_cue] += 2.0 * y @ pattern
-    return crossval.SegmentVectors(rows.astype(np.float32), owner, len(y))
+    return vectors.SegmentVectors(rows.astype(np.float32), owner, len(y))
 
 
 def test_segment_vectors_keep_the_segments_of_the_cues_asked_for():
@@ -117,28 +117,28 @@ def test_segment_vectors_keep_the_segments_of_the_cues_asked_for():
     with pytest.raises(IndexError, match="mask over the 12 cues"):
         seg[np.ones(5, bool)]
     with pytest.raises(ValueError, match="musicnn layers only"):
-        crossval.segment_vectors(manifest, ["mfcc_stats"])
+        vectors.segment_vectors(manifest, ["mfcc_stats"])
 
 
 def test_segment_level_family_learns_from_segments_and_takes_part_in_the_nested_choice():
     """A segment-level family fits on the training cues' segments and scores a cue by the
-    mean of its segments; each cue is predicted once, and the nested selection can choose
+    mean of its segments; each cue is predicted once, and the chosen selection can choose
     it (its vectors are sliced per outer fold like a cue-level family's)."""
     manifest = _manifest(n_films=40, per_film=3, seed=7)
     seg = _segments(manifest, per_cue=5, seed=8)
-    cv = crossval.CVConfig(k=4)
-    result = crossval.cross_validate_vectors("musicnn_both_segment_meandiff", manifest, seg, cv)
+    cv = folds.CVConfig(k=4)
+    result = loops.cross_validate_vectors("musicnn_both_segment_meandiff", manifest, seg, cv)
     assert result.info["kind"] == "segment_vector"
     assert len(result.predictions) == len(manifest.cues)
     assert not result.predictions.duplicated(["film", "cue"]).any()
     assert _auc(result) > 0.8
-    levels = crossval.score_levels({"seg": result}, GENRES, n_boot=20)
+    levels = oof.score_levels({"seg": result}, GENRES, n_boot=20)
     assert "seg" in levels["cue"]  # one cue's own evidence: scored per cue
     noise = np.random.default_rng(9).normal(size=(len(manifest.cues), 30))
     vectors = {"musicnn_both_segment_meandiff": seg, "mfcc_meandiff": noise}
-    nested = crossval.nested_cross_validate(manifest, vectors, list(vectors), cv)
-    assert nested.info["chosen_counts"] == {"musicnn_both_segment_meandiff": 4}
-    assert _auc(nested) == pytest.approx(_auc(result), abs=1e-9)
+    chosen = nested.nested_cross_validate(manifest, vectors, list(vectors), cv)
+    assert chosen.info["chosen_counts"] == {"musicnn_both_segment_meandiff": 4}
+    assert _auc(chosen) == pytest.approx(_auc(result), abs=1e-9)
 
 
 def test_nested_selection_chooses_an_ensemble_when_inner_folds_say_it_beats_one_family():
@@ -152,14 +152,14 @@ def test_nested_selection_chooses_an_ensemble_when_inner_folds_say_it_beats_one_
     signal = y @ rng.normal(scale=0.35, size=(len(GENRES), 60))
     names = ["mfcc_meandiff", "musicnn_MTT_penultimate_meandiff", "combined_meandiff"]
     vectors = {n: signal + rng.normal(size=signal.shape) * 1.5 for n in names}
-    cv = crossval.CVConfig(k=4)
-    singles = {n: _auc(crossval.cross_validate_vectors(n, manifest, vectors[n], cv))
+    cv = folds.CVConfig(k=4)
+    singles = {n: _auc(loops.cross_validate_vectors(n, manifest, vectors[n], cv))
                for n in names}  # fmt: skip
-    nested = crossval.nested_cross_validate(manifest, vectors, names, cv, ensemble_sizes=(1, 2, 3))
-    table = crossval.choices_table(nested)
+    chosen = nested.nested_cross_validate(manifest, vectors, names, cv, ensemble_sizes=(1, 2, 3))
+    table = nested.choices_table(chosen)
     assert (table["members"] > 1).sum() >= 3
     assert all(set(c.split("+")) <= set(names) for c in table["chosen"])
-    assert _auc(nested) > max(singles.values()) + 0.01
-    plain = crossval.nested_cross_validate(manifest, vectors, names, cv)
-    assert (crossval.choices_table(plain)["members"] == 1).all()
+    assert _auc(chosen) > max(singles.values()) + 0.01
+    plain = nested.nested_cross_validate(manifest, vectors, names, cv)
+    assert (nested.choices_table(plain)["members"] == 1).all()
     assert plain.info["ensemble_sizes"] == [1]

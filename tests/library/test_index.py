@@ -95,11 +95,11 @@ def test_rebuild_is_incremental(built, library_folder, model_dir, tmp_path):
 @pytest.mark.slow
 def test_another_model_rescores_from_cached_features(built, library_folder, tiny_manifest,
                                                      tmp_path):  # fmt: skip
-    from filmgenre.evaluation import crossval
+    from filmgenre.evaluation.crossval import final, vectors
     from filmgenre.library.ingest import build
 
-    x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
-    other = crossval.fit_final("mfcc_logreg", tiny_manifest, x, tmp_path / "mfcc_final")
+    x = vectors.cue_vectors(tiny_manifest, ["mfcc_stats"])
+    other = final.fit_final("mfcc_logreg", tiny_manifest, x, tmp_path / "mfcc_final")
     index_file = _copy_index(built, tmp_path)
     report = build(library_folder, index_file, other, progress=False)
     assert report.rescored == 13 and report.added == report.redone == 0
@@ -119,7 +119,7 @@ def test_a_killed_build_resumes_to_the_index_an_uninterrupted_build_makes(
     index_file = tmp_path / "killed.sqlite"
     script = textwrap.dedent(f"""
         import os, signal
-        from filmgenre.library import build
+        from filmgenre.library.ingest import build
         def stop(done):
             if done >= 8:
                 os.kill(os.getpid(), signal.SIGKILL)

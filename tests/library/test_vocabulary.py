@@ -133,7 +133,7 @@ def test_piano_and_strings_among_filmscore_cues(realaudio, model_dir, tmp_path):
 @pytest.mark.slow
 def test_tags_keys_and_segments_are_stored_and_a_rescore_keeps_the_tags(tagged, tiny_manifest,
                                                                         tmp_path):  # fmt: skip
-    from filmgenre.evaluation import crossval
+    from filmgenre.evaluation.crossval import final, vectors
     from filmgenre.library.ingest import build
 
     folder, index_file = tagged
@@ -149,8 +149,8 @@ def test_tags_keys_and_segments_are_stored_and_a_rescore_keeps_the_tags(tagged, 
         if index_file.with_name(index_file.name + suffix).exists():
             shutil.copy(index_file.with_name(index_file.name + suffix),
                         copy.with_name(copy.name + suffix))  # fmt: skip
-    x = crossval.cue_vectors(tiny_manifest, ["mfcc_stats"])
-    other = crossval.fit_final("mfcc_logreg", tiny_manifest, x, tmp_path / "mfcc_final")
+    x = vectors.cue_vectors(tiny_manifest, ["mfcc_stats"])
+    other = final.fit_final("mfcc_logreg", tiny_manifest, x, tmp_path / "mfcc_final")
     report = build(folder, copy, other, progress=False)
     assert report.rescored == 7
     again = dict(store.connect(copy).execute("SELECT path, tags FROM tracks WHERE status = 'ok'"))

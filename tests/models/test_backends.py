@@ -17,7 +17,7 @@ SCRIPT = r"""
 import json, sys
 import numpy as np
 import keras
-from filmgenre import models
+from filmgenre.models import musicnn, registry
 from filmgenre.runtime import devices
 from filmgenre.training import loop as train
 assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
@@ -27,17 +27,17 @@ x = rng.normal(size=(48, 40, 100)).astype("float32")
 y = (rng.random((48, 10)) < 0.3).astype("float32")
 result = {}
 for name in ("study_cnn", "resnet_cnn"):
-    model = models.build(name, (40, 100), 10)
+    model = registry.build_model(name, (40, 100), 10)
     config = train.TrainConfig(epochs=2, batch_size=16, verbose=0, loss="weighted_bce")
     model, history = train.fit(model, x, y, x, y, f"{out}/{name}", config)
     again = keras.models.load_model(f"{out}/{name}/model.keras")
     diff = float(np.abs(again.predict(x, verbose=0) - model.predict(x, verbose=0)).max())
     result[name] = {"loss": history["loss"].tolist(), "reload_diff": diff}
 seq = rng.normal(size=(12, 5, 50)).astype("float32")
-pooled = models.build("attention_pooling", (5, 50), 10)
+pooled = registry.build_model("attention_pooling", (5, 50), 10)
 result["attention_pooling"] = np.asarray(pooled(seq)).shape[1]
 patches = np.load(f"{out}/patches.npy")
-tagger = models.musicnn.load_pretrained()
+tagger = musicnn.load_pretrained()
 result["musicnn"] = np.asarray(tagger.predict(patches, verbose=0)).tolist()
 result["device"] = devices.device_summary()
 print("RESULT" + json.dumps(result))

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import models, predict
+from filmgenre import predict
 from filmgenre.data import features
+from filmgenre.models import registry
 from filmgenre.reporting import runs
-from filmgenre.training import cue_scores
+from filmgenre.training import cue_pooling, cue_scores
 from filmgenre.training import loop as train
-from filmgenre.training import pooling as cue_pooling
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ from filmgenre.training import pooling as cue_pooling
     ],
 )
 def test_output_shapes(name, shape):
-    model = models.build(name, shape, 10)
+    model = registry.build_model(name, shape, 10)
     assert model.output_shape == (None, 10)
     out = model(np.zeros((3, *shape), np.float32))
     assert tuple(out.shape) == (3, 10)
@@ -41,21 +41,21 @@ def test_output_shapes(name, shape):
 
 
 def test_study_cnn_follows_the_paper_and_baselines_are_comparable():
-    cnn = models.build("study_cnn", (40, 100), 10)
+    cnn = registry.build_model("study_cnn", (40, 100), 10)
     convs = [layer for layer in cnn.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [32, 64, 128, 256]
     assert [c.kernel_size for c in convs] == [(5, 5), (4, 4), (2, 2), (2, 2)]
     dense = [layer.units for layer in cnn.layers if isinstance(layer, keras.layers.Dense)]
     assert dense == [50, 50, 10]
-    tile_mlp = models.build("tile_mlp", (40, 100), 10)
+    tile_mlp = registry.build_model("tile_mlp", (40, 100), 10)
     assert 0.5 < tile_mlp.count_params() / cnn.count_params() < 1.5
     with pytest.raises(KeyError, match="unknown model"):
-        models.build("resnet9000", (40, 100), 10)
+        registry.build_model("resnet9000", (40, 100), 10)
 
 
 def test_a_few_training_steps_lower_the_loss(tiny_manifest, tmp_path):
     ts = features.load_tiles(tiny_manifest, "train", "logmel")
-    model = models.build("study_cnn", ts.x.shape[1:], 10)
+    model = registry.build_model("study_cnn", ts.x.shape[1:], 10)
     config = train.TrainConfig(epochs=6, batch_size=16, patience=10, verbose=0)
     _, history = train.fit(model, ts.x, ts.y, ts.x, ts.y, tmp_path, config)
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
@@ -114,21 +114,21 @@ def test_same_seed_gives_the_same_predictions(tiny_manifest, tmp_path):
 
 def test_modern_cnns_and_baselines_have_comparable_budgets():
     """The fairness the comparison rests on: parameter counts within a factor of 1.6."""
-    study = models.build("study_cnn", (40, 100), 10).count_params()
+    study = registry.build_model("study_cnn", (40, 100), 10).count_params()
     for name in ("resnet_cnn", "fcn_cnn", "tile_mlp"):
-        ratio = models.build(name, (40, 100), 10).count_params() / study
+        ratio = registry.build_model(name, (40, 100), 10).count_params() / study
         assert 0.6 < ratio < 1.6, (name, ratio)
-    resnet = models.build("resnet_cnn", (40, 100), 10)
+    resnet = registry.build_model("resnet_cnn", (40, 100), 10)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in resnet.layers)
     assert any(isinstance(layer, keras.layers.Add) for layer in resnet.layers)
 
 
 def test_binary_ensemble_is_ten_independent_study_cnns():
-    ensemble = models.build("binary_ensemble", (40, 100), 10)
+    ensemble = registry.build_model("binary_ensemble", (40, 100), 10)
     towers = [layer for layer in ensemble.layers if isinstance(layer, keras.Model)]
     assert len(towers) == 10
     assert all(t.output_shape == (None, 1) for t in towers)
-    single = models.build("study_cnn", (40, 100), 1).count_params()
+    single = registry.build_model("study_cnn", (40, 100), 1).count_params()
     # one shared (untrained) standardisation, otherwise ten separate study CNNs
     shared_norm = ensemble.get_layer("standardise").count_params()
     norm_single = 2 * 40 + 1
@@ -178,7 +178,7 @@ def test_interrupted_training_resumes_where_it_stopped(tiny_manifest, tmp_path):
 
     ts = features.load_tiles(tiny_manifest, "train", "mfcc")
     config = train.TrainConfig(epochs=4, batch_size=16, patience=10, verbose=0)
-    model = models.build("tile_mlp", ts.x.shape[1:], 10)
+    model = registry.build_model("tile_mlp", ts.x.shape[1:], 10)
     original_fit = keras.Model.fit
 
     def fit_with_interrupt(self, *args, callbacks=None, **kwargs):
@@ -193,7 +193,7 @@ def test_interrupted_training_resumes_where_it_stopped(tiny_manifest, tmp_path):
     assert len(runs.load_history(tmp_path)) == 2 and not (tmp_path / "model.keras").exists()
     steps_done = keras.models.load_model(tmp_path / "last.keras").optimizer.iterations
     assert int(steps_done) == 2 * int(np.ceil(len(ts.x) / 16))
-    fresh = models.build("tile_mlp", ts.x.shape[1:], 10)
+    fresh = registry.build_model("tile_mlp", ts.x.shape[1:], 10)
     resumed, history = train.fit(fresh, ts.x, ts.y, ts.x, ts.y, tmp_path, config, resume=True)
     assert history.attrs["resumed_after_epoch"] == 2
     assert list(history["epoch"]) == [1, 2, 3, 4]
@@ -268,19 +268,19 @@ def test_tile_embeddings_of_every_tile_cnn_are_vectors():
 
     x = np.random.default_rng(0).normal(size=(3, 40, 100)).astype(np.float32)
     for name, width in (("study_cnn", 50), ("binary_ensemble", 10 * 50), ("resnet_cnn", None)):
-        model = models.build(name, (40, 100), 10)
+        model = registry.build_model(name, (40, 100), 10)
         emb = np.asarray(cue_pooling.embedding_model(model).predict(x, verbose=0))
         assert emb.ndim == 2 and emb.shape[0] == 3, name
         assert width is None or emb.shape[1] == width, name
 
 
 def test_attention_pooling_ignores_padding():
-    model = models.build("attention_pooling", (4, 3), 2)
+    model = registry.build_model("attention_pooling", (4, 3), 2)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 4, 3)).astype(np.float32)
     x[0, 2:] = 0.0  # two real tiles, two padded
     out = np.asarray(model(x))
-    unpadded = models.build("attention_pooling", (2, 3), 2)  # same weights, no padding
+    unpadded = registry.build_model("attention_pooling", (2, 3), 2)  # same weights, no padding
     unpadded.set_weights(model.get_weights())
     assert_allclose(out, np.asarray(unpadded(x[:, :2])), atol=1e-6)
     x[0, 2:] = 5.0  # were the padding read, this would change the output

@@ -96,11 +96,11 @@ def test_patches_and_embeddings_are_cached_per_cue(musicnn_inputs):
 def test_segment_vectors_are_the_patches_the_cue_vector_summarises(musicnn_inputs):
     """A segment-level family's rows are each cue's 3 s patch embeddings: as many as the
     cue has patches, and their mean is the mean half of the cue-level vector."""
-    from filmgenre.evaluation import crossval
+    from filmgenre.evaluation.crossval import vectors
 
     part = ["musicnn:MTT_musicnn:penultimate"]
-    seg = crossval.segment_vectors(musicnn_inputs, part, progress=False)
-    cue_level = crossval.cue_vectors(musicnn_inputs, part, progress=False)
+    seg = vectors.segment_vectors(musicnn_inputs, part, progress=False)
+    cue_level = vectors.cue_vectors(musicnn_inputs, part, progress=False)
     _, _, patch_cue, cues = transfer.load_patches(musicnn_inputs, None)
     assert len(seg) == len(cues) and seg.rows.shape == (len(patch_cue), 200)
     assert_allclose(np.bincount(seg.cue), np.bincount(patch_cue))

@@ -20,52 +20,8 @@ Two kinds of model run through the same folds:
 The package's modules, each one job, each importing only those listed after it:
 :mod:`.study` (a whole study, step by step, as notebook 08 runs it),
 :mod:`.final` (final models), :mod:`.nested` (the whole selection cross-validated),
-:mod:`.scoring` (levels, tables, paired, leakage),
+:mod:`.oof` (levels, tables, paired, leakage),
 :mod:`.loops` (running folds), :mod:`.heads` (per-genre heads), :mod:`.vectors` (cue
-vectors and families), :mod:`.folds` (groups and folds). Everything public is importable
-from ``filmgenre.evaluation.crossval`` itself.
+vectors and families), :mod:`.folds` (groups and folds). Callers import the module they
+need; nothing is re-exported here.
 """
-
-from .final import fit_final, fit_final_keras, head_to_keras
-from .folds import GROUPINGS, CVConfig, assign_folds, composer_names, fold_manifest, groups
-from .heads import MeanDifference, fit_head, predict_head, select_strength
-from .loops import CVResult, average, cross_validate_keras, cross_validate_vectors, save
-from .nested import choices_table, nested_cross_validate
-from .scoring import (
-    LEVELS,
-    at_level,
-    breakdown,
-    film_level,
-    film_models_vs_pooling,
-    leakage,
-    level_tables,
-    macro_without_rare,
-    paired,
-    paired_with,
-    per_genre,
-    score_frame,
-    score_levels,
-    scored_at,
-)
-from .study import CrossValidationRun, keras_config
-from .vectors import (
-    FAMILIES,
-    MUSICNN_PARTS,
-    Family,
-    SegmentVectors,
-    cue_vectors,
-    film_vectors,
-    segment_vectors,
-)
-
-__all__ = [
-    "FAMILIES", "GROUPINGS", "CrossValidationRun", "keras_config", "nested_cross_validate",
-    "choices_table",
-    "LEVELS", "MUSICNN_PARTS", "CVConfig", "CVResult", "Family",
-    "MeanDifference", "assign_folds", "at_level", "average", "breakdown", "composer_names",
-    "cross_validate_keras", "cross_validate_vectors", "cue_vectors", "film_level", "fit_final",
-    "fit_final_keras", "fit_head", "fold_manifest", "groups", "head_to_keras", "leakage",
-    "level_tables", "macro_without_rare", "paired", "paired_with", "per_genre", "predict_head",
-    "save", "score_frame", "score_levels", "select_strength", "film_models_vs_pooling",
-    "scored_at", "film_vectors", "SegmentVectors", "segment_vectors",
-]

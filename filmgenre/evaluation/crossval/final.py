@@ -150,7 +150,7 @@ def fit_final_keras(
     cross-validation), held out to stop training and pick the best epoch: a network needs
     that signal, where the cue-vector families train on all films.
     """
-    from ...models import MODELS
+    from ...models.registry import MODELS
     from ...training.loop import TrainConfig, train_model
 
     label = label or (f"{name}_{feature_kind}" if MODELS[name][1] == "tiles" else name)

@@ -154,7 +154,7 @@ def cross_validate_keras(
 ) -> CVResult:
     """Out-of-fold predictions of a registered Keras model trained with the project's loop
     (``train.train_model``) on each fold; models land in ``out_dir/<label>/fold<k>``."""
-    from ...models import MODELS
+    from ...models.registry import MODELS
     from ...training.loop import TrainConfig, train_model
 
     config = config or TrainConfig()

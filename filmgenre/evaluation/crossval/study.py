@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ...data.dataset import Manifest
-from ...training.config import TrainConfig
+from ...training.settings import TrainConfig
 from .final import fit_final, fit_final_keras
 from .folds import CVConfig
 from .loops import CVResult, average, cross_validate_keras, cross_validate_vectors, save
 from .nested import nested_cross_validate
-from .scoring import (
+from .oof import (
     breakdown,
     film_models_vs_pooling,
     leakage,

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...config import FeatureParams, shared_dir
 from ...data.emotions import EMOTIONS, collection_key, cue_ratings, gems_table
-from ..crossval import cue_vectors
+from ..crossval.vectors import cue_vectors
 from .study import PARTS, MoodData
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from ...data.emotions import DIMENSIONS, EMOTIONS
 from .. import metrics
 from ..calibration import expected_calibration_error, fit_platt
-from ..crossval import assign_folds
+from ..crossval.folds import assign_folds
 from .model import LinearMap, MoodModel, average, ridge, total
 
 TAGS = ("musicnn:MTT_musicnn:taggram", "musicnn:MSD_musicnn:taggram")

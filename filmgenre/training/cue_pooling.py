@@ -24,8 +24,8 @@ from ..data.features import load_tiles
 from .cue_scores import pool_cues, predictions_frame
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
     from .loop import TrainResult
+    from .settings import TrainConfig
 
 def _base(base_dir: Path):
     import keras
@@ -122,10 +122,10 @@ def train_sequence_pooler(
 ) -> TrainResult:
     """Train ``attention_pooling`` or ``gru_pooling`` on a trained tile model's frozen
     embeddings; saved as ``<base>+attention`` / ``<base>+gru`` with predictions."""
-    from .. import models
+    from ..models import registry
     from ..runtime.devices import set_seed
-    from .config import TrainConfig
     from .loop import TrainResult, fit, run_info
+    from .settings import TrainConfig
 
     config = config or TrainConfig()
     base_dir = Path(base_dir)
@@ -141,7 +141,8 @@ def train_sequence_pooler(
     label = f"{base_dir.name}+{short}"
     out = base_dir.parent / label
     set_seed(config.seed)
-    model = models.build(kind, seqs["train"].shape[1:], len(manifest.genres), **model_kwargs)
+    model = registry.build_model(kind, seqs["train"].shape[1:], len(manifest.genres),
+                                 **model_kwargs)  # fmt: skip
     started = time.perf_counter()
     model, history = fit(model, seqs["train"], labels["train"], seqs["val"], labels["val"], out,
                          config)  # fmt: skip
