@@ -8,11 +8,12 @@ PYTEST_ARGS ?=
 
 .PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-search-quality bench-index bench-load lint lab clean-data clean-reports
 
+# -qq: pip's errors only (a machine's own index settings can add a warning per package)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -qq --disable-pip-version-check -e '.[dev]'
 	@# musicnn's pretrained checkpoints only: its pinned deps (TensorFlow 1, NumPy<1.17) are not used
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps musicnn==0.1.0
+	$(PY) -m pip install -qq --disable-pip-version-check --no-deps musicnn==0.1.0
 	$(PY) -m filmgenre kernel
 	touch $(STAMP)
 
