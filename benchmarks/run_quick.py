@@ -5,7 +5,7 @@ Reads the targets from the Makefile, so a new target is checked without being li
 Writes ``<target>.out``, ``<target>.err`` and ``<target>.rc`` into a folder and prints one
 line per target.
 
-    .venv/bin/python benchmarks/run_quick.py [FOLDER] [--only bench-index ...]
+    .venv/bin/python benchmarks/run_quick.py [FOLDER] [--only bench-index ...] [--parallel 2]
 """
 
 from __future__ import annotations
@@ -18,11 +18,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: a run of one benchmark may take this long on tiny inputs before it counts as failed
 TIMEOUT_S = 600
+#: targets by their quick runs' length on 2 cores, longest first (the rest go first of all:
+#: a new target's length is not known)
+LONGEST_FIRST = ("bench-index", "bench-search", "bench-train", "bench-tag", "bench-stream",
+                 "bench-load", "bench", "bench-search-quality")  # fmt: skip
 
 
 def targets(makefile: Path = ROOT / "Makefile") -> dict[str, list[str]]:
@@ -60,18 +65,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", help="where the outputs go (default: a temp folder)")
     parser.add_argument("--only", nargs="+", help="these targets only")
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="targets run at a time (the suite runs two)")  # fmt: skip
     args = parser.parse_args()
     folder = Path(args.folder or tempfile.mkdtemp(prefix="filmgenre-bench-quick-"))
     folder.mkdir(parents=True, exist_ok=True)
+    chosen = {t: a for t, a in targets().items() if not args.only or t in args.only}
+    # the longest first, so that parallel runs end together
+    order = sorted(chosen, key=lambda t: LONGEST_FIRST.index(t) if t in LONGEST_FIRST else -1)
     failed = []
-    for target, argv in targets().items():
-        if args.only and target not in args.only:
-            continue
-        code, seconds = run(target, argv, folder)
-        print(f"{target:<22} exit {code:>3}  {seconds:6.1f} s  ({' '.join(argv)} --quick)",
-              flush=True)  # fmt: skip
-        if code:
-            failed.append(target)
+    with ThreadPoolExecutor(max(1, args.parallel)) as pool:
+        done = pool.map(lambda t: (t, *run(t, chosen[t], folder)), order)
+        for target, code, seconds in done:
+            print(f"{target:<22} exit {code:>3}  {seconds:6.1f} s  "
+                  f"({' '.join(chosen[target])} --quick)", flush=True)  # fmt: skip
+            if code:
+                failed.append(target)
     print(f"outputs in {folder}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

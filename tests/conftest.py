@@ -142,7 +142,7 @@ def _quick_benchmarks_command(folder: Path) -> tuple[list[str], Path]:
     """Every ``make bench-*`` target on tiny inputs, one after another
     (benchmarks/run_quick.py)."""
     return ([sys.executable, str(project_root() / "benchmarks" / "run_quick.py"),
-             str(folder / "reports")], project_root())  # fmt: skip
+             str(folder / "reports"), "--parallel", "2"], project_root())  # fmt: skip
 
 
 #: fixture name -> how its run is started in a folder (None: it cannot run here)
