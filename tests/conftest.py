@@ -193,15 +193,20 @@ def pytest_sessionfinish(session) -> None:
         process.wait(timeout=3600)
 
 
-def _finished_run(config, name: str, run_id: str) -> Path:
+def _wait_for(config, name: str) -> tuple[Path, str]:
+    """(folder, exit status as written) of the background run ``name``, once it ended."""
     folder = _shared_folder(config) / name
     done = folder / "returncode"
     deadline = time.monotonic() + 3600
     while not done.exists():
         if time.monotonic() > deadline:
-            pytest.fail(f"the {name} pipeline run did not finish within an hour")
+            pytest.fail(f"the background run {name} did not finish within an hour")
         time.sleep(1)
-    code = done.read_text()
+    return folder, done.read_text()
+
+
+def _finished_run(config, name: str, run_id: str) -> Path:
+    folder, code = _wait_for(config, name)
     if code == "skip":
         pytest.skip("../shared/realaudio/emotify is absent (see its MANIFEST.md)")
     stdout, stderr = (folder / "stdout").read_text(), (folder / "stderr").read_text()
@@ -224,14 +229,7 @@ def smoke_run(request) -> Path:
 def quick_benchmarks(request) -> Path:
     """The folder of every benchmark's quick run (``<target>.out/.err/.rc``), once for the
     session; the runner's own exit status is read per target by the tests."""
-    folder = _shared_folder(request.config) / "quick_benchmarks"
-    done = folder / "returncode"
-    deadline = time.monotonic() + 3600
-    while not done.exists():
-        if time.monotonic() > deadline:
-            pytest.fail("the quick benchmarks did not finish within an hour")
-        time.sleep(1)
-    return folder / "reports"
+    return _wait_for(request.config, "quick_benchmarks")[0] / "reports"
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,8 @@ def _number(text: str) -> float:
 
 
 def _cmd_cut(args: argparse.Namespace) -> int:
-    from ..library import cut, search
+    from ..library import cut
+    from ..library.query import QueryError
 
     con = _open(args, "cut")
     if con is None:
@@ -81,7 +82,7 @@ def _cmd_cut(args: argparse.Namespace) -> int:
     try:
         done, _ = cut.write(con, args.track, args.out, start=args.start, end=args.end,
                             segment=args.segment, query=args.query, fade=args.fade)  # fmt: skip
-    except (cut.CutError, search.QueryError) as exc:
+    except (cut.CutError, QueryError) as exc:
         print(f"filmgenre cut: {exc}", file=sys.stderr)
         return 1
     print(f"{args.out}: {done.source} from {done.start:.2f} s to {done.end:.2f} s "

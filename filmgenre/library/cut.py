@@ -17,6 +17,7 @@ import numpy as np
 
 from . import index as idx
 from . import search, store
+from .query import parse_query
 from .shortlist import ShortlistError, resolve_track
 
 #: length of the fade in and the fade out (raised cosine), shortened for very short cuts
@@ -70,7 +71,7 @@ def choose_span(con: sqlite3.Connection, track: int | str, start: float | None =
         if not (query or "").strip():
             raise CutError("--segment best needs --query (the search whose best cut to take)")
         snap = idx.snapshot(con)
-        mix = search.parse_query(query, snap.genres)
+        mix = parse_query(query, snap.genres)
         search.check_moods(snap, mix)
         values = search.segment_values(segments, mix, snap.genres, None,
                                        search.word_columns(snap, mix))  # fmt: skip

@@ -76,7 +76,9 @@ class SearchRequest:
 
     def mix(self, snap: Snapshot) -> Mix | None:
         """The query read against the index's genres (None: no words)."""
-        return parse_query(self.query, snap.genres) or None if self.query else None
+        if not self.query:
+            return None
+        return parse_query(self.query, snap.genres) or None
 
     def run(self, con: sqlite3.Connection, snap: Snapshot,
             references: Mapping[str, tuple] | None = None,

@@ -24,14 +24,7 @@ import numpy as np
 
 from ..data.moods import EMOTIONS, MOODS
 from . import store
-from .query import (  # noqa: F401  (the query language, read here too)
-    Mix,
-    QueryError,
-    parse_key,
-    parse_mix,
-    parse_query,
-    parse_range,
-)
+from .query import Mix, QueryError, parse_query
 from .snapshot import Snapshot
 
 #: how a genre mix ranks tracks by default (see :data:`filmgenre.library.snapshot.RANKINGS`;

@@ -443,8 +443,8 @@ def shortlist_put(con: sqlite3.Connection, name: str, path: str, note: str | Non
                   start: float | None, end: float | None, added: float) -> None:  # fmt: skip
     """Put a path on a list, or update its entry (a note or span given as None keeps what
     the entry had); the table is created on first use."""
+    con.executescript(SHORTLIST_SCHEMA)  # a script commits first: outside the transaction
     with con:
-        con.executescript(SHORTLIST_SCHEMA)
         con.execute("INSERT INTO shortlist (list, path, note, start, end, added) "
                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (list, path) DO UPDATE SET "
                     "note = COALESCE(?, note), start = COALESCE(?, start), "

@@ -22,6 +22,7 @@ from filmgenre.genres import GENRES
 from filmgenre.library import index as idx
 from filmgenre.library import search, store
 from filmgenre.library.progress import build_line
+from filmgenre.library.query import QueryError, parse_mix, parse_range
 
 
 def _copy_index(index_file: Path, tmp_path: Path) -> Path:
@@ -190,23 +191,23 @@ def test_an_update_hashes_each_new_or_touched_file_once(built, library_folder, m
 
 
 def test_the_query_language():
-    assert search.parse_mix("Romance Comedy -Thriller") == {"Romance": 1, "Comedy": 1,
+    assert parse_mix("Romance Comedy -Thriller") == {"Romance": 1, "Comedy": 1,
                                                             "Thriller": -1}  # fmt: skip
-    assert search.parse_mix("Romance=1,Comedy=0.5,Thriller=-1") == {
+    assert parse_mix("Romance=1,Comedy=0.5,Thriller=-1") == {
         "Romance": 1.0, "Comedy": 0.5, "Thriller": -1.0}  # fmt: skip
-    assert search.parse_mix("sci-fi -drama") == {"Sci-Fi": 1, "Drama": -1}
-    assert search.parse_mix("SciFi, Science Fiction") == {"Sci-Fi": 2}
+    assert parse_mix("sci-fi -drama") == {"Sci-Fi": 1, "Drama": -1}
+    assert parse_mix("SciFi, Science Fiction") == {"Sci-Fi": 2}
     for bad, words in (("Romance Western", "'Western'"), ("Romance=lots", "not a number"),
                        ("Romance=1,Comedy", "give every term a weight"),
                        ("Drama -Drama", "cancel out"), ("Drama=nan", "finite")):  # fmt: skip
-        with pytest.raises(search.QueryError, match=words):
-            search.parse_mix(bad)
-    with pytest.raises(search.QueryError, match="valid genres: Action"):
-        search.parse_mix("Western")
-    assert search.parse_range("90-120", "tempo") == (90.0, 120.0)
-    assert search.parse_range("-120", "tempo") == (None, 120.0)
-    with pytest.raises(search.QueryError, match="low end is above"):
-        search.parse_range("120-90", "tempo")
+        with pytest.raises(QueryError, match=words):
+            parse_mix(bad)
+    with pytest.raises(QueryError, match="valid genres: Action"):
+        parse_mix("Western")
+    assert parse_range("90-120", "tempo") == (90.0, 120.0)
+    assert parse_range("-120", "tempo") == (None, 120.0)
+    with pytest.raises(QueryError, match="low end is above"):
+        parse_range("120-90", "tempo")
 
 
 def test_fit_rewards_wanted_genres_and_penalises_unwanted_ones():
@@ -239,7 +240,7 @@ def test_search_ranks_filters_and_names_the_best_segment(built):
     assert first not in [h.id for h in like] and like[0].similarity <= 1.0
     both = search.run(con, snap, {"Drama": 1}, snap.vectors[0], top=3)
     assert both[0].fit is not None and both[0].similarity is not None
-    with pytest.raises(search.QueryError, match="nothing to search by"):
+    with pytest.raises(QueryError, match="nothing to search by"):
         search.run(con, snap, None, None)
 
 

@@ -117,9 +117,10 @@ def test_a_cut_is_a_faded_wav_at_the_files_own_rate(index_file, tmp_path, capsys
     assert np.allclose(clip[middle], expected, atol=2 / 32768)  # 16-bit: the same samples
     # the best segment for a query: the one search names
     from filmgenre.library import search
+    from filmgenre.library.query import parse_query
 
     snap = idx.snapshot(con)
-    hit = [h for h in search.run(con, snap, search.parse_query("Drama", snap.genres), top=20)
+    hit = [h for h in search.run(con, snap, parse_query("Drama", snap.genres), top=20)
            if h.id == tid][0]  # fmt: skip
     assert main(["cut", path, "--index", str(index_file), "--segment", "best", "--query",
                  "Drama", "--out", str(out)]) == 0  # fmt: skip

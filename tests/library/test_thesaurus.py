@@ -7,7 +7,8 @@ import pytest
 
 from filmgenre.data.moods import MOODS
 from filmgenre.genres import GENRES
-from filmgenre.library import search, thesaurus, vocabulary
+from filmgenre.library import thesaurus, vocabulary
+from filmgenre.library.query import QueryError, parse_query
 
 
 def test_the_thesaurus_has_the_words_of_briefs_each_mapped_and_explained():
@@ -30,7 +31,7 @@ def test_the_thesaurus_has_the_words_of_briefs_each_mapped_and_explained():
 
 def test_every_word_is_read_as_its_mapping_scaled_to_one_word():
     for word, entry in thesaurus.default().by_word.items():
-        mix = search.parse_query(word, GENRES)
+        mix = parse_query(word, GENRES)
         total = sum(abs(w) for w in (*mix.genres.values(), *mix.moods.values(),
                                      *mix.words.values()))  # fmt: skip
         assert abs(total - 1) < 1e-9, word  # one word weighs one, whatever its mapping
@@ -39,42 +40,42 @@ def test_every_word_is_read_as_its_mapping_scaled_to_one_word():
 
 
 def test_a_brief_mixes_moods_genres_and_tagger_words_with_weights_and_negatives():
-    mix = search.parse_query("calm piano -vocals", GENRES)
+    mix = parse_query("calm piano -vocals", GENRES)
     assert mix.moods == {"calmness": 1.0} and mix.words == {"piano": 1.0, "vocals": -1.0}
-    mix = search.parse_query("tense strings -happy", GENRES)
+    mix = parse_query("tense strings -happy", GENRES)
     assert mix.moods == {"tension": 1.0, "joyful_activation": -1.0}
-    mix = search.parse_query("dark Thriller", GENRES)
+    mix = parse_query("dark Thriller", GENRES)
     assert mix.moods == {"valence": -1.0} and mix.genres == {"Thriller": 1.0}
-    mix = search.parse_query("calm=2,Horror=-0.5", GENRES)  # weights on mood words too
+    mix = parse_query("calm=2,Horror=-0.5", GENRES)  # weights on mood words too
     assert mix.moods["calmness"] == 2.0 and mix.moods["tension"] == pytest.approx(-0.2)
     assert mix.genres == {"Thriller": pytest.approx(-0.1)}
-    mix = search.parse_query("a calm track with piano under dialogue", GENRES)
+    mix = parse_query("a calm track with piano under dialogue", GENRES)
     assert mix.ignored == ["a", "track", "with"] and "under dialogue" in mix.explain()
     assert mix.explain().startswith("calm = calmness; piano = tag piano")
     # the tagger's own word stays reachable where the thesaurus uses it
-    assert search.parse_query("tag:happy", GENRES).words == {"happy": 1.0}
-    assert search.parse_query("joyful activation", GENRES).moods == {"joyful_activation": 1.0}
+    assert parse_query("tag:happy", GENRES).words == {"happy": 1.0}
+    assert parse_query("joyful activation", GENRES).moods == {"joyful_activation": 1.0}
 
 
 def test_a_word_naming_a_genre_the_index_lacks_answers_with_the_rest_and_says_so():
     other = ("calmness", "power", "tension")  # an index of a model of emotify's tags
-    mix = search.parse_query("horror", other)
+    mix = parse_query("horror", other)
     assert mix.genres == {} and set(mix.moods) == {"tension", "valence"}
     assert "Thriller: not a genre of this index" in mix.explain()
-    with pytest.raises(search.QueryError, match="'romcom' stands for Romance=1, Comedy=1"):
-        search.parse_query("romcom", other)
+    with pytest.raises(QueryError, match="'romcom' stands for Romance=1, Comedy=1"):
+        parse_query("romcom", other)
 
 
 def test_unknown_words_get_suggestions_by_spelling_stem_and_meaning():
-    with pytest.raises(search.QueryError) as found:
-        search.parse_query("frightened strings", GENRES)
+    with pytest.raises(QueryError) as found:
+        parse_query("frightened strings", GENRES)
     message = str(found.value)
     assert "did you mean 'frightening'" in message  # by stem
     assert "same meaning: scary" in message  # the entry's and group's other words
-    with pytest.raises(search.QueryError, match=r"'calmm' \(did you mean 'calm'"):
-        search.parse_query("calmm", GENRES)
-    with pytest.raises(search.QueryError, match="nothing to search by: 'the', 'music'"):
-        search.parse_query("the music", GENRES)
+    with pytest.raises(QueryError, match=r"'calmm' \(did you mean 'calm'"):
+        parse_query("calmm", GENRES)
+    with pytest.raises(QueryError, match="nothing to search by: 'the', 'music'"):
+        parse_query("the music", GENRES)
     assert "dark" in thesaurus.by_meaning(["ominous"])  # a related group
 
 

@@ -14,19 +14,20 @@ from conftest import run_cli
 from filmgenre.genres import GENRES
 from filmgenre.library import index as idx
 from filmgenre.library import search, store, vocabulary
+from filmgenre.library.query import QueryError, parse_key, parse_mix, parse_query
 
 
 def test_one_query_mixes_genres_and_words_with_weights():
-    mix = search.parse_query("Romance piano -vocals -tag:sad", GENRES)
+    mix = parse_query("Romance piano -vocals -tag:sad", GENRES)
     assert mix.genres == {"Romance": 1.0}
     assert mix.words == {"piano": 1.0, "vocals": -1.0, "sad": -1.0}
-    mix = search.parse_query("Thriller=1,strings=1,loud=0.5,tag:happy=-1", GENRES)
+    mix = parse_query("Thriller=1,strings=1,loud=0.5,tag:happy=-1", GENRES)
     assert mix.genres == {"Thriller": 1.0} and mix.words == {"strings": 1.0, "loud": 0.5,
                                                              "happy": -1.0}  # fmt: skip
-    mix = search.parse_query("Drama no vocals not tag:sad female vocal easy listening", GENRES)
+    mix = parse_query("Drama no vocals not tag:sad female vocal easy listening", GENRES)
     assert mix.words == {"no vocals": 1.0, "sad": -1.0, "female": 1.0, "easy listening": 1.0}
     # "sad" and "happy" are words of a brief: the mood model's, not the tagger's
-    mix = search.parse_query("Romance piano -vocals -sad", GENRES)
+    mix = parse_query("Romance piano -vocals -sad", GENRES)
     assert mix.words == {"piano": 1.0, "vocals": -1.0} and mix.moods == {"sadness": -1.0}
 
 
@@ -46,15 +47,15 @@ def test_equivalent_words_answer_together_and_shared_words_are_merged_or_qualifi
 
 
 def test_bad_words_and_weights_are_named_with_what_would_do():
-    with pytest.raises(search.QueryError, match=r"'pianno' \(did you mean 'piano'\?\)"):
-        search.parse_query("Romance pianno", GENRES)
-    with pytest.raises(search.QueryError, match="'abc' is not a number"):
-        search.parse_query("loud=abc", GENRES)
-    with pytest.raises(search.QueryError, match="unknown genre"):
-        search.parse_mix("Romance piano", GENRES)  # genres only
-    assert search.parse_key("A minor") == (9, "minor") and search.parse_key("Bb") == (10, None)
-    with pytest.raises(search.QueryError, match="--key 'H dur': give a key"):
-        search.parse_key("H dur")
+    with pytest.raises(QueryError, match=r"'pianno' \(did you mean 'piano'\?\)"):
+        parse_query("Romance pianno", GENRES)
+    with pytest.raises(QueryError, match="'abc' is not a number"):
+        parse_query("loud=abc", GENRES)
+    with pytest.raises(QueryError, match="unknown genre"):
+        parse_mix("Romance piano", GENRES)  # genres only
+    assert parse_key("A minor") == (9, "minor") and parse_key("Bb") == (10, None)
+    with pytest.raises(QueryError, match="--key 'H dur': give a key"):
+        parse_key("H dur")
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def tagged(realaudio, model_dir, tmp_path_factory):
 def _top(index_file, query: str, n: int) -> list[str]:
     con = store.connect(index_file)
     snap = idx.snapshot(con)
-    return [h.fields["path"] for h in search.run(con, snap, search.parse_query(query,
+    return [h.fields["path"] for h in search.run(con, snap, parse_query(query,
                                                                                snap.genres),
                                                   top=n)]  # fmt: skip
 
@@ -206,7 +207,7 @@ def test_moods_are_stored_per_track_and_segment_and_rank_real_music_by_feel(tagg
     # two recordings outside the training data: a ragtime and a Brahms dance
     assert set(_top(index_file, "happy", 2)) == {"442789.wav", "Hungarian.wav"}
     assert _top(index_file, "dark", 7) == _top(index_file, "bright", 7)[::-1]
-    hit = search.run(con, snap, search.parse_query("tense strings"), top=1)[0]
+    hit = search.run(con, snap, parse_query("tense strings"), top=1)[0]
     assert set(hit.asked) == {"tension", "strings"} and len(hit.moods) == 11
     assert hit.to_dict()["mood:tension"] == pytest.approx(hit.moods["tension"], abs=1e-4)
 
