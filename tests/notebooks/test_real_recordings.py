@@ -1,8 +1,8 @@
-"""The notebooks on real recordings (a third of emotify, conftest's ``real_run``), with
-only parameters changed: what only real labels test. Their own genres (emotify's tags,
-read with ``genres auto``) reach training, evaluation and cross-validation, and notebook
-09 indexes the run's own clips with the run's own final model; the synthetic smoke run
-covers every other model and notebook."""
+"""The notebooks on real recordings (the first 15 s of a third of emotify, conftest's
+``real_run``), with only parameters changed: what only real labels test. Their own genres
+(emotify's tags, read with ``genres auto``) reach training, evaluation and cross-validation,
+and notebook 09 indexes the run's own clips with the run's own final model; the synthetic
+smoke run covers every other model and notebook."""
 
 from __future__ import annotations
 
