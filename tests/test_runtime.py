@@ -92,3 +92,26 @@ def test_workers_never_run_the_parents_script_again(tmp_path):
                           timeout=180)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("SCRIPT RAN") == 1 and "TF IN WORKERS False" in done.stdout
+
+
+def test_versions_name_the_keras_backend_without_importing_keras(monkeypatch, tmp_path):
+    """The pipeline's runner writes versions.json without starting TensorFlow: the backend
+    is read as Keras reads it (KERAS_BACKEND, else $KERAS_HOME/keras.json, else TensorFlow)
+    and, where Keras runs, it is what Keras says."""
+    import json
+    import os
+
+    import keras
+
+    from filmgenre.runtime import versions
+
+    assert versions.library_versions()["keras_backend"] == keras.backend.backend()
+    monkeypatch.delitem(sys.modules, "keras")  # as in a process that never imported it
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert versions.keras_backend() == "tensorflow"  # no settings: Keras's default
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax", "floatx": "float32"}))
+    assert versions.keras_backend() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # the variable wins over the file, as in Keras
+    assert versions.library_versions()["keras_backend"] == "torch"
+    assert "keras" not in sys.modules and os.environ["KERAS_BACKEND"] == "torch"

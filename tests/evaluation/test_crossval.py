@@ -16,7 +16,7 @@ import pytest
 from film_tables import random_film_cues as _cues
 from numpy.testing import assert_allclose
 
-from filmgenre import predict
+from filmgenre import cli, predict
 from filmgenre.data import dataset
 from filmgenre.evaluation.crossval import final, folds, heads, loops, nested, oof, vectors
 from filmgenre.genres import GENRES
@@ -130,7 +130,7 @@ def test_film_level_scores_pool_a_films_cues():
 
 @pytest.mark.slow
 def test_final_model_tags_new_audio_and_is_used_when_asked_for_by_name(
-    tiny_manifest, tiny_collection, tmp_path
+    tiny_manifest, tiny_collection, tmp_path, capsys
 ):
     run = tmp_path / "reports" / "run1"
     x = vectors.cue_vectors(tiny_manifest, ["mfcc_stats"])
@@ -161,20 +161,19 @@ def test_final_model_tags_new_audio_and_is_used_when_asked_for_by_name(
     with pytest.raises(FileNotFoundError, match="neither a model folder"):
         predict.resolve_model("run1/nothing", tmp_path / "reports")
 
-    out = subprocess.run(
-        [sys.executable, "-m", "filmgenre", "tag", str(files[0]), "--model", str(folder)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert "trained on: real recordings in" in out.stdout
-    assert "WARNING: this model learned the synthetic" not in out.stderr
+    # the command says what the model learned (in this process: a fresh one is
+    # tests/cli/test_chatter.py's and test_saved_models.py's)
+    capsys.readouterr()
+    assert cli.main(["tag", str(files[0]), "--model", str(folder)]) == 0
+    out = capsys.readouterr()
+    assert "trained on: real recordings in" in out.out
+    assert "WARNING: this model learned the synthetic" not in out.err
     info["trained_on"]["synthetic"] = True
     (folder / "config.json").write_text(json.dumps(info))
-    out = subprocess.run(
-        [sys.executable, "-m", "filmgenre", "tag", str(files[0]), "--model", str(folder)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert "the SYNTHETIC collection" in out.stdout
-    assert "WARNING: this model learned the synthetic collection" in out.stderr
+    assert cli.main(["tag", str(files[0]), "--model", str(folder)]) == 0
+    out = capsys.readouterr()
+    assert "the SYNTHETIC collection" in out.out
+    assert "WARNING: this model learned the synthetic collection" in out.err
 
 
 def test_filmscore_composer_groups_never_straddle_folds(realaudio):
