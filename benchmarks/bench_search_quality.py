@@ -70,14 +70,14 @@ def main() -> int:
                         help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
     limit = None
-    if args.quick:  # 16 films spread over filmscore, 12 clips and films of the listeners
+    if args.quick:  # 10 films spread over filmscore, 12 clips and films of the listeners
         args.folds, args.repeats, args.boot, limit = 2, 1, 20, 12
     found = {}
     if args.only != "moods":
         work = scratch.scratch_dir("filmgenre-quality-")
         collection = args.collection
         if args.quick:
-            collection = some_films(args.collection, 16, work / "films")
+            collection = some_films(args.collection, 10, work / "films")
         try:
             manifest = assemble.real_collection(collection, work / "dataset")
         except FileNotFoundError as error:

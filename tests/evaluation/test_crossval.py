@@ -230,32 +230,39 @@ def test_keras_models_run_through_the_same_folds_with_numeric_cue_names(tiny_man
 
 
 @pytest.mark.slow
-def test_tag_and_search_write_csv_and_json_for_other_tools(tiny_collection, tmp_path):
+def test_tag_and_search_write_csv_and_json_for_other_tools(
+    tiny_collection, tmp_path, monkeypatch, capsys
+):
     import io
 
     import pandas as pd
 
     files = sorted((tiny_collection / "audio").rglob("*.wav"))[:2]
     env = {**os.environ, "FILMGENRE_ROOT": str(tmp_path)}  # no runs: the shipped model
-
-    def cli(*args):
-        done = subprocess.run([sys.executable, "-m", "filmgenre", *args], cwd=tmp_path,
-                              capture_output=True, text=True, env=env)  # fmt: skip
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done
-
-    done = cli("tag", *map(str, files), "--format", "csv")
-    table = pd.read_csv(io.StringIO(done.stdout))  # stdout holds nothing but the CSV
+    done = subprocess.run([sys.executable, "-m", "filmgenre", "tag", *map(str, files),
+                           "--format", "csv"], cwd=tmp_path, capture_output=True, text=True,
+                          env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(io.StringIO(done.stdout))  # a fresh process's stdout: only the CSV
     assert list(table.columns) == ["file", *GENRES] and len(table) == 2
     assert "trained on: real recordings" in done.stderr
+
+    monkeypatch.setenv("FILMGENRE_ROOT", str(tmp_path))  # the rest in this process
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> str:
+        capsys.readouterr()
+        assert cli.main(list(args)) == 0
+        return capsys.readouterr().out
+
     out = tmp_path / "tags" / "tags.json"
-    cli("tag", *map(str, files), "--format", "json", "--out", str(out))
+    run("tag", *map(str, files), "--format", "json", "--out", str(out))
     record = json.loads(out.read_text())
     assert record["trained_on"]["n_films"] >= 70 and len(record["results"]) == 2
     assert set(record["results"][0]) == {"file", *GENRES}
     assert_allclose([r["Drama"] for r in record["results"]], table["Drama"], atol=1e-6)
-    done = cli("search", "Drama Romance", "--library", str(files[0].parent), "--format", "json")
-    ranked = json.loads(done.stdout)["results"]  # --library: the folder's index, built first
+    found = run("search", "Drama Romance", "--library", str(files[0].parent), "--format", "json")
+    ranked = json.loads(found)["results"]  # --library: the folder's index, built first
     assert ranked and all((files[0].parent / r["path"]).is_file() for r in ranked)
     scores = [r["score"] for r in ranked]
     assert scores == sorted(scores, reverse=True)
@@ -328,7 +335,7 @@ def test_film_level_model_learns_what_averaging_cue_scores_cannot():
 
 @pytest.mark.slow
 def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
-        tiny_manifest, tiny_collection, tmp_path):  # fmt: skip
+        tiny_manifest, tiny_collection, tmp_path, monkeypatch, capsys):  # fmt: skip
     """The README's emotify run (nine emotion tags, real recordings) used to become what
     `tag` and `index build` used by default; the default is the shipped model whatever
     runs exist, and every command says which model it used and why."""
@@ -336,36 +343,32 @@ def test_a_run_trained_on_other_labels_does_not_change_the_default_model(
     cues = tiny_manifest.cues.rename(columns=renamed)
     other = dataset.Manifest(cues, genres=tuple(renamed.values()))
     x = vectors.cue_vectors(tiny_manifest, ["mfcc_stats"])
-    root = tmp_path / "project"  # FILMGENRE_ROOT: its reports/ hold the other run
+    root = tmp_path / "project"  # the project root: its reports/ hold the other run
     folder = final.fit_final("mfcc_logreg", other, x,
                                 root / "reports" / "emotify-run" / "models" / "mood_final")
     info = json.loads((folder / "config.json").read_text())
     info["trained_on"]["synthetic"] = False  # as the emotify run's final model says
     (folder / "config.json").write_text(json.dumps(info))
     wav = sorted((tiny_collection / "audio").rglob("*.wav"))[0]
-    env_root = {"FILMGENRE_ROOT": str(root)}
-    done = _cli_in(root, env_root, "tag", str(wav), "--format", "csv")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].split(",")[1:] == list(GENRES)
-    assert "the default: the model that ships with filmgenre" in done.stderr
+    monkeypatch.setenv("FILMGENRE_ROOT", str(root))
+    monkeypatch.chdir(root)
+
+    def run(*args: str):
+        capsys.readouterr()
+        assert cli.main(list(args)) == 0
+        return capsys.readouterr()
+
+    done = run("tag", str(wav), "--format", "csv")
+    assert done.out.splitlines()[0].split(",")[1:] == list(GENRES)
+    assert "the default: the model that ships with filmgenre" in done.err
     library = tmp_path / "library"
     library.mkdir()
     shutil.copy(wav, library / wav.name)
-    built = _cli_in(root, env_root, "index", "build", str(library), "--index",
-                    str(tmp_path / "i.sqlite"))  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    assert "the model that ships with filmgenre" in built.stdout
+    built = run("index", "build", str(library), "--index", str(tmp_path / "i.sqlite"))
+    assert "the model that ships with filmgenre" in built.out
     from filmgenre.library import store
 
     assert store.get_meta(store.connect(tmp_path / "i.sqlite"), "genres") == list(GENRES)
-    asked = _cli_in(root, env_root, "tag", str(wav), "--model", "latest-real", "--format", "csv")
-    assert asked.returncode == 0, asked.stderr
-    assert asked.stdout.splitlines()[0].split(",")[1:] == list(renamed.values())
-    assert "latest-real" in asked.stderr and "emotify-run" in asked.stderr
-
-
-def _cli_in(root, env: dict, *args: str) -> subprocess.CompletedProcess:
-    """``python -m filmgenre ARGS`` with the project root at ``root`` (its reports/)."""
-    return subprocess.run([sys.executable, "-m", "filmgenre", *args], cwd=root,
-                          env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+    asked = run("tag", str(wav), "--model", "latest-real", "--format", "csv")
+    assert asked.out.splitlines()[0].split(",")[1:] == list(renamed.values())
+    assert "latest-real" in asked.err and "emotify-run" in asked.err

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from filmgenre import predict
 from filmgenre.data import features
 from filmgenre.models import registry
 from filmgenre.reporting import runs
@@ -228,40 +227,17 @@ def test_mixed_precision_option_trains_and_keeps_float32_outputs(tiny_manifest, 
     assert np.isfinite(result.predictions.filter(like="p_").to_numpy()).all()
 
 
-@pytest.mark.slow
-def test_max_and_learned_pooling_over_a_cues_tiles(tiny_manifest, tmp_path):
-
-    config = train.TrainConfig(epochs=2, batch_size=16, patience=2, verbose=0)
-    train.train_model("study_cnn", tiny_manifest, tmp_path, "mfcc", config=config)
-    base = tmp_path / "models" / "study_cnn"
-    maxed = cue_pooling.pool_predictions(base, tiny_manifest, "max")
-    mean = pd.read_csv(base / "predictions.csv")
-    assert (maxed.filter(like="p_").to_numpy() >= mean.filter(like="p_").to_numpy() - 1e-6).all()
-    for kind in ("attention_pooling", "gru_pooling"):
-        result = cue_pooling.train_sequence_pooler(kind, base, tiny_manifest, config)
-        folder = tmp_path / "models" / result.name
-        assert (folder / "model.keras").is_file()
-        info = json.loads((folder / "config.json").read_text())
-        assert info["base_model"] == "study_cnn" and info["input"] == "tile_sequence"
-        stored = pd.read_csv(folder / "predictions.csv")
-        assert len(stored) == len(mean)
-        # a learned pooler tags new files through its base model, as stored
-        files = list(tiny_manifest.split("test")["path"])[:2]
-        table, _ = predict.tag_files(files, folder, n_jobs=1, progress=False)
-        first = stored[stored.split == "test"].filter(like="p_").to_numpy()[:2]
-        assert_allclose(table.to_numpy(), first, atol=1e-5)
-    with pytest.raises(ValueError, match="unknown pooling"):
-        cue_scores.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
-
-
 def test_pooling_functions():
-
+    """Mean, max and padded sequences of a cue's tile scores (notebook 05's poolers over a
+    trained CNN: tests/notebooks/test_nb03_07_models.py)."""
     scores = np.array([[0.1, 0.9], [0.5, 0.3], [0.7, 0.2]])
     cue = np.array([0, 0, 1])
     assert_allclose(cue_scores.pool_cues(scores, cue, 2, "mean"), [[0.3, 0.6], [0.7, 0.2]])
     assert_allclose(cue_scores.pool_cues(scores, cue, 2, "max"), [[0.5, 0.9], [0.7, 0.2]])
     seq = cue_pooling.sequences(scores, cue, 2, 2)
     assert_allclose(seq[1], [[0.7, 0.2], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="unknown pooling"):
+        cue_scores.pool_cues(np.zeros((2, 3)), np.array([0, 1]), 2, "median")
 
 
 def test_tile_embeddings_of_every_tile_cnn_are_vectors():

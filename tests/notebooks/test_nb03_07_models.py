@@ -73,3 +73,32 @@ def test_every_model_is_evaluated_with_intervals_and_paired_questions(smoke_run)
     assert beside["metrics"] == models["resnet_cnn_logmel"]["metrics"]
     assert (run / "dataset" / "manifest.csv").is_file()
     assert json.loads((run / "status.json").read_text())["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_max_and_learned_pooling_over_a_cues_tiles(smoke_run):
+    """Notebook 05's poolers over its CNN's tiles: max pooling scores every cue at least as
+    high as the mean of its tiles (higher somewhere), and a learned pooler tags new files
+    through its base model as it scored them in the run."""
+    import pandas as pd
+    from numpy.testing import assert_allclose
+
+    from filmgenre import predict
+    from filmgenre.data import dataset
+
+    models = smoke_run / "models"
+    mean = pd.read_csv(models / "fcn_cnn_logmel" / "predictions.csv")
+    maxed = pd.read_csv(models / "fcn_cnn_logmel+max" / "predictions.csv")
+    assert maxed[["film", "cue"]].equals(mean[["film", "cue"]])
+    gain = maxed.filter(like="p_").to_numpy() - mean.filter(like="p_").to_numpy()
+    assert gain.min() >= -1e-6 and gain.max() > 1e-4
+    test_files = list(dataset.Manifest.load(smoke_run / "dataset").split("test")["path"])[:2]
+    for kind in ("attention", "gru"):
+        folder = models / f"fcn_cnn_logmel+{kind}"
+        info = json.loads((folder / "config.json").read_text())
+        assert info["base_model"] == "fcn_cnn_logmel" and info["input"] == "tile_sequence"
+        stored = pd.read_csv(folder / "predictions.csv")
+        assert len(stored) == len(mean)
+        table, _ = predict.tag_files(test_files, folder, n_jobs=1, progress=False)
+        first = stored[stored.split == "test"].filter(like="p_").to_numpy()[:2]
+        assert_allclose(table.to_numpy(), first, atol=1e-5)
