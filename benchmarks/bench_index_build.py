@@ -201,8 +201,9 @@ def main() -> None:
                         help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
     writes = 2000
-    if args.quick:  # the film cues only; the writer's rate from a few tracks
-        args.cues, args.songs, writes = 3, 0, 64
+    if args.quick:  # the film cues only, no cluster (its workers start TensorFlow each: the
+        # suite's tests/library/test_batch.py builds on one); the writer's rate from a few
+        args.cues, args.songs, writes, args.dask = 3, 0, 64, False
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         tmp = Path(tmp)
         libraries = make_libraries(tmp, args.cues, args.songs)

@@ -154,12 +154,16 @@ def _quick_benchmarks_command(folder: Path) -> tuple[list[str], Path]:
 #: fixture name -> how its run is started in a folder (None: it cannot run here)
 BACKGROUND_RUNS = {"smoke_run": _smoke_command, "real_run": _real_command,
                    "quick_benchmarks": _quick_benchmarks_command}  # fmt: skip
+#: runs that take the cores only when nothing else wants them (``nice``): the benchmarks
+#: fill the gaps, the notebook runs (the longest chain of the suite) keep their pace
+LOW_PRIORITY = {"quick_benchmarks": 10}
 
 
-def _launch(folder: Path, command: list[str], cwd: Path) -> None:
+def _launch(folder: Path, command: list[str], cwd: Path, niceness: int = 0) -> None:
     env = {**os.environ, "FILMGENRE_ROOT": str(project_root())}
     with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err,
+                                   preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
     _LAUNCHED.append(process)
 
     def record() -> None:
@@ -190,7 +194,7 @@ def pytest_collection_modifyitems(config, items) -> None:
         if prepared is None:
             (folder / "returncode").write_text("skip")
             continue
-        _launch(folder, *prepared)
+        _launch(folder, *prepared, niceness=LOW_PRIORITY.get(name, 0))
     items.sort(key=reads_a_run)  # stable: the rest keep their order
 
 
