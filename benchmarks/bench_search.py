@@ -179,7 +179,7 @@ def main() -> None:
                         help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
     if args.quick:
-        args.sizes, args.queries, args.graph, args.real = "2000", 20, False, 3
+        args.sizes, args.queries, args.graph, args.real = "2000", 20, False, 1
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         sizes = [int(s) for s in args.sizes.split(",")]
