@@ -154,16 +154,16 @@ def _quick_benchmarks_command(folder: Path) -> tuple[list[str], Path]:
 #: fixture name -> how its run is started in a folder (None: it cannot run here)
 BACKGROUND_RUNS = {"smoke_run": _smoke_command, "real_run": _real_command,
                    "quick_benchmarks": _quick_benchmarks_command}  # fmt: skip
-#: runs that take the cores only when nothing else wants them (``nice``): the benchmarks
-#: fill the gaps, the notebook runs (the longest chain of the suite) keep their pace
-LOW_PRIORITY = {"quick_benchmarks": 10}
+#: ``nice`` of the xdist workers once the runs are started: the runs (one long chain of
+#: notebooks each) take the cores first and end early, the workers' tests fill the gaps and
+#: keep both cores busy to the end (the runs' own niceness stays 0)
+WORKER_NICENESS = 5
 
 
-def _launch(folder: Path, command: list[str], cwd: Path, niceness: int = 0) -> None:
+def _launch(folder: Path, command: list[str], cwd: Path) -> None:
     env = {**os.environ, "FILMGENRE_ROOT": str(project_root())}
     with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err,
-                                   preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
     _LAUNCHED.append(process)
 
     def record() -> None:
@@ -194,8 +194,10 @@ def pytest_collection_modifyitems(config, items) -> None:
         if prepared is None:
             (folder / "returncode").write_text("skip")
             continue
-        _launch(folder, *prepared, niceness=LOW_PRIORITY.get(name, 0))
+        _launch(folder, *prepared)
     items.sort(key=reads_a_run)  # stable: the rest keep their order
+    if hasattr(config, "workerinput") and not config.option.collectonly:
+        os.nice(WORKER_NICENESS)
 
 
 def pytest_sessionfinish(session) -> None:
