@@ -145,7 +145,7 @@ def _real_command(folder: Path) -> tuple[list[str], Path] | None:
 
 
 def _quick_benchmarks_command(folder: Path) -> tuple[list[str], Path]:
-    """Every ``make bench-*`` target on tiny inputs, one after another
+    """Every ``make bench-*`` target on tiny inputs, two at a time, longest first
     (benchmarks/run_quick.py)."""
     return ([sys.executable, str(project_root() / "benchmarks" / "run_quick.py"),
              str(folder / "reports"), "--parallel", "2"], project_root())  # fmt: skip

@@ -4,6 +4,8 @@ per-file jobs (extraction, MIR, an index build) run over two processes round aft
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -98,9 +100,6 @@ def test_versions_name_the_keras_backend_without_importing_keras(monkeypatch, tm
     """The pipeline's runner writes versions.json without starting TensorFlow: the backend
     is read as Keras reads it (KERAS_BACKEND, else $KERAS_HOME/keras.json, else TensorFlow)
     and, where Keras runs, it is what Keras says."""
-    import json
-    import os
-
     import keras
 
     from filmgenre.runtime import versions

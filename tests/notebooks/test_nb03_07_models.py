@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 
+from filmgenre import predict
 from filmgenre.config import shared_dir
+from filmgenre.data import dataset
 from filmgenre.genres import GENRES
 
 
@@ -80,12 +84,6 @@ def test_max_and_learned_pooling_over_a_cues_tiles(smoke_run):
     """Notebook 05's poolers over its CNN's tiles: max pooling scores every cue at least as
     high as the mean of its tiles (higher somewhere), and a learned pooler tags new files
     through its base model as it scored them in the run."""
-    import pandas as pd
-    from numpy.testing import assert_allclose
-
-    from filmgenre import predict
-    from filmgenre.data import dataset
-
     models = smoke_run / "models"
     mean = pd.read_csv(models / "fcn_cnn_logmel" / "predictions.csv")
     maxed = pd.read_csv(models / "fcn_cnn_logmel+max" / "predictions.csv")
