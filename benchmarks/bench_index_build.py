@@ -1,26 +1,29 @@
-"""Index build speed on real audio, measured in one run: where the time goes, the build
-with every core, and Dask clusters of 1 and 2 workers (whose index must equal the local one).
+"""Index build speed on real audio, measured in one run: where the time goes (start-up
+included), musicnn's engines and precisions against today's build, and Dask clusters of 1
+and 2 workers (whose index must equal the local one).
 
 Libraries (copied into a scratch folder): film cues, the 15 s MP3s of
-../shared/realaudio/filmscore; songs of 3.5 min, each made by joining four one-minute
-emotify clips of one genre folder end to end and cutting at 210 s (../shared holds no real
-track of song length), written as 44.1 kHz stereo MP3. Every build starts from a cold
-cache (its own empty data folder) in a fresh process, with TensorFlow imported before the
-clock starts (every way pays the same start-up) and the model's loading inside it.
+../shared/realaudio/filmscore (300 by default: all of them); songs of 3.5 min, each made by
+joining four one-minute emotify clips of one genre folder end to end and cutting at 210 s
+(../shared holds no real track of song length), written as 44.1 kHz stereo MP3. Every build
+starts from a cold cache (its own empty data folder) in a fresh process; the process's
+start-up (imports, loading the models, compiling musicnn's pass) is timed and shown as rows
+of its own. Any Keras backend: the device and backend are printed, so the same command
+measures a GPU machine under JAX.
 
 1. Stages: the batched build in one process (``n_jobs=1``), each stage's seconds per minute
-   of audio and its share of the build.
-2. ``build()`` with every core: tracks/s and x realtime. (The per-file build it replaced
-   was measured against it until 2026-12; its figures stay in docs/benchmarks.md.)
+   of audio and its share of the process's wall time.
+2. ``build()`` with every core for each musicnn engine and precision this machine has
+   (Keras float32: the build as it was until 2026-12-05; OpenVINO float32 and bfloat16 on a
+   CPU; Keras bfloat16 on a GPU): tracks/s, x realtime, and the largest differences of its
+   index from Keras float32's (tolerances :data:`TOLERANCES`).
 3. Dask: a ``LocalCluster`` on 127.0.0.1 of 1 and of 2 single-threaded worker processes
-   (TensorFlow one thread each), the models loaded on them before the clock starts;
-   tracks/s and the ratio; the 2-worker index compared with the local one (the same
-   tracks, segments, keys and digests; scores / tags / vectors within a stated tolerance);
-   the single writer's commit rate (tracks with 12 segments
-   written and committed 64 at a time), and the hours a 400,000-track library of 3 min
-   tracks takes at the measured per-worker rate on 1, 8 and 64 workers.
+   (one thread each for TensorFlow and OpenVINO), the models loaded on them before the
+   clock starts; tracks/s and the ratio; the 2-worker index compared with the local one (the
+   same tracks, segments, keys and digests; scores / tags / vectors within 1e-5); the single
+   writer's commit rate, and the hours a 400,000-track library of 3 min tracks takes.
 
-    .venv/bin/python benchmarks/bench_index_build.py [--cues 48] [--songs 6] [--no-dask]
+    .venv/bin/python benchmarks/bench_index_build.py [--cues 300] [--songs 6] [--no-dask]
 """
 
 from __future__ import annotations
@@ -37,13 +40,24 @@ import numpy as np
 
 from filmgenre.config import shared_dir
 
+#: the cluster's index against the local one (same engine and precision)
 TOLERANCE = 1e-5
 
+#: largest differences from Keras float32 an engine and precision may give (scores and
+#: tags are probabilities; vectors the similarity space's); float32 engines agree to
+#: rounding, bfloat16 keeps 8 bits of mantissa
+TOLERANCES = {"float32": 1e-4, "bfloat16": 0.1}
+
 CHILD = r"""
-import json, os, sys, time
-import keras, tensorflow  # start-up outside the clock: every build pays it alike
+import time
+begun = time.perf_counter()
+import json, os, sys
+import keras
 from filmgenre.library import batch, ingest
-mode, lib, index_file = sys.argv[1], sys.argv[2], sys.argv[3]
+from filmgenre.runtime.devices import device_summary
+from filmgenre.training import transfer
+mode, lib, index_file, precision = sys.argv[1:5]
+imported = time.perf_counter() - begun
 stages = batch.Stages()
 extra = {}
 if mode.startswith("dask"):
@@ -56,15 +70,20 @@ if mode.startswith("dask"):
         from filmgenre.library.scoring import Scorer
         from filmgenre.predict import resolve_model
         path, _ = resolve_model("shipped")
-        s = Scorer(path)
-        client.register_plugin(ScorerPlugin(str(path), str(s.cache), s.key), name=PLUGIN)
+        s = Scorer(path, precision=precision)
+        client.register_plugin(ScorerPlugin(str(path), str(s.cache), s.key, precision),
+                               name=PLUGIN)
     extra["scheduler"] = cluster.scheduler_address
 started = time.perf_counter()
 report = ingest.build(lib, index_file, "shipped", progress=False, stages=stages,
-                      n_jobs=1 if mode == "stages" else None, **extra)
+                      n_jobs=1 if mode == "stages" else None, precision=precision, **extra)
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "tracks": report.tracks, "skipped": report.skipped,
-                  "stages": dict(stages)}))
+device = device_summary()
+print(json.dumps({"seconds": seconds, "imports": imported, "tracks": report.tracks,
+                  "skipped": report.skipped, "stages": dict(stages),
+                  "engine": transfer.engine(), "backend": device["backend"],
+                  "device": ", ".join(device["gpus"]) or f"CPU ({os.cpu_count()} cores)",
+                  "workers": os.cpu_count() if mode != "stages" else 1}))
 """
 
 WRITER = r"""
@@ -95,8 +114,10 @@ print(json.dumps({"tracks_per_s": n / (time.perf_counter() - started)}))
 """
 
 
-def _run(script: str, args: list[str], data: Path | None = None) -> dict:
-    env = {**os.environ, **({"FILMGENRE_DATA": str(data)} if data else {})}
+def _run(script: str, args: list[str], data: Path | None = None, engine: str | None = None
+         ) -> dict:  # fmt: skip
+    env = {**os.environ, **({"FILMGENRE_DATA": str(data)} if data else {}),
+           **({"FILMGENRE_MUSICNN_ENGINE": engine} if engine else {})}  # fmt: skip
     done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
                           text=True, timeout=3600, env=env)  # fmt: skip
     if done.returncode:
@@ -180,7 +201,9 @@ def compare(a: Path, b: Path) -> dict[str, float]:
     return diff
 
 
-STAGE_NAMES = {"hash": "hashing the file (SHA-1)", "decode": "reading and decoding",
+STAGE_NAMES = {"start-up: loading the models": "start-up: loading the models",
+               "start-up: compiling musicnn": "start-up: compiling musicnn's pass",
+               "hash": "hashing the file (SHA-1)", "decode": "reading and decoding",
                "resample": "resampling (22.05 and 16 kHz)",
                "log-mel, MFCC, chroma": "log-mel, MFCC, chroma (22.05 kHz)",
                "musicnn mel": "musicnn's mel patches (16 kHz)",
@@ -192,69 +215,130 @@ STAGE_NAMES = {"hash": "hashing the file (SHA-1)", "decode": "reading and decodi
                "write": "writing to SQLite", "similarity": "similarity vectors"}  # fmt: skip
 
 
+def engine_arms() -> list[tuple[str, str]]:
+    """(engine, precision) of the builds compared, Keras float32 (the reference) first:
+    OpenVINO's float32 and bfloat16 on a CPU where it is installed, Keras bfloat16 on a GPU."""
+    from filmgenre.models import musicnn_openvino
+    from filmgenre.runtime.devices import device_summary
+
+    if device_summary()["gpus"]:
+        return [("keras", "float32"), ("keras", "bfloat16")]
+    arms = [("keras", "float32")]
+    if musicnn_openvino.available():
+        arms += [("openvino", "float32"), ("openvino", "bfloat16")]
+    return arms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cues", type=int, default=48, help="15 s film cues")
+    parser.add_argument("--cues", type=int, default=300, help="15 s film cues (max 300)")
     parser.add_argument("--songs", type=int, default=6, help="3.5 min songs")
     parser.add_argument("--dask", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--quick", action="store_true",
                         help="tiny inputs: checks that the benchmark runs (the suite runs it)")
     args = parser.parse_args()
     writes = 2000
+    arms = engine_arms()
     if args.quick:  # the film cues only, no cluster (its workers start TensorFlow each: the
-        # suite's tests/library/test_batch.py builds on one); the writer's rate from a few
-        args.cues, args.songs, writes, args.dask = 3, 0, 64, False
+        # suite's tests/library/test_batch.py builds on one), today's engine and the
+        # default one; the writer's rate from a few
+        args.cues, args.songs, writes, args.dask, arms = 3, 0, 64, False, arms[:2]
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         tmp = Path(tmp)
         libraries = make_libraries(tmp, args.cues, args.songs)
         results: dict[str, dict] = {}
         for name, (lib, minutes) in libraries.items():
-            got = {}
-            for mode in ("stages", "new") + (("dask1", "dask2") if args.dask else ()):
-                got[mode] = _run(CHILD, [mode, str(lib), str(tmp / f"{lib.name}-{mode}.sqlite")],
-                                 tmp / f"data-{lib.name}-{mode}")  # fmt: skip
-                print(f"{name}: {mode} {got[mode]['seconds']:.1f} s", file=sys.stderr, flush=True)
+            got: dict = {"builds": {}, "diffs": {}}
+            got["stages"] = build(tmp, name, lib, "stages", "stages")
+            for engine, precision in arms:
+                label = f"{engine} {precision}"
+                got["builds"][label] = build(tmp, name, lib, "new", label, precision, engine)
+                if label != "keras float32":
+                    got["diffs"][label] = compare(tmp / f"{lib.name}-keras-float32.sqlite",
+                                                  tmp / f"{lib.name}-{label.replace(' ', '-')}"
+                                                  ".sqlite")  # fmt: skip
             if args.dask:
-                got["diff"] = compare(tmp / f"{lib.name}-new.sqlite",
+                for mode in ("dask1", "dask2"):
+                    got[mode] = build(tmp, name, lib, mode, mode)
+                got["diff"] = compare(tmp / f"{lib.name}-{default_label(got)}.sqlite",
                                       tmp / f"{lib.name}-dask2.sqlite")  # fmt: skip
             results[name] = {"minutes": minutes, **got}
         writer = _run(WRITER, [str(tmp / "writer"), str(writes)])
     report(results, writer)
 
 
+def build(tmp: Path, name: str, lib: Path, mode: str, label: str, precision: str = "float32",
+          engine: str | None = None) -> dict:  # fmt: skip
+    """One build of ``lib`` in a fresh process with a cold cache (see ``CHILD``); its index
+    is ``<tmp>/<lib>-<label>.sqlite``."""
+    tag = label.replace(" ", "-")
+    out = _run(CHILD, [mode, str(lib), str(tmp / f"{lib.name}-{tag}.sqlite"), precision],
+               tmp / f"data-{lib.name}-{tag}", engine)  # fmt: skip
+    print(f"{name}: {label} {out['seconds']:.1f} s", file=sys.stderr, flush=True)
+    return out
+
+
+def default_label(got: dict) -> str:
+    """The file tag of the every-core build that ran the default engine at float32."""
+    return f"{got['stages']['engine']}-float32"
+
+
 def report(results: dict, writer: dict) -> None:
-    print("\n## Index build on real audio (cold cache; 2 cores)\n")
     names = list(results)
-    print("Where the time goes (batched build in one process; seconds per minute of audio, "
-          "share of the stages' sum):\n")
+    first = results[names[0]]["stages"]
+    print(f"\n## Index build on real audio (cold cache; {first['device']}; Keras backend "
+          f"{first['backend']}; musicnn by {first['engine']} unless named)\n")
+    print("Where the time goes (batched build in one process, from the process's start: "
+          "seconds per minute of audio, share of the wall time):\n")
     print("| stage | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
-    for stage, label in STAGE_NAMES.items():
+    rows = {"start-up: imports": "start-up: imports (Keras, its backend, filmgenre)"}
+    rows.update(STAGE_NAMES)
+    rows["other"] = "the rest (pool, scheduling, untimed)"
+    for stage, label in rows.items():
         cells = []
         for n in names:
-            s = results[n]["stages"]["stages"]
-            total = sum(s.values())
-            cells.append(f"{s.get(stage, 0) / results[n]['minutes']:.2f} s "
-                         f"({100 * s.get(stage, 0) / total:.0f}%)")  # fmt: skip
+            r = results[n]["stages"]
+            wall = r["imports"] + r["seconds"]
+            s = {**r["stages"], "start-up: imports": r["imports"]}
+            s["other"] = max(0.0, wall - sum(s.values()))
+            cells.append(f"{s.get(stage, 0) / results[n]['minutes']:.3f} s "
+                         f"({100 * s.get(stage, 0) / wall:.0f}%)")  # fmt: skip
         print(f"| {label} | " + " | ".join(cells) + " |")
-    print("| **whole build, one process (wall)** | " + " | ".join(
-        f"{results[n]['stages']['seconds'] / results[n]['minutes']:.2f} s" for n in names) + " |")
-    print("\nThe build with every core, in this run:\n")
-    print("| library | tracks | batched build |")
-    print("|---|---|---|")
+    walls = [(results[n]["stages"]["imports"] + results[n]["stages"]["seconds"])
+             / results[n]["minutes"] for n in names]  # fmt: skip
+    print("| **whole process (wall)** | " + " | ".join(f"{w:.3f} s" for w in walls) + " |")
+    print(f"\nThe build with every core ({first['device']}), each engine and precision in a "
+          "fresh process (start-up: imports before the build's clock; tracks/s and x realtime "
+          "from the build's clock, which includes loading and compiling):\n")
+    print("| library | musicnn | tracks | tracks/s | x realtime | start-up imports | largest "
+          "difference from Keras float32 (scores, tags, vectors) |")
+    print("|---|---|---|---|---|---|---|")
     for n in names:
         r = results[n]
-        tracks, seconds = r["new"]["tracks"], r["new"]["seconds"]
-        print(f"| {n} | {tracks} | {tracks / seconds:.2f} tracks/s "
-              f"({r['minutes'] * 60 / seconds:.0f}x realtime) |")
+        for label, b in r["builds"].items():
+            d = r["diffs"].get(label)
+            gap = ("(reference)" if d is None else
+                   f"{max(d['scores'], d['segment scores']):.1e}, "
+                   f"{max(d['tags'], d['segment tags']):.1e}, {d['vectors']:.1e}")  # fmt: skip
+            print(f"| {n} | {label} | {b['tracks']} | {b['tracks'] / b['seconds']:.2f} | "
+                  f"{r['minutes'] * 60 / b['seconds']:.0f}x | {b['imports']:.1f} s | {gap} |")
+    for n in names:
+        for label, d in results[n]["diffs"].items():
+            limit = TOLERANCES[label.split()[1]]
+            if max(d.values()) > limit:
+                raise SystemExit(f"{n}: the index of {label} differs from Keras float32's by "
+                                 f"{max(d.values()):.2e}, more than {limit:g}")  # fmt: skip
     if "dask1" not in results[names[0]]:
         return
-    print("\nOn a Dask LocalCluster (127.0.0.1, single-threaded workers, models loaded first):\n")
+    print("\nOn a Dask LocalCluster (127.0.0.1, single-threaded workers, models loaded first; "
+          "musicnn as the local default):\n")
     print("| library | 1 worker | 2 workers | ratio |")
     print("|---|---|---|---|")
     for n in names:
         r = results[n]
-        one, two = (r["new"]["tracks"] / r[k]["seconds"] for k in ("dask1", "dask2"))
+        tracks = r["dask1"]["tracks"]
+        one, two = (tracks / r[k]["seconds"] for k in ("dask1", "dask2"))
         print(f"| {n} | {one:.2f} tracks/s | {two:.2f} tracks/s | {two / one:.2f}x |")
     for n in names:
         d = results[n]["diff"]

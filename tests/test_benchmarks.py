@@ -18,7 +18,7 @@ TARGETS = run_quick.targets()
 REPORTS = {"bench": "speed-up, cold cache vs baseline", "bench-tag": "peak memory",
            "bench-train": "ratio", "bench-stream": "throughput streamed / stacked",
            "bench-search": "| tracks |", "bench-search-quality": "moods measured in",
-           "bench-index": "The build with every core", "bench-load": "nothing lost"}  # fmt: skip
+           "bench-index": "from Keras float32", "bench-load": "nothing lost"}  # fmt: skip
 #: targets that measure real recordings and say so when ../shared is absent (exit 2)
 NEED_SHARED = {"bench", "bench-search-quality", "bench-index"}
 

@@ -117,7 +117,7 @@ def _outside_reference(con, path: str):
     from ..library.scoring import Scorer
 
     model = store.get_meta(con, "model", {})
-    return reference_vector(con, Scorer(Path(model["folder"])), path)
+    return reference_vector(con, Scorer.for_index(model), path)
 
 
 def _emit_hits(hits, snap, args: argparse.Namespace, index_file, mix=None) -> None:
@@ -191,13 +191,14 @@ def _hits_table(hits, genres) -> str:
 
 
 def _build_index(library, index_file, model, scheduler, quiet: bool = False,
-                 segment_seconds: float = 15.0, why: str | None = None) -> int:  # fmt: skip
+                 segment_seconds: float = 15.0, why: str | None = None,
+                 precision: str = "float32") -> int:  # fmt: skip
     from ..library import store
     from ..library.ingest import build
 
     try:
         report = build(library, index_file, model, segment_seconds=segment_seconds,
-                       scheduler=scheduler,
+                       scheduler=scheduler, precision=precision,
                        progress=progress_default() if not quiet else False)  # fmt: skip
     except (store.IndexFileError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"filmgenre index: {exc}", file=sys.stderr)
@@ -213,7 +214,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
     if args.action == "build":
         code = _build_index(args.library, args.index, args.model, args.scheduler,
-                            segment_seconds=args.segment_seconds)  # fmt: skip
+                            segment_seconds=args.segment_seconds,
+                            precision=args.precision)  # fmt: skip
         if code == 0:
             _print_index_info(store.connect(args.index), skipped=False)
         return code
@@ -292,6 +294,10 @@ def add_commands(sub) -> None:
                    "the data folder and the model at the same paths); this process writes")
     b.add_argument("--segment-seconds", type=float, default=15.0,
                    help="segment length (default 15 s, the shipped model's training cues)")
+    b.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                   help="musicnn's arithmetic: bfloat16 is about 1.5x faster on CPUs with "
+                   "bfloat16 units (AVX-512 BF16, AMX), within a stated tolerance of float32 "
+                   "(docs/benchmarks.md); another precision than the index's rescores it all")
     verbose_option(b)
     b = isub.add_parser("info", help="what an index holds, and every file it left out with why")
     b.add_argument("--index", required=True)

@@ -104,8 +104,11 @@ def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
 
     embeddings = {}
     for model in scorer.checkpoints:
+        with stages.timing("start-up: compiling musicnn"):  # once a process: then a lookup
+            transfer.forward_pass(model, scorer.precision)
         with stages.timing(f"musicnn {model}"):
-            embeddings[model] = transfer.embed_many(files, model, scorer.cache)
+            embeddings[model] = transfer.embed_many(files, model, scorer.cache,
+                                                    precision=scorer.precision)
     each = [{m: embeddings[m][i] for m in scorer.checkpoints} for i in range(len(files))]
     with stages.timing("cue vectors"):
         blocks = [scorer.blocks(f, b, e) for f, b, e in zip(files, bounds, each, strict=True)]

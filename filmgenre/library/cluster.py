@@ -40,13 +40,17 @@ class ScorerPlugin(WorkerPlugin):
     worker, now and on every worker that joins later), with as many TensorFlow threads as
     the worker has Dask threads, so a single-threaded worker uses one core."""
 
-    def __init__(self, model_dir: str, cache_dir: str, key: str):
+    def __init__(self, model_dir: str, cache_dir: str, key: str, precision: str = "float32"):
         self.model_dir, self.cache_dir, self.key = model_dir, cache_dir, key
+        self.precision = precision
         self.scorer: Scorer | None = None
 
     def setup(self, worker) -> None:
         import keras
 
+        from ..training import transfer
+
+        transfer.limit_threads(worker.state.nthreads)  # OpenVINO's pass, as TensorFlow's
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
@@ -55,7 +59,8 @@ class ScorerPlugin(WorkerPlugin):
                 tf.config.threading.set_inter_op_parallelism_threads(1)
             except RuntimeError:  # TensorFlow already started in this worker: keep its pools
                 pass
-        scorer = _LOADED.get((self.model_dir, self.key)) or Scorer(Path(self.model_dir))
+        scorer = _LOADED.get((self.model_dir, self.key)) or Scorer(Path(self.model_dir),
+                                                                  precision=self.precision)
         if scorer.key != self.key:
             raise RuntimeError(f"worker {worker.address}: the model at {self.model_dir} is "
                                f"not the one the build uses (key {scorer.key}, not "
@@ -93,8 +98,8 @@ def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
     from distributed.scheduler import KilledWorker
 
     stages = Stages() if stages is None else stages
-    client.register_plugin(ScorerPlugin(str(model_dir), str(scorer.cache), scorer.key),
-                           name=PLUGIN)  # fmt: skip
+    client.register_plugin(ScorerPlugin(str(model_dir), str(scorer.cache), scorer.key,
+                                        scorer.precision), name=PLUGIN)  # fmt: skip
     token = uuid.uuid4().hex[:8]
     groups = _groups(work)
     futures = [client.submit(run_group, g, segment_seconds, pure=False,

@@ -68,13 +68,16 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
           n_jobs: int | None = None, progress: bool | None = None,
           scheduler: str | None = None, chunk: int = CHUNK,
           on_chunk: Callable[[int], None] | None = None,
-          stages: Stages | None = None) -> BuildReport:  # fmt: skip
+          stages: Stages | None = None, precision: str = "float32") -> BuildReport:  # fmt: skip
     """Build or update the index of ``library`` in ``index_file`` (see the module
     docstring) with the model ``model_dir`` names (a folder or a ``--model`` setting, see
     :func:`filmgenre.predict.resolve_model`; None: the shipped model); returns what it did.
 
     ``scheduler``: a Dask scheduler's address; the whole per-file work runs on its workers
-    (:mod:`.cluster`). ``stages`` (a :class:`~.batch.Stages`) gets each stage's seconds."""
+    (:mod:`.cluster`). ``stages`` (a :class:`~.batch.Stages`) gets each stage's seconds.
+    ``precision``: musicnn's (``float32``, or ``bfloat16``: faster on CPUs with bfloat16
+    units, within ``training.transfer``'s stated tolerance); an index built at one
+    precision is rescored whole at another, never mixed."""
     root = Path(library).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"library folder not found: {library}")
@@ -85,7 +88,7 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
         client = dask_client(scheduler)
     try:
         return _build(root, index_file, model_dir, segment_seconds, n_jobs, progress, client,
-                      chunk, on_chunk, Stages() if stages is None else stages)
+                      chunk, on_chunk, Stages() if stages is None else stages, precision)
     finally:
         if client is not None:
             client.close()
@@ -93,14 +96,15 @@ def build(library: str | os.PathLike[str], index_file: str | os.PathLike[str],
 
 def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: int | None,
            progress: bool | None, client, chunk: int, on_chunk,
-           stages: Stages) -> BuildReport:  # fmt: skip
+           stages: Stages, precision: str) -> BuildReport:  # fmt: skip
     from tqdm.auto import tqdm
 
     from ..predict import resolve_model
 
     started = time.perf_counter()
     model_path, why = resolve_model(model_dir)
-    scorer = Scorer(model_path)
+    with stages.timing("start-up: loading the models"):
+        scorer = Scorer(model_path, precision=precision)
     con = store.connect(index_file, create=True)
     report = BuildReport(model=scorer.info.get("name", model_path.name), model_why=why)
     old_root = store.get_meta(con, "library")

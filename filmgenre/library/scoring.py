@@ -78,12 +78,18 @@ def segment_bounds(duration: float, seconds: float) -> list[tuple[float, float]]
 class Scorer:
     """A cue-vector model (the shipped one, or a run's ``*_final`` model) and the mood model
     (the shipped one; ``moods=None`` for none) applied to whole tracks and their segments,
-    from the project's feature cache."""
+    from the project's feature cache. ``precision``: musicnn's (``training.transfer``), which
+    the key records, so a build at another precision rescores every track."""
 
-    def __init__(self, model_dir: Path, moods: str | os.PathLike[str] | None = "shipped"):
+    def __init__(self, model_dir: Path, moods: str | os.PathLike[str] | None = "shipped",
+                 precision: str = "float32"):  # fmt: skip
         from ..evaluation.moods.model import load_moods
         from ..predict import load_trained
+        from ..training.transfer import PRECISIONS
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown musicnn precision {precision!r}; choose one of "
+                             f"{PRECISIONS}")  # fmt: skip
         self.model_dir = Path(model_dir)
         self.model, self.info = load_trained(self.model_dir)
         if self.info.get("input") != "cue_vector":
@@ -106,6 +112,9 @@ class Scorer:
                              f"feature settings than the genre model {self.model_dir}")
         #: what a track's scores were made by: the genre model, and the mood model if any
         self.key = self.genre_key + (f"+{self.moods.key}" if self.moods is not None else "")
+        if precision != "float32":
+            self.key += f"@{precision}"
+        self.precision = precision
         self.space = SimilaritySpace.load(self.model_dir)
         from ..data.features import default_cache_dir
 
@@ -151,7 +160,8 @@ class Scorer:
             else:
                 _, model, layer = part.split(":")
                 emb = (embeddings[model][layer] if embeddings and model in embeddings
-                       else transfer.patch_embeddings(features_file, model, layer, self.cache))
+                       else transfer.patch_embeddings(features_file, model, layer, self.cache,
+                                                    self.precision))
                 rows = [np.concatenate([emb.mean(0), emb.std(0)])]
                 for start, end in bounds:
                     seg = emb[patch_rows(len(emb), start, end)]
@@ -182,7 +192,8 @@ class Scorer:
         from ..training import transfer
 
         out = [embeddings[m]["taggram"] if embeddings and m in embeddings
-               else transfer.patch_embeddings(features_file, m, "taggram", self.cache)
+               else transfer.patch_embeddings(features_file, m, "taggram", self.cache,
+                                               self.precision)
                for m in TAGGERS]  # fmt: skip
         patches = np.hstack(out)
         segs = [patches[patch_rows(len(patches), start, end)].mean(0) for start, end in bounds]
@@ -210,9 +221,19 @@ class Scorer:
         """What the index records about the mood model that scored it (None: none)."""
         return None if self.moods is None else self.moods.describe(self.mood_dir)
 
+    @classmethod
+    def for_index(cls, model: dict) -> Scorer:
+        """The scorer an index was built with, from its ``model`` meta (:meth:`describe`):
+        the same model folder and musicnn precision, so a reference track is featurised as
+        the indexed tracks were."""
+        musicnn = model.get("musicnn") or {}
+        return cls(Path(model["folder"]), precision=musicnn.get("precision", "float32"))
+
     def describe(self) -> dict:
-        """What the index records about the model that scored it."""
+        """What the index records about the model that scored it, and how musicnn ran
+        (engine and precision of the building process)."""
         from ..predict import training_data
+        from ..training.transfer import engine
 
         return {
             "folder": str(self.model_dir), "name": self.info.get("name", self.model_dir.name),
@@ -221,6 +242,7 @@ class Scorer:
             "cross_validation": self.info.get("cross_validation"),
             "outputs": self.info.get("outputs", "scores"),
             "calibration": self.info.get("calibration"),
+            "musicnn": {"engine": engine(), "precision": self.precision},
         }  # fmt: skip
 
 

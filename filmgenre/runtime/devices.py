@@ -53,6 +53,25 @@ def device_summary() -> dict[str, object]:
     }
 
 
+def accelerator_memory() -> int | None:
+    """Bytes of memory of the first GPU the Keras backend uses; None on a CPU. Where the
+    backend does not say (TensorFlow), 16 GiB is assumed: the smallest card worth using."""
+    summary = device_summary()
+    if not summary["gpus"]:
+        return None
+    if summary["backend"] == "jax":
+        import jax
+
+        gpu = next(d for d in jax.devices() if d.platform == "gpu")
+        stats = gpu.memory_stats() or {}
+        return int(stats.get("bytes_limit", 16 << 30))
+    if summary["backend"] == "torch":
+        import torch
+
+        return int(torch.cuda.get_device_properties(0).total_memory)
+    return 16 << 30
+
+
 def parallel_devices(mode: str = "auto") -> list[str]:
     """The devices a data-parallel run of ``mode`` ("auto", "all", "none") spreads over;
     one device or none means no distribution."""

@@ -9,6 +9,7 @@ keyed by the same content hash as the cue's other features.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -59,107 +60,184 @@ def load_patches(
 #: over time (1506-d)
 EMBEDDING_LAYERS = {"taggram": "dense_1", "penultimate": "penultimate", "pool": "pool"}
 
-_EMBEDDERS: dict[str, object] = {}
+#: precisions musicnn's pass runs at: "float32" is what every shipped model was trained on;
+#: "bfloat16" is 1.5x faster on CPUs with bfloat16 units, within the tolerance that
+#: ``tests/training/test_transfer.py`` states; its embeddings are cached apart
+PRECISIONS = ("float32", "bfloat16")
+
+#: engines for musicnn's pass: Keras (any backend, the GPU's) or OpenVINO (CPU only)
+ENGINES = ("keras", "openvino")
+
+_EMBEDDERS: dict[tuple[str, str], object] = {}
 
 
-def embedder(model: str = "MTT_musicnn"):
-    """The pretrained network with one output per :data:`EMBEDDING_LAYERS` entry."""
+def engine() -> str:
+    """How musicnn's pass runs in this process: ``FILMGENRE_MUSICNN_ENGINE`` where set,
+    else OpenVINO where it is installed and Keras sees no GPU (1.3x Keras's float32 speed
+    on CPUs), else Keras."""
+    chosen = os.environ.get("FILMGENRE_MUSICNN_ENGINE", "auto")
+    if chosen not in (*ENGINES, "auto"):
+        raise ValueError(f"FILMGENRE_MUSICNN_ENGINE={chosen!r}: choose one of {ENGINES} or auto")
+    return _auto_engine() if chosen == "auto" else chosen
+
+
+@functools.cache
+def _auto_engine() -> str:
+    """OpenVINO where it imports and Keras has no GPU, else Keras (asked once a process)."""
+    from ..models import musicnn_openvino
+    from ..runtime.devices import device_summary
+
+    cpu_only = not device_summary()["gpus"]
+    return "openvino" if cpu_only and musicnn_openvino.available() else "keras"
+
+
+def embedder(model: str = "MTT_musicnn", precision: str = "float32"):
+    """The pretrained Keras network with one output per :data:`EMBEDDING_LAYERS` entry
+    (``bfloat16``: built under Keras's ``mixed_bfloat16`` policy)."""
     import keras
 
-    if model not in _EMBEDDERS:
-        net = musicnn.load_pretrained(model)
+    _check_precision(precision)
+    if (model, precision) not in _EMBEDDERS:
+        policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float32" if precision == "float32" else "mixed_bfloat16")
+        try:
+            net = musicnn.load_pretrained(model)
+        finally:
+            keras.config.set_dtype_policy(policy)
         outputs = [net.get_layer(name).output for name in EMBEDDING_LAYERS.values()]
-        _EMBEDDERS[model] = keras.Model(net.input, outputs)
-    return _EMBEDDERS[model]
+        _EMBEDDERS[model, precision] = keras.Model(net.input, outputs)
+    return _EMBEDDERS[model, precision]
 
 
-def _embedding_file(cache: Path, model: str, layer: str, features_file: str) -> Path:
-    return cache / f"musicnn-{SPEC_KEY}-{model}-{layer}" / f"{content_digest(features_file)}.npy"
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown musicnn precision {precision!r}; choose one of {PRECISIONS}")
 
 
-def patch_embeddings(
-    features_file: str, model: str, layer: str, cache: Path, batch_size: int = 32
-) -> np.ndarray:
+def _embedding_file(cache: Path, model: str, layer: str, features_file: str,
+                    precision: str = "float32") -> Path:  # fmt: skip
+    kind = model if precision == "float32" else f"{model}-{precision}"
+    return cache / f"musicnn-{SPEC_KEY}-{kind}-{layer}" / f"{content_digest(features_file)}.npy"
+
+
+def patch_embeddings(features_file: str, model: str, layer: str, cache: Path,
+                     precision: str = "float32") -> np.ndarray:  # fmt: skip
     """(patches x dims) embedding of one cue; every layer of a pass is cached at once."""
     if layer not in EMBEDDING_LAYERS:
         raise ValueError(f"unknown musicnn layer {layer!r}; choose one of {list(EMBEDDING_LAYERS)}")
-    target = _embedding_file(cache, model, layer, features_file)
-    if target.exists():
-        return np.load(target)
-    p = musicnn.patches(np.load(input_path(features_file, cache)).astype(np.float32))
-    outputs = embedder(model).predict(p, batch_size=batch_size, verbose=0)
-    _store(cache, model, features_file, [np.asarray(o, np.float32) for o in outputs])
+    target = _embedding_file(cache, model, layer, features_file, precision)
+    if not target.exists():
+        embed_many([features_file], model, cache, precision=precision)
     return np.load(target)
 
 
-def _store(cache: Path, model: str, features_file: str, outputs: list[np.ndarray]) -> None:
+def _store(cache: Path, model: str, features_file: str, outputs: list[np.ndarray],
+           precision: str) -> None:  # fmt: skip
     for name, out in zip(EMBEDDING_LAYERS, outputs, strict=True):
-        file = _embedding_file(cache, model, name, features_file)
+        file = _embedding_file(cache, model, name, features_file, precision)
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(tmp, np.asarray(out, dtype=np.float32))
         os.replace(tmp, file)
 
 
-#: patches a batched pass sends through the network at once: the front-end's widest
-#: activation is 9 MB a patch, so 64 keep a pass under 1 GB and within 10% of the
+#: patches a batched pass sends through the network at once on a CPU: the front-end's
+#: widest activation is 9 MB a patch, so 64 keep a pass under 1 GB and within 10% of the
 #: throughput of larger batches (55 patches/s on 2 cores, float32)
 PASS_BATCH = 64
 
+#: bytes of accelerator memory a patch of a pass takes at most (its activations, float32,
+#: with room for the backend's workspace); a GPU's batch is a quarter of its memory over this
+PATCH_BYTES = 24 << 20
 
-_PASSES: dict[str, object] = {}
+
+def pass_batch() -> int:
+    """Patches per call of musicnn's pass here: :data:`PASS_BATCH` on a CPU; on a GPU as
+    many as a quarter of its memory holds (at least 1,024, as the card is idle below)."""
+    from ..runtime.devices import accelerator_memory
+
+    memory = accelerator_memory()
+    if memory is None:
+        return PASS_BATCH
+    return max(1024, min(16384, memory // 4 // PATCH_BYTES))
 
 
-def _pass(model: str):
-    """The network's forward pass as one compiled function for any number of patches: under
-    TensorFlow a ``tf.function`` with an unknown batch size (``predict_on_batch`` traced
-    again for every new batch size, and TensorFlow warned about it); other backends
-    ``predict_on_batch``."""
+_PASSES: dict[tuple[str, str, str], object] = {}
+
+#: threads OpenVINO's pass may use (None: every core); a single-threaded Dask worker sets 1
+_THREADS: list[int | None] = [None]
+
+
+def limit_threads(n: int | None) -> None:
+    """Threads musicnn's OpenVINO pass uses in this process from now on (None: all)."""
+    _THREADS[0] = n
+    _PASSES.clear()
+
+
+def forward_pass(model: str, precision: str = "float32"):
+    """The network's forward pass as one compiled function for any number of patches
+    (outputs as :data:`EMBEDDING_LAYERS`): OpenVINO's (:mod:`filmgenre.models.musicnn_openvino`);
+    under Keras with TensorFlow a ``tf.function`` with an unknown batch size
+    (``predict_on_batch`` traced again for every new batch size, and TensorFlow warned
+    about it); other backends ``predict_on_batch``."""
     import keras
 
-    if model not in _PASSES:
-        net = embedder(model)
-        if keras.backend.backend() == "tensorflow":
+    _check_precision(precision)
+    how = engine()
+    if (model, how, precision) not in _PASSES:
+        if how == "openvino":
+            from ..models import musicnn_openvino
+
+            _PASSES[model, how, precision] = musicnn_openvino.compile_pass(
+                model, precision, _THREADS[0])
+        elif keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
+            net = embedder(model, precision)
             spec = tf.TensorSpec([None, musicnn.PATCH_FRAMES, musicnn.N_MELS], tf.float32)
-            _PASSES[model] = tf.function(lambda x: net(x, training=False), input_signature=[spec])
+            fn = tf.function(lambda x: net(x, training=False), input_signature=[spec])
+            fn.get_concrete_function()  # traced now, once, not inside the first batch
+            _PASSES[model, how, precision] = fn
         else:
-            _PASSES[model] = net.predict_on_batch
-    return _PASSES[model]
+            _PASSES[model, how, precision] = embedder(model, precision).predict_on_batch
+    return _PASSES[model, how, precision]
 
 
-#: patches held in memory at once by :func:`embed_many` (1024 x 72 KB of input): a chunk
-#: of hour-long recordings goes through in several rounds, not as gigabytes of patches
+#: patches held in memory at once by :func:`embed_many` (1024 x 72 KB of input) on a CPU,
+#: four batches on a GPU: a chunk of hour-long recordings goes through in several rounds,
+#: not as gigabytes of patches
 ROUND_PATCHES = 1024
 
 
-def embed_many(features_files: list[str], model: str, cache: Path,
-               batch_size: int = PASS_BATCH) -> list[dict[str, np.ndarray]]:  # fmt: skip
+def embed_many(features_files: list[str], model: str, cache: Path, batch_size: int | None = None,
+               precision: str = "float32") -> list[dict[str, np.ndarray]]:  # fmt: skip
     """Every :data:`EMBEDDING_LAYERS` output of many cues, from the cache where it is there;
-    the cues not cached yet share batches (one call per ``batch_size`` patches, across
-    cues: a 15 s cue has 5 patches, and a ``predict`` per cue cost as much as its compute)
-    and are cached as :func:`patch_embeddings` caches them, the same numbers."""
+    the cues not cached yet share batches (one call per ``batch_size`` patches, default
+    :func:`pass_batch`, across cues: a 15 s cue has 5 patches, and a ``predict`` per cue
+    cost as much as its compute) and are cached."""
+    batch_size = batch_size or pass_batch()
+    round_patches = max(ROUND_PATCHES, 4 * batch_size)
     out: list[dict[str, np.ndarray] | None] = [None] * len(features_files)
     pending: list[tuple[int, np.ndarray]] = []  # (row, its patches) not cached yet
     for i, f in enumerate(features_files):
-        if all(_embedding_file(cache, model, name, f).exists() for name in EMBEDDING_LAYERS):
-            out[i] = {name: np.load(_embedding_file(cache, model, name, f))
-                      for name in EMBEDDING_LAYERS}  # fmt: skip
+        files = {name: _embedding_file(cache, model, name, f, precision)
+                 for name in EMBEDDING_LAYERS}  # fmt: skip
+        if all(file.exists() for file in files.values()):
+            out[i] = {name: np.load(file) for name, file in files.items()}
             continue
         pending.append((i, musicnn.patches(np.load(input_path(f, cache)).astype(np.float32))))
-        if sum(len(x) for _, x in pending) >= ROUND_PATCHES:
-            _embed_round(pending, features_files, model, cache, batch_size, out)
+        if sum(len(x) for _, x in pending) >= round_patches:
+            _embed_round(pending, features_files, model, cache, batch_size, out, precision)
             pending = []
     if pending:
-        _embed_round(pending, features_files, model, cache, batch_size, out)
+        _embed_round(pending, features_files, model, cache, batch_size, out, precision)
     return out  # type: ignore[return-value]
 
 
 def _embed_round(pending: list[tuple[int, np.ndarray]], files: list[str], model: str,
-                 cache: Path, batch_size: int, out: list) -> None:  # fmt: skip
+                 cache: Path, batch_size: int, out: list, precision: str) -> None:  # fmt: skip
     """One pass over the patches of ``pending`` files; their outputs cached and put in ``out``."""
-    forward = _pass(model)
+    forward = forward_pass(model, precision)
     x = np.concatenate([patches for _, patches in pending])
     parts = [[np.asarray(o, np.float32) for o in forward(x[s : s + batch_size])]
              for s in range(0, len(x), batch_size)]  # fmt: skip
@@ -168,7 +246,7 @@ def _embed_round(pending: list[tuple[int, np.ndarray]], files: list[str], model:
     for row, patches in pending:
         outputs = [layer[start : start + len(patches)] for layer in layers]
         start += len(patches)
-        _store(cache, model, files[row], outputs)
+        _store(cache, model, files[row], outputs, precision)
         out[row] = dict(zip(EMBEDDING_LAYERS, outputs, strict=True))
 
 

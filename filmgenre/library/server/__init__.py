@@ -71,7 +71,7 @@ class Library:
             if self._scorer is None:
                 from ..scoring import Scorer
 
-                self._scorer = Scorer(Path(store.get_meta(self.con(), "model", {})["folder"]))
+                self._scorer = Scorer.for_index(store.get_meta(self.con(), "model", {}))
             return self._scorer
 
 
