@@ -133,12 +133,15 @@ def make_libraries(folder: Path, n_cues: int, n_songs: int) -> dict[str, tuple[P
     if shared is None:
         print("bench_index_build needs ../shared/realaudio (filmscore, emotify): absent")
         raise SystemExit(2)
-    cues = sorted((shared / "realaudio" / "filmscore").rglob("*.mp3"))[:n_cues]
+    every = sorted((shared / "realaudio" / "filmscore").rglob("*.mp3"))
+    cues = [every[i] for i in np.linspace(0, len(every) - 1, min(n_cues, len(every))).astype(int)]
     out = {}
     lib = folder / "cues"
     lib.mkdir()
     for f in cues:
         (lib / f"{f.parent.name}-{f.name}").write_bytes(f.read_bytes())
+    (folder / "cue-films.json").write_text(json.dumps({f"{f.parent.name}-{f.name}": f.parent.name
+                                                       for f in cues}))  # fmt: skip
     out["film cues (15 s)"] = (lib, sum(sf.info(f).duration for f in cues) / 60)
     if n_songs == 0:
         return out
@@ -257,6 +260,9 @@ def main() -> None:
                     got["diffs"][label] = compare(tmp / f"{lib.name}-keras-float32.sqlite",
                                                   tmp / f"{lib.name}-{label.replace(' ', '-')}"
                                                   ".sqlite")  # fmt: skip
+            if name.startswith("film cues"):
+                got["genres"] = genre_figures(tmp, shared_dir() / "realaudio" / "filmscore"
+                                              / "labels.csv", list(got["builds"]))  # fmt: skip
             if args.dask:
                 for mode in ("dask1", "dask2"):
                     got[mode] = build(tmp, name, lib, mode, mode)
@@ -265,6 +271,40 @@ def main() -> None:
             results[name] = {"minutes": minutes, **got}
         writer = _run(WRITER, [str(tmp / "writer"), str(writes)])
     report(results, writer)
+
+
+def genre_figures(tmp: Path, labels: Path, arms: list[str]) -> dict[str, dict]:
+    """The shipped model's genre scores in each arm's index of the film cues against the
+    films' genres: macro ROC-AUC per cue with its film-bootstrap 95% interval, and each
+    arm's paired difference from Keras float32 (the same film resamples)."""
+    import pandas as pd
+
+    from filmgenre.evaluation import metrics
+    from filmgenre.genres import split_labels
+    from filmgenre.library import store
+
+    films_of = json.loads((tmp / "cue-films.json").read_text())
+    table = pd.read_csv(labels).set_index("film")["genres"]
+    scores, genres = {}, ()
+    for arm in arms:
+        con = store.connect(tmp / f"cues-{arm.replace(' ', '-')}.sqlite")
+        genres = tuple(store.get_meta(con, "genres"))
+        rows = dict(con.execute("SELECT path, scores FROM tracks WHERE status = 'ok'"))
+        con.close()
+        scores[arm] = rows
+    paths = sorted(scores[arms[0]])
+    films = np.array([films_of[p] for p in paths])
+    y = np.array([[g in split_labels(table[f], genres)[0] for g in genres] for f in films],
+                 np.float32)  # fmt: skip
+    s = {a: np.stack([np.frombuffer(scores[a][p], np.float32) for p in paths]) for a in arms}
+    out = {}
+    for arm in arms:
+        figure = metrics.score_model(y, s[arm], films, genres)
+        out[arm] = {"auc": figure["metrics"]["macro_roc_auc"],
+                    "ci": figure["ci95"]["macro_roc_auc"], "films": figure["n_films"]}
+        if arm != arms[0]:
+            out[arm]["paired"] = metrics.paired_difference(y, s[arm], s[arms[0]], films)
+    return out
 
 
 def build(tmp: Path, name: str, lib: Path, mode: str, label: str, precision: str = "float32",
@@ -323,6 +363,25 @@ def report(results: dict, writer: dict) -> None:
                    f"{max(d['tags'], d['segment tags']):.1e}, {d['vectors']:.1e}")  # fmt: skip
             print(f"| {n} | {label} | {b['tracks']} | {b['tracks'] / b['seconds']:.2f} | "
                   f"{r['minutes'] * 60 / b['seconds']:.0f}x | {b['imports']:.1f} s | {gap} |")
+    genres = results[names[0]].get("genres")
+    if genres:
+        reference = genres["keras float32"]
+        print(f"\nThe shipped model's genre scores in each index of the film cues, against their "
+              f"films' genres ({reference['films']} films; the model was trained on these films, "
+              "so the level is in-sample: what counts is the paired difference over the same "
+              "film resamples):\n")
+        print("| musicnn | macro ROC-AUC per cue [95%] | difference from Keras float32 [95%] |")
+        print("|---|---|---|")
+        for label, g in genres.items():
+            p = g.get("paired")
+            diff = "" if p is None else (f"{p['difference']:+.4f} [{p['ci95_low']:+.4f}, "
+                                         f"{p['ci95_high']:+.4f}]")  # fmt: skip
+            print(f"| {label} | {g['auc']:.4f} [{g['ci'][0]:.3f}, {g['ci'][1]:.3f}] | {diff} |")
+        for label, g in genres.items():
+            low, high = reference["ci"]
+            if np.isfinite(low) and not low <= g["auc"] <= high:  # NaN: too few films (--quick)
+                raise SystemExit(f"{label}: macro ROC-AUC {g['auc']:.4f} leaves Keras "
+                                 f"float32's interval [{low:.3f}, {high:.3f}]")  # fmt: skip
     for n in names:
         for label, d in results[n]["diffs"].items():
             limit = TOLERANCES[label.split()[1]]

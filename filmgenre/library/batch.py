@@ -44,17 +44,22 @@ class Stages(dict):
 
 @dataclass
 class Decoded:
-    """One file after :func:`decode_file`: its feature cache file, or why it has none."""
+    """One file after :func:`decode_file`: its feature cache file and what the signal
+    alone gives (tempo, key, mode), or why it has none."""
 
     path: str
     features: str | None
     reason: str | None
     seconds: dict[str, float] = field(default_factory=dict)
+    tempo: float | None = None
+    key: int | None = None
+    mode: str | None = None
 
 
 def decode_file(job: tuple[str, FeatureParams, str]) -> Decoded:
     """Hash ``path``, and unless both caches hold it, decode it once, resample it to the
-    model's rate and musicnn's 16 kHz, and cache its features and musicnn input."""
+    model's rate and musicnn's 16 kHz, and cache its features and musicnn input; then its
+    tempo and key from those caches (here, in a pool worker, not where the networks run)."""
     path, params, cache_dir = job
     cache = Path(cache_dir)
     seconds: dict[str, float] = {}
@@ -79,22 +84,30 @@ def decode_file(job: tuple[str, FeatureParams, str]) -> Decoded:
                     spec = musicnn_input.input_of(ys[musicnn_input.SAMPLE_RATE])
                     musicnn_input.write_input(spec_target, spec)
                     seconds["musicnn mel"] = time.perf_counter() - started
-        return Decoded(path, str(target), None, seconds)
+        with threadpool_limits(1):
+            started = time.perf_counter()
+            bpm = tempo(str(target), cache)
+            seconds["tempo"] = time.perf_counter() - started
+            started = time.perf_counter()
+            key, mode = key_of(str(target))
+            seconds["key"] = time.perf_counter() - started
+        return Decoded(path, str(target), None, seconds, bpm, key, mode)
     except AudioError as exc:
         return Decoded(path, None, exc.reason, seconds)
     except OSError as exc:
         return Decoded(path, None, f"cannot read file ({exc})", seconds)
 
 
-def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
+def score_files(decoded: list[Decoded], scorer: Scorer, segment_seconds: float,
                 stages: Stages | None = None) -> list[dict]:  # fmt: skip
-    """Each of ``files`` (feature cache files) scored: duration, tempo, whole-track genre
-    scores, tags, moods, key and mode, its segments' (start, end, scores, tags, moods), the
-    whole track's cue vector (``whole``) and, with a similarity space, its similarity vector
-    (``vector``); musicnn, the genre model and the mood model run once for the batch."""
+    """Each of ``decoded`` files scored: duration, tempo, whole-track genre scores, tags,
+    moods, key and mode, its segments' (start, end, scores, tags, moods), the whole track's
+    cue vector (``whole``) and, with a similarity space, its similarity vector (``vector``);
+    musicnn, the genre model and the mood model run once for the batch."""
     stages = Stages() if stages is None else stages
-    if not files:
+    if not decoded:
         return []
+    files = [d.features for d in decoded]
     durations, bounds = [], []
     for f in files:
         with np.load(f) as z:
@@ -119,19 +132,17 @@ def score_files(files: list[str], scorer: Scorer, segment_seconds: float,
     with stages.timing("moods"):
         moods = scorer.mood_scores({p: np.vstack([k[p] for k in blocks]) for p in blocks[0]})
     tracks, row = [], 0
-    for f, b, e, (whole, _), duration in zip(files, bounds, each, vectors, durations,
+    for d, b, e, (whole, _), duration in zip(decoded, bounds, each, vectors, durations,
                                              strict=True):  # fmt: skip
+        f = d.features
         rows = slice(row, row + 1 + len(b))
         track_scores, row = scores[rows], row + 1 + len(b)
         track_moods = [None] * (1 + len(b)) if moods is None else moods[rows]
         with stages.timing("tags"):
             tags, segment_tags = scorer.tags(f, b, e)
-        with stages.timing("tempo"):
-            bpm = tempo(f, scorer.cache)
-        with stages.timing("key"):
-            key, mode = key_of(f)
-        track = {"duration": duration, "tempo": bpm, "scores": track_scores[0], "tags": tags,
-                 "moods": track_moods[0], "key": key, "mode": mode, "features_file": f,
+        track = {"duration": duration, "tempo": d.tempo, "scores": track_scores[0],
+                 "tags": tags, "moods": track_moods[0], "key": d.key, "mode": d.mode,
+                 "features_file": f,
                  "whole": whole,
                  "segments": [(a, z, s, t, m) for (a, z), s, t, m in zip(
                      b, track_scores[1:], segment_tags, track_moods[1:], strict=True)]}
@@ -166,18 +177,18 @@ def reference_vector(con, scorer: Scorer, audio_file: str | os.PathLike[str]
     return project(scorer.standardise(whole), mean, components), scores
 
 
-def score_part(part: list, decoded: list[tuple[str | None, str | None]], scorer: Scorer,
-                segment_seconds: float, stages: Stages | None = None) -> list:  # fmt: skip
+def score_part(part: list, decoded: list[Decoded], scorer: Scorer, segment_seconds: float,
+               stages: Stages | None = None) -> list:  # fmt: skip
     """(path, what, old, result) for each file of a chunk: result a track dict, a reason it
     was skipped (str), or ``None`` for the same bytes under a new mtime (only its stat
     changes). Two files of a chunk with the same bytes: the second is skipped as a copy."""
     first_with: dict[str, Path] = {}
     outcomes: list = [None] * len(part)
     to_score = []
-    for i, ((path, what, old), (features_file, reason)) in enumerate(zip(part, decoded,
-                                                                           strict=True)):
+    for i, ((path, what, old), done) in enumerate(zip(part, decoded, strict=True)):
+        features_file = done.features
         if features_file is None:
-            outcomes[i] = (path, what, old, reason or "could not be decoded")
+            outcomes[i] = (path, what, old, done.reason or "could not be decoded")
             continue
         if features_file in first_with:
             outcomes[i] = (path, what, old, f"duplicate of {first_with[features_file]} "
@@ -188,8 +199,8 @@ def score_part(part: list, decoded: list[tuple[str | None, str | None]], scorer:
         if todo is None:
             outcomes[i] = (path, what, old, None)
             continue
-        to_score.append((i, path, todo, old, features_file))
-    tracks = score_files([f for *_, f in to_score], scorer, segment_seconds, stages)
+        to_score.append((i, path, todo, old, done))
+    tracks = score_files([d for *_, d in to_score], scorer, segment_seconds, stages)
     for (i, path, what, old, _), track in zip(to_score, tracks, strict=True):
         outcomes[i] = (path, what, old, track)
     return outcomes

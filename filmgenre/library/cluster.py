@@ -11,6 +11,7 @@ model at the same paths as the building process (a shared file system).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,7 +84,7 @@ def run_group(part: list, segment_seconds: float) -> tuple[list, dict[str, float
                for path, _, _ in part]  # fmt: skip
     for d in decoded:
         stages.add(d.seconds)
-    outcomes = score_part(part, [(d.features, d.reason) for d in decoded], scorer,
+    outcomes = score_part(part, decoded, scorer,
                           segment_seconds, stages)  # fmt: skip
     return outcomes, dict(stages)
 
@@ -101,7 +102,7 @@ def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
     client.register_plugin(ScorerPlugin(str(model_dir), str(scorer.cache), scorer.key,
                                         scorer.precision), name=PLUGIN)  # fmt: skip
     token = uuid.uuid4().hex[:8]
-    groups = _groups(work)
+    groups = _groups(work, max(client.run(_pass_batch).values(), default=0))
     futures = [client.submit(run_group, g, segment_seconds, pure=False,
                              key=f"filmgenre-index-{token}-{i}")
                for i, g in enumerate(groups)]  # fmt: skip
@@ -124,8 +125,21 @@ def dask_chunks(work: list, chunk: int, client, model_dir: Path, scorer: Scorer,
         yield buffer
 
 
-def _groups(work: list) -> list[list]:
-    """``work`` in tasks of at most :data:`GROUP` files and :data:`GROUP_BYTES` bytes."""
+def _pass_batch() -> int:
+    """On a worker: the patches its musicnn pass takes at once (large where it has a GPU)."""
+    from ..training.transfer import pass_batch
+
+    return pass_batch()
+
+
+def _groups(work: list, batch: int = 0) -> list[list]:
+    """``work`` in tasks of at most :data:`GROUP` files and :data:`GROUP_BYTES` bytes; where
+    a worker's pass takes ``batch`` patches at once (a GPU's: 1,024 or more), tasks as
+    many times larger as it takes to fill it with 15 s cues."""
+    from ..training.transfer import CUE_PATCHES, PASS_BATCH
+
+    scale = math.ceil(batch / CUE_PATCHES / GROUP) if batch > PASS_BATCH else 1
+    files, size_limit = GROUP * scale, GROUP_BYTES * scale
     groups: list[list] = []
     size = 0
     for item in work:
@@ -133,7 +147,7 @@ def _groups(work: list) -> list[list]:
             n = item[0].stat().st_size
         except OSError:
             n = 0
-        if not groups or len(groups[-1]) >= GROUP or size + n > GROUP_BYTES:
+        if not groups or len(groups[-1]) >= files or size + n > size_limit:
             groups.append([])
             size = 0
         groups[-1].append(item)

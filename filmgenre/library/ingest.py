@@ -192,9 +192,12 @@ def _build(root: Path, index_file, model_dir, segment_seconds: float, n_jobs: in
 def _batched_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: float,
                     n_jobs: int | None, stages: Stages) -> Iterator[list]:  # fmt: skip
     """The build's results a chunk at a time: files decoded in a pool that runs up to two
-    chunks ahead of the scoring (so decoding overlaps musicnn), each chunk scored at once."""
+    chunks ahead of the scoring (so decoding overlaps musicnn), each chunk scored at once;
+    on a GPU a chunk holds enough 15 s cues to fill musicnn's pass (``pass_batch``)."""
     from ..runtime.pools import process_map
+    from ..training.transfer import CUE_PATCHES, pass_batch
 
+    chunk = max(chunk, pass_batch() // CUE_PATCHES)  # a GPU's pass full of 15 s cues
     jobs = [(str(path.resolve()), scorer.params, str(scorer.cache)) for path, _, _ in work]
     decoded = process_map(decode_file, jobs, n_jobs, ahead=2 * chunk)
     for start in range(0, len(work), chunk):
@@ -202,7 +205,7 @@ def _batched_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: flo
         got = [next(decoded) for _ in part]
         for d in got:
             stages.add(d.seconds)
-        yield score_part(part, [(d.features, d.reason) for d in got], scorer,
+        yield score_part(part, got, scorer,
                           segment_seconds, stages)  # fmt: skip
 
 

@@ -162,6 +162,10 @@ def pass_batch() -> int:
     return max(1024, min(16384, memory // 4 // PATCH_BYTES))
 
 
+#: 3 s patches of a 15 s cue, the shortest track a library holds many of: batches of files
+#: are sized by it so a GPU's pass is full
+CUE_PATCHES = 5
+
 _PASSES: dict[tuple[str, str, str], object] = {}
 
 #: threads OpenVINO's pass may use (None: every core); a single-threaded Dask worker sets 1

@@ -199,3 +199,20 @@ def test_index_info_says_where_a_build_stands(tmp_path):
                                     "started": start, "updated": start + 60})  # fmt: skip
     assert build_line(con) == (f"build running (process {os.getpid()}): 120 of 400 file(s) "
                                    "done, 2.00 tracks/s, about 2 min left")
+
+
+def test_tasks_for_a_gpu_worker_are_large_enough_to_fill_its_pass(tmp_path):
+    """Groups of 8 files (and 4 MiB) for workers on CPUs; for a worker whose pass takes
+    1,482 patches, groups of 15 s cues that fill it, the same files in the same order."""
+    from filmgenre.library import cluster
+    from filmgenre.training import transfer
+
+    work = []
+    for i in range(700):
+        (tmp_path / f"{i:03d}.mp3").write_bytes(b"x" * 4000)
+        work.append((tmp_path / f"{i:03d}.mp3", "add", None))
+    small = cluster._groups(work, transfer.PASS_BATCH)
+    assert [len(g) for g in small] == [8] * 87 + [4]
+    large = cluster._groups(work, 1482)
+    assert len(large[0]) * transfer.CUE_PATCHES >= 1482 and len(large) == 3
+    assert [item for g in large for item in g] == work

@@ -137,3 +137,14 @@ def test_transfer_models_train_and_save(musicnn_inputs, tmp_path, name):
     for path in files:
         film, cue = musicnn_inputs.cues.set_index("path").loc[path, ["film", "cue"]]
         assert_allclose(table.loc[path].to_numpy(), stored.loc[(film, cue)].to_numpy(), atol=1e-5)
+
+
+def test_a_gpu_pass_takes_as_many_patches_as_a_quarter_of_its_memory_holds(monkeypatch):
+    from filmgenre.runtime import devices
+
+    monkeypatch.setattr(devices, "accelerator_memory", lambda: None)  # a CPU
+    assert transfer.pass_batch() == transfer.PASS_BATCH == 64
+    monkeypatch.setattr(devices, "accelerator_memory", lambda: 139 << 30)  # an H200
+    assert transfer.pass_batch() == (139 << 30) // 4 // transfer.PATCH_BYTES == 1482
+    monkeypatch.setattr(devices, "accelerator_memory", lambda: 8 << 30)  # a small card
+    assert transfer.pass_batch() == 1024
