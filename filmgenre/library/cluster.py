@@ -136,9 +136,9 @@ def _groups(work: list, batch: int = 0) -> list[list]:
     """``work`` in tasks of at most :data:`GROUP` files and :data:`GROUP_BYTES` bytes; where
     a worker's pass takes ``batch`` patches at once (a GPU's: 1,024 or more), tasks as
     many times larger as it takes to fill it with 15 s cues."""
-    from ..training.transfer import CUE_PATCHES, PASS_BATCH
+    from ..training.transfer import cues_to_fill
 
-    scale = math.ceil(batch / CUE_PATCHES / GROUP) if batch > PASS_BATCH else 1
+    scale = max(1, math.ceil(cues_to_fill(batch) / GROUP))
     files, size_limit = GROUP * scale, GROUP_BYTES * scale
     groups: list[list] = []
     size = 0

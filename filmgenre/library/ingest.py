@@ -195,9 +195,9 @@ def _batched_chunks(work: list, chunk: int, scorer: Scorer, segment_seconds: flo
     chunks ahead of the scoring (so decoding overlaps musicnn), each chunk scored at once;
     on a GPU a chunk holds enough 15 s cues to fill musicnn's pass (``pass_batch``)."""
     from ..runtime.pools import process_map
-    from ..training.transfer import CUE_PATCHES, pass_batch
+    from ..training.transfer import cues_to_fill, pass_batch
 
-    chunk = max(chunk, pass_batch() // CUE_PATCHES)  # a GPU's pass full of 15 s cues
+    chunk = max(chunk, cues_to_fill(pass_batch()))  # on a GPU: its pass full of 15 s cues
     jobs = [(str(path.resolve()), scorer.params, str(scorer.cache)) for path, _, _ in work]
     decoded = process_map(decode_file, jobs, n_jobs, ahead=2 * chunk)
     for start in range(0, len(work), chunk):

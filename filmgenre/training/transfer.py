@@ -62,7 +62,7 @@ EMBEDDING_LAYERS = {"taggram": "dense_1", "penultimate": "penultimate", "pool": 
 
 #: precisions musicnn's pass runs at: "float32" is what every shipped model was trained on;
 #: "bfloat16" is 1.5x faster on CPUs with bfloat16 units, within the tolerance that
-#: ``tests/training/test_transfer.py`` states; its embeddings are cached apart
+#: ``tests/models/test_musicnn_openvino.py`` states; its embeddings are cached apart
 PRECISIONS = ("float32", "bfloat16")
 
 #: engines for musicnn's pass: Keras (any backend, the GPU's) or OpenVINO (CPU only)
@@ -165,6 +165,12 @@ def pass_batch() -> int:
 #: 3 s patches of a 15 s cue, the shortest track a library holds many of: batches of files
 #: are sized by it so a GPU's pass is full
 CUE_PATCHES = 5
+
+
+def cues_to_fill(batch: int) -> int:
+    """15 s cues that fill a pass of ``batch`` patches on a GPU (a batch above
+    :data:`PASS_BATCH`); 0 on a CPU, where a few files' patches already make a batch."""
+    return -(-batch // CUE_PATCHES) if batch > PASS_BATCH else 0
 
 _PASSES: dict[tuple[str, str, str], object] = {}
 

@@ -148,3 +148,7 @@ def test_a_gpu_pass_takes_as_many_patches_as_a_quarter_of_its_memory_holds(monke
     assert transfer.pass_batch() == (139 << 30) // 4 // transfer.PATCH_BYTES == 1482
     monkeypatch.setattr(devices, "accelerator_memory", lambda: 8 << 30)  # a small card
     assert transfer.pass_batch() == 1024
+    # an index build's chunks (and a Dask worker's tasks) fill a GPU's pass with 15 s cues;
+    # on a CPU they stay as asked (tests build in chunks of 4)
+    assert transfer.cues_to_fill(1482) == 297 and transfer.cues_to_fill(1024) == 205
+    assert transfer.cues_to_fill(transfer.PASS_BATCH) == 0
