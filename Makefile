@@ -51,7 +51,7 @@ bench-search: $(STAMP)  ## index latency, size and memory at 10k/100k/1M tracks;
 bench-search-quality: $(STAMP)  ## genre mixes, "more like this" and the words of a brief (moods), cross-validated
 	$(PY) benchmarks/bench_search_quality.py
 
-bench-index: $(STAMP)  ## index build on real audio: stages, per-file vs batched in one run, Dask 1 vs 2 workers
+bench-index: $(STAMP)  ## index build on 300 real cues and 6 songs: stages with start-up, musicnn engines and precisions, Dask 1 vs 2 workers
 	$(PY) benchmarks/bench_index_build.py
 
 bench-load: $(STAMP)  ## 50 clients for 30 s against `filmgenre serve` while the index updates (loopback)
