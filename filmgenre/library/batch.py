@@ -56,10 +56,11 @@ class Decoded:
     mode: str | None = None
 
 
-def decode_file(job: tuple[str, FeatureParams, str]) -> Decoded:
+def decode_file(job: tuple[str, FeatureParams, str], tempo_and_key: bool = True) -> Decoded:
     """Hash ``path``, and unless both caches hold it, decode it once, resample it to the
     model's rate and musicnn's 16 kHz, and cache its features and musicnn input; then its
-    tempo and key from those caches (here, in a pool worker, not where the networks run)."""
+    tempo and key from those caches (here, in a pool worker, not where the networks run;
+    ``tempo_and_key=False`` for a reference track, which needs neither)."""
     path, params, cache_dir = job
     cache = Path(cache_dir)
     seconds: dict[str, float] = {}
@@ -84,6 +85,8 @@ def decode_file(job: tuple[str, FeatureParams, str]) -> Decoded:
                     spec = musicnn_input.input_of(ys[musicnn_input.SAMPLE_RATE])
                     musicnn_input.write_input(spec_target, spec)
                     seconds["musicnn mel"] = time.perf_counter() - started
+        if not tempo_and_key:
+            return Decoded(path, str(target), None, seconds)
         with threadpool_limits(1):
             started = time.perf_counter()
             bpm = tempo(str(target), cache)
@@ -156,7 +159,8 @@ def score_files(decoded: list[Decoded], scorer: Scorer, segment_seconds: float,
 def featurise(path: str | os.PathLike[str], scorer: Scorer) -> str:
     """One file decoded and cached as the build does it (:func:`decode_file`, in this
     process): its feature cache file; ValueError with the reason when it cannot be used."""
-    done = decode_file((str(Path(path).resolve()), scorer.params, str(scorer.cache)))
+    done = decode_file((str(Path(path).resolve()), scorer.params, str(scorer.cache)),
+                       tempo_and_key=False)
     if done.features is None:
         raise ValueError(f"{path}: {done.reason}")
     return done.features

@@ -38,8 +38,8 @@ _LOADED: dict[tuple[str, str], Scorer] = {}
 
 class ScorerPlugin(WorkerPlugin):
     """Loads the model once per worker (a Dask worker plugin: ``setup`` runs on each
-    worker, now and on every worker that joins later), with as many TensorFlow threads as
-    the worker has Dask threads, so a single-threaded worker uses one core."""
+    worker, now and on every worker that joins later), with as many TensorFlow and OpenVINO
+    threads as the worker has Dask threads, so a single-threaded worker uses one core."""
 
     def __init__(self, model_dir: str, cache_dir: str, key: str, precision: str = "float32"):
         self.model_dir, self.cache_dir, self.key = model_dir, cache_dir, key
@@ -84,8 +84,7 @@ def run_group(part: list, segment_seconds: float) -> tuple[list, dict[str, float
                for path, _, _ in part]  # fmt: skip
     for d in decoded:
         stages.add(d.seconds)
-    outcomes = score_part(part, decoded, scorer,
-                          segment_seconds, stages)  # fmt: skip
+    outcomes = score_part(part, decoded, scorer, segment_seconds, stages)
     return outcomes, dict(stages)
 
 
