@@ -8,12 +8,16 @@ PYTEST_ARGS ?=
 
 .PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-search-quality bench-index bench-load lint lab clean-data clean-reports
 
-# -qq: pip's errors only (a machine's own index settings can add a warning per package)
+# -qq: pip's errors only (a machine's own index settings can add a warning per package);
+# --no-compile: Python compiles a module when it is first imported, not all 3 GB of wheels
+# at install (16 s of an 86 s install here; TensorFlow's tree is mostly never imported)
+PIP_INSTALL := $(PY) -m pip install -qq --no-compile --disable-pip-version-check
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -qq --disable-pip-version-check -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	@# musicnn's pretrained checkpoints only: its pinned deps (TensorFlow 1, NumPy<1.17) are not used
-	$(PY) -m pip install -qq --disable-pip-version-check --no-deps musicnn==0.1.0
+	$(PIP_INSTALL) --no-deps musicnn==0.1.0
 	$(PY) -m filmgenre kernel
 	touch $(STAMP)
 

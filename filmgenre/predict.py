@@ -13,11 +13,11 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .config import FeatureParams, reports_dir
 from .data import dataset, features
+from .models.dense_head import DenseHead, read_dense_head
 
 #: final models that ship inside the package (trained on real film music)
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -114,17 +114,36 @@ def resolve_model(spec: str | os.PathLike[str] | None,
                             f"{', '.join(MODEL_SETTINGS)}")  # fmt: skip
 
 
+def model_config(model_dir: str | os.PathLike[str]) -> dict:
+    """A model folder's ``config.json`` (its input, features and genres)."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "model.keras").is_file():
+        raise FileNotFoundError(f"no model.keras in {model_dir}")
+    return json.loads((model_dir / "config.json").read_text())
+
+
 def load_trained(model_dir: str | os.PathLike[str]):
     """(Keras model, its config.json) from a model folder."""
     import keras
 
     from .models import registry  # noqa: F401  (registers the custom layers and losses)
 
-    model_dir = Path(model_dir)
-    if not (model_dir / "model.keras").is_file():
-        raise FileNotFoundError(f"no model.keras in {model_dir}")
-    info = json.loads((model_dir / "config.json").read_text())
-    return keras.models.load_model(model_dir / "model.keras"), info
+    info = model_config(model_dir)
+    return keras.models.load_model(Path(model_dir) / "model.keras"), info
+
+
+def load_cue_vector_head(model_dir: str | os.PathLike[str]) -> tuple[DenseHead, dict]:
+    """(the head, its config.json) of a cue-vector model, run with NumPy: no Keras is
+    imported (every final cue-vector model is a standardisation and dense layers)."""
+    info = model_config(model_dir)
+    if info.get("input") != "cue_vector":
+        raise ValueError(f"{model_dir}: not a cue-vector model (it reads "
+                         f"{info.get('input')!r})")  # fmt: skip
+    head = read_dense_head(Path(model_dir) / "model.keras")
+    if head is None:
+        raise ValueError(f"{model_dir}: model.keras is not a standardisation followed by "
+                         "dense layers, which every cue-vector model is")  # fmt: skip
+    return head, info
 
 
 #: examples per prediction batch by input kind: musicnn patches need megabytes of
@@ -150,7 +169,10 @@ def tag_files(
     from .training.cue_scores import predict_cues
     from .training.inputs import load_inputs
 
-    model, info = load_trained(model_dir)
+    info = model_config(model_dir)
+    # a cue-vector head runs with NumPy (no framework start-up); the rest through Keras
+    model = load_cue_vector_head(model_dir)[0] if info["input"] == "cue_vector" else \
+        load_trained(model_dir)[0]  # fmt: skip
     genres = info["genres"]
     params = FeatureParams(**info["feature_params"])
     kind = info["input"]
@@ -174,7 +196,7 @@ def tag_files(
         elif kind == "cue_vector":
             cues = manifest.cues
             x = cue_vectors(manifest, info["parts"], progress=progress)
-            scores = np.asarray(model.predict(x, batch_size=batch, verbose=0))
+            scores = model.predict(x)
         else:
             x, _, idx, cues = load_inputs(manifest, None, kind, info["feature_kind"], params)
             scores = predict_cues(model, x, idx, len(cues), batch_size=batch)

@@ -131,7 +131,7 @@ def score_files(decoded: list[Decoded], scorer: Scorer, segment_seconds: float,
         vectors = [scorer.vectors(f, b, blocks=k) for f, b, k in zip(files, bounds, blocks,
                                                                      strict=True)]  # fmt: skip
     with stages.timing("genre scores"):
-        scores = scorer.predict_many(np.vstack([np.vstack([w[None], s]) for w, s in vectors]))
+        scores = scorer.predict(np.vstack([np.vstack([w[None], s]) for w, s in vectors]))
     with stages.timing("moods"):
         moods = scorer.mood_scores({p: np.vstack([k[p] for k in blocks]) for p in blocks[0]})
     tracks, row = [], 0

@@ -84,25 +84,24 @@ class Scorer:
     def __init__(self, model_dir: Path, moods: str | os.PathLike[str] | None = "shipped",
                  precision: str = "float32"):  # fmt: skip
         from ..evaluation.moods.model import load_moods
-        from ..predict import load_trained
+        from ..predict import load_cue_vector_head
         from ..training.transfer import PRECISIONS
 
         if precision not in PRECISIONS:
             raise ValueError(f"unknown musicnn precision {precision!r}; choose one of "
                              f"{PRECISIONS}")  # fmt: skip
         self.model_dir = Path(model_dir)
-        self.model, self.info = load_trained(self.model_dir)
-        if self.info.get("input") != "cue_vector":
+        try:  # the genre head runs with NumPy: scoring starts no deep-learning framework
+            self.model, self.info = load_cue_vector_head(self.model_dir)
+        except ValueError as exc:
             raise ValueError(
-                f"{self.model_dir}: the index needs a cue-vector model (the shipped "
-                "filmscore model, or a run's *_final cue-vector model); this one reads "
-                f"{self.info.get('input')!r}, which the index does not support yet")  # fmt: skip
+                f"the index needs a cue-vector model (the shipped filmscore model, or a run's "
+                f"*_final cue-vector model): {exc}") from None  # fmt: skip
         self.parts = list(self.info["parts"])
         self.genres = tuple(self.info["genres"])
         self.params = FeatureParams(**self.info["feature_params"])
-        norm = self.model.get_layer("standardise")
-        self.mean = np.asarray(norm.mean, np.float32).reshape(-1)
-        self.std = np.sqrt(np.asarray(norm.variance, np.float32).reshape(-1))
+        self.mean = self.model.mean
+        self.std = np.sqrt(self.model.variance)
         self.std[self.std < 1e-6] = 1.0
         self.genre_key = model_key(self.model_dir)
         self.moods, self.mood_dir = load_moods(moods)
@@ -204,15 +203,10 @@ class Scorer:
         return self.vectors(features_file, [(0.0, 1e9)])[0]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict(x, batch_size=256, verbose=0), np.float32)
-
-    def predict_many(self, x: np.ndarray) -> np.ndarray:
-        """Genre scores of many cue vectors, a call per 4096 rows (``predict`` sets up a
-        data pipeline per call: a tenth of a second for the one to ten rows of a track)."""
+        """Genre scores of rows of cue vectors."""
         if not len(x):
             return np.empty((0, len(self.genres)), np.float32)
-        return np.concatenate([np.asarray(self.model.predict_on_batch(x[s : s + 4096]),
-                                          np.float32) for s in range(0, len(x), 4096)])
+        return self.model.predict(x)
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.std

@@ -33,7 +33,6 @@ from ..data.musicnn_input import (  # noqa: F401  (the input spec, read here too
     input_features,
     patches,
 )
-from .layers import Interleave, ReduceMax
 
 
 class MusicnnUnavailable(RuntimeError):
@@ -75,6 +74,8 @@ def build_musicnn(
     """
     import keras
     from keras import layers
+
+    from .layers import Interleave, ReduceMax  # Keras layers: imported where Keras is used
 
     inputs = keras.Input(shape=(frames, n_mels), name="patch")
     x = layers.Reshape((frames, n_mels, 1))(inputs)

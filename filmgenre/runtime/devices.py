@@ -4,6 +4,7 @@ them, the fastest safe precision policy, and seeds (each recorded in a model's c
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +26,20 @@ def auto_precision() -> str:
     except OSError:
         return "float32"
     return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+
+
+def accelerator_possible() -> bool:
+    """Whether a Keras backend could find a GPU (or TPU) here, asked without importing one:
+    on Linux only where a device node of one exists (NVIDIA's ``/dev/nvidia0``, AMD's
+    ``/dev/kfd``, ``/dev/accel*``) and ``CUDA_VISIBLE_DEVICES`` does not hide NVIDIA's;
+    elsewhere always (the backend is then asked). Starting TensorFlow only to hear "no GPU"
+    costs a process about 5 s."""
+    if sys.platform != "linux":
+        return True
+    dev = Path("/dev")
+    nvidia = any(dev.glob("nvidia[0-9]*")) and os.environ.get("CUDA_VISIBLE_DEVICES") not in (
+        "", "-1")  # fmt: skip
+    return nvidia or (dev / "kfd").exists() or any(dev.glob("accel[0-9]*"))
 
 
 def device_summary() -> dict[str, object]:
@@ -56,6 +71,8 @@ def device_summary() -> dict[str, object]:
 def accelerator_memory() -> int | None:
     """Bytes of memory of the first GPU the Keras backend uses; None on a CPU. Where the
     backend does not say (TensorFlow), 16 GiB is assumed: the smallest card worth using."""
+    if not accelerator_possible():
+        return None
     summary = device_summary()
     if not summary["gpus"]:
         return None

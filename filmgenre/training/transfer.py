@@ -85,9 +85,9 @@ def engine() -> str:
 def _auto_engine() -> str:
     """OpenVINO where it imports and Keras has no GPU, else Keras (asked once a process)."""
     from ..models import musicnn_openvino
-    from ..runtime.devices import device_summary
+    from ..runtime.devices import accelerator_possible, device_summary
 
-    cpu_only = not device_summary()["gpus"]
+    cpu_only = not accelerator_possible() or not device_summary()["gpus"]
     return "openvino" if cpu_only and musicnn_openvino.available() else "keras"
 
 
@@ -189,28 +189,30 @@ def forward_pass(model: str, precision: str = "float32"):
     (outputs as :data:`EMBEDDING_LAYERS`): OpenVINO's (:mod:`filmgenre.models.musicnn_openvino`);
     under Keras with TensorFlow a ``tf.function`` with an unknown batch size
     (``predict_on_batch`` traced again for every new batch size, and TensorFlow warned
-    about it); other backends ``predict_on_batch``."""
-    import keras
-
+    about it); other backends ``predict_on_batch``. OpenVINO's imports no Keras."""
     _check_precision(precision)
     how = engine()
     if (model, how, precision) not in _PASSES:
-        if how == "openvino":
-            from ..models import musicnn_openvino
-
-            _PASSES[model, how, precision] = musicnn_openvino.compile_pass(
-                model, precision, _THREADS[0])
-        elif keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            net = embedder(model, precision)
-            spec = tf.TensorSpec([None, musicnn.PATCH_FRAMES, musicnn.N_MELS], tf.float32)
-            fn = tf.function(lambda x: net(x, training=False), input_signature=[spec])
-            fn.get_concrete_function()  # traced now, once, not inside the first batch
-            _PASSES[model, how, precision] = fn
-        else:
-            _PASSES[model, how, precision] = embedder(model, precision).predict_on_batch
+        _PASSES[model, how, precision] = _compile_pass(model, how, precision)
     return _PASSES[model, how, precision]
+
+
+def _compile_pass(model: str, how: str, precision: str):
+    if how == "openvino":
+        from ..models import musicnn_openvino
+
+        return musicnn_openvino.compile_pass(model, precision, _THREADS[0])
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return embedder(model, precision).predict_on_batch
+    import tensorflow as tf
+
+    net = embedder(model, precision)
+    spec = tf.TensorSpec([None, musicnn.PATCH_FRAMES, musicnn.N_MELS], tf.float32)
+    fn = tf.function(lambda x: net(x, training=False), input_signature=[spec])
+    fn.get_concrete_function()  # traced now, once, not inside the first batch
+    return fn
 
 
 #: patches held in memory at once by :func:`embed_many` (1024 x 72 KB of input) on a CPU,

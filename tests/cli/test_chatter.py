@@ -95,7 +95,11 @@ def test_tag_on_a_real_file_prints_no_startup_line(realaudio):
     assert "I0000" not in done.stderr and "rebuild TensorFlow" not in done.stderr
     assert "Drama" in done.stdout
     verbose = run_cli("tag", str(cue), "--verbose")
-    assert "held back" in verbose.stderr and "oneDNN" in verbose.stderr
+    # the shipped head runs with NumPy and musicnn through OpenVINO: TensorFlow never starts,
+    # so nothing is held back (the --verbose listing of held-back lines is tested above with
+    # a real TensorFlow start)
+    assert verbose.returncode == 0 and "Drama" in verbose.stdout
+    assert "no known start-up line was held back" in verbose.stderr, verbose.stderr
 
 
 def test_a_genre_mix_search_does_not_start_a_second_process():

@@ -418,3 +418,34 @@ def test_uploads_past_the_limit_answer_413_and_errors_name_the_uploaded_file(cli
     message = bad.json()["error"]
     assert bad.status_code == 400 and message.startswith("clip.m4a: "), message
     assert tempfile.gettempdir() not in message and "reference.m4a" not in message, message
+
+
+@pytest.mark.slow
+def test_building_and_tagging_with_a_cue_vector_model_start_no_framework(built, model_dir,
+                                                                          tmp_path):  # fmt: skip
+    """The shipped genre head runs with NumPy and musicnn through OpenVINO on a CPU: an index
+    build and ``tag`` of audio never heard before import neither TensorFlow, Keras nor JAX
+    (musicnn's weights already cached as .npz, as any earlier build leaves them)."""
+    from filmgenre.models import musicnn
+
+    for checkpoint in ("MTT_musicnn", "MSD_musicnn"):
+        musicnn.read_checkpoint(checkpoint)
+    folder = tmp_path / "new"
+    _flac_with_tags(folder / "new theme.flac", 9.0, 330.0, title="New Theme")
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from filmgenre.library.ingest import build
+        from filmgenre.predict import tag_files
+        report = build(Path({str(folder)!r}), Path({str(tmp_path / "i.sqlite")!r}),
+                       Path({str(model_dir)!r}), progress=False)
+        table, skipped = tag_files([Path({str(folder / "new theme.flac")!r})],
+                                   {str(model_dir)!r}, progress=False)
+        heavy = [m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules]
+        print("RESULT", report.added, table.shape, len(skipped), heavy)
+    """)
+    env = {**os.environ, "FILMGENRE_MUSICNN_ENGINE": "auto", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RESULT 1 (1, 10) 0 []" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...config import FeatureParams
 from ...data.dataset import Manifest
+from ...models.dense_head import read_dense_head
 from ..calibration import Platt
 from .folds import assign_folds, groups
 from .heads import fit_head, predict_head, select_strength
@@ -105,6 +106,11 @@ def fit_final(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
+    # the index, tag and search run the saved head with NumPy: it must read back the same
+    numpy_head = read_dense_head(out / "model.keras")
+    if numpy_head is None or np.max(np.abs(numpy_head.predict(x[:8]) - reference)) > 1e-3:
+        raise RuntimeError(f"{name}: the saved head does not read back as standardisation "
+                           "and dense layers that predict as the fitted head")  # fmt: skip
     info = {
         "name": out.name,
         "architecture": f"{family.head} on cue vectors",
