@@ -8,10 +8,11 @@ PYTEST_ARGS ?=
 
 .PHONY: setup pipeline smoke test bench bench-tag bench-train bench-stream bench-search bench-search-quality bench-index bench-load lint lab clean-data clean-reports
 
-# -qq: pip's errors only (a machine's own index settings can add a warning per package);
-# --no-compile: Python compiles a module when it is first imported, not all 3 GB of wheels
-# at install (16 s of an 86 s install here; TensorFlow's tree is mostly never imported)
-PIP_INSTALL := $(PY) -m pip install -qq --no-compile --disable-pip-version-check
+# -qq: pip's errors only (a machine's own index settings can add a warning per package).
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (CI here) a module
+# not compiled then is compiled again by every process that imports it (--no-compile made
+# the suite 150 s slower from a fresh clone)
+PIP_INSTALL := $(PY) -m pip install -qq --disable-pip-version-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +24,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv, install the package, register the 'filmgenre' Jupyter kernel
 
-pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (PROFILE=default|smoke|full)
-	$(PY) -m filmgenre pipeline --profile $(PROFILE)
+# the notebooks' Keras backend (the kernels inherit it): empty for TensorFlow, BACKEND=jax
+# for a GPU machine with JAX's CUDA wheels (README: "On an NVIDIA GPU")
+BACKEND ?=
+
+pipeline: $(STAMP)  ## every notebook on the embedded data into reports/<run>/ (PROFILE=default|smoke|full, BACKEND=jax)
+	$(if $(BACKEND),KERAS_BACKEND=$(BACKEND) )$(PY) -m filmgenre pipeline --profile $(PROFILE)
 
 smoke: $(STAMP)
 	$(PY) -m filmgenre pipeline --profile smoke

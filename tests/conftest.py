@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -103,10 +104,17 @@ def _smoke_command(folder: Path) -> tuple[list[str], Path]:
              str(folder / "reports"), "--run-id", "smoke"], project_root())  # fmt: skip
 
 
+#: (real-recordings) the run's Keras backend, with TensorFlow hidden from the run and its
+#: kernels as on a GPU machine with JAX's wheels only (README: "On an NVIDIA GPU"); musicnn's
+#: weights are cached first by ``filmgenre weights``, where TensorFlow is
+REAL_BACKEND = "jax"
+WITHOUT_TENSORFLOW = Path(__file__).parent / "support" / "without_tensorflow"
+
+
 def _real_command(folder: Path) -> tuple[list[str], Path] | None:
     """The real-recordings run: a third of emotify (8 clips a genre, their first 15 s) with
-    their own labels, the notebooks of :data:`REAL_NOTEBOOKS` (None without ../shared's
-    recordings)."""
+    their own labels, the notebooks of :data:`REAL_NOTEBOOKS`, under :data:`REAL_BACKEND`
+    without TensorFlow (None without ../shared's recordings)."""
     import pandas as pd
 
     shared = shared_dir()
@@ -136,12 +144,16 @@ def _real_command(folder: Path) -> tuple[list[str], Path] | None:
         "library_model": str(folder / "reports" / "real" / "models" / "mfcc_logreg_final"),
         "mood_data": "none",  # the mood study's code paths run in the synthetic run
     }  # fmt: skip
-    command = [sys.executable, "-m", "filmgenre", "pipeline", "--profile", "smoke",
-               "--notebooks", str(notebooks), "--reports", str(folder / "reports"),
-               "--run-id", "real"]  # fmt: skip
+    pipeline = [sys.executable, "-m", "filmgenre", "pipeline", "--profile", "smoke",
+                "--notebooks", str(notebooks), "--reports", str(folder / "reports"),
+                "--run-id", "real"]  # fmt: skip
     for name, value in parameters.items():
-        command += ["-p", name, value]
-    return command, folder
+        pipeline += ["-p", name, value]
+    hidden = os.pathsep.join([str(WITHOUT_TENSORFLOW), os.environ.get("PYTHONPATH", "")])
+    script = (f"{shlex.join([sys.executable, '-m', 'filmgenre', 'weights'])} >/dev/null && "
+              f"KERAS_BACKEND={REAL_BACKEND} PYTHONPATH={shlex.quote(hidden)} "
+              f"exec {shlex.join(pipeline)}")  # fmt: skip
+    return ["bash", "-c", script], folder
 
 
 def _quick_benchmarks_command(folder: Path) -> tuple[list[str], Path]:

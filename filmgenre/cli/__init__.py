@@ -45,7 +45,7 @@ def _loads_tensorflow(args: argparse.Namespace) -> bool:
         return bool(args.like or args.library)
     if args.command == "index":
         return args.action == "build"
-    return args.command in ("pipeline", "tag", "serve", "dataset")
+    return args.command in ("pipeline", "tag", "serve", "dataset", "weights")
 
 
 def entry(argv: list[str] | None = None) -> int:

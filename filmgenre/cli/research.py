@@ -1,6 +1,7 @@
 """The research commands: ``pipeline`` (every notebook through papermill), ``synth`` (the
 embedded synthetic collection), ``dataset build`` (your own collection), ``runs`` (list,
-render, compare) and ``kernel`` (the Jupyter kernel the notebooks run in)."""
+render, compare), ``kernel`` (the Jupyter kernel the notebooks run in) and ``weights``
+(musicnn's checkpoints cached for backends without TensorFlow)."""
 
 from __future__ import annotations
 
@@ -130,6 +131,20 @@ def _cmd_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from ..data.musicnn_input import PRETRAINED
+    from ..models.musicnn import MusicnnUnavailable, read_checkpoint, weights_cache
+
+    try:
+        for model in PRETRAINED:
+            read_checkpoint(model)
+            print(f"{model}: {weights_cache(model)}")
+    except MusicnnUnavailable as exc:
+        print(f"filmgenre weights: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def add_commands(sub) -> None:
     """The research commands' parsers, under ``sub`` (the top parser's subparsers)."""
     from ..config import DEFAULTS
@@ -203,3 +218,6 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("kernel", help="register the 'filmgenre' Jupyter kernel")
     p.set_defaults(func=_cmd_kernel)
+    p = sub.add_parser("weights", help="cache musicnn's checkpoints as .npz (needs TensorFlow "
+                       "once; JAX and OpenVINO then load them without it)")  # fmt: skip
+    p.set_defaults(func=_cmd_weights)

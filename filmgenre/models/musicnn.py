@@ -131,15 +131,21 @@ def build_musicnn(
 _BN_ALIASES = {"penultimate": "batch_normalization_10"}
 
 
+def weights_cache(model: str = "MTT_musicnn") -> Path:
+    """Where :func:`read_checkpoint` caches a checkpoint's arrays (``filmgenre weights``
+    writes them; copy the folder to a machine without TensorFlow)."""
+    from ..config import data_dir
+
+    return data_dir() / "interim" / "pretrained" / f"{model}.npz"
+
+
 def read_checkpoint(model: str = "MTT_musicnn") -> dict[str, np.ndarray]:
     """Every variable of a pretrained checkpoint (optimiser slots left out), by TF-1 name.
 
     Reading the TF-1 checkpoint needs TensorFlow; the arrays are cached as ``.npz``
     beside the project data so other backends can load them afterwards.
     """
-    from ..config import data_dir
-
-    cache = data_dir() / "interim" / "pretrained" / f"{model}.npz"
+    cache = weights_cache(model)
     if cache.is_file():
         with np.load(cache) as z:
             return {k.replace("__", "/"): z[k] for k in z.files}
@@ -148,7 +154,8 @@ def read_checkpoint(model: str = "MTT_musicnn") -> dict[str, np.ndarray]:
         import tensorflow as tf
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MusicnnUnavailable(
-            f"reading the TF-1 checkpoint {folder} once needs TensorFlow ({exc})"
+            f"reading the TF-1 checkpoint {folder} once needs TensorFlow ({exc}): run "
+            f"`filmgenre weights` where TensorFlow is installed and copy {cache.parent} here"
         ) from exc
     # the files' prefix is empty, so the reader takes the folder path with its trailing slash
     reader = tf.compat.v1.train.NewCheckpointReader(str(folder) + os.sep)

@@ -263,6 +263,61 @@ def _write_index(run_dir: Path, status: dict) -> None:
     write_reports_index(run_dir.parent)
 
 
+#: the tag of the cell the runner appends to each notebook to hear what its kernel ran
+#: under (removed from the executed copy again, its record kept in ``status.json``)
+RECORD_TAG = "filmgenre-kernel-record"
+_RECORD_MARK = "FILMGENRE-KERNEL "
+#: frameworks a kernel's record lists when it imported them
+FRAMEWORKS = ("tensorflow", "jax", "torch", "openvino")
+
+
+def kernel_record() -> dict:
+    """What this kernel ran under: Keras's backend (None where Keras was never imported)
+    and the frameworks it imported; the runner's appended cell prints it."""
+    record = {
+        "keras_backend": sys.modules["keras"].backend.backend() if "keras" in sys.modules
+        else None,
+        "frameworks": [m for m in FRAMEWORKS if m in sys.modules],
+    }  # fmt: skip
+    print(_RECORD_MARK + json.dumps(record))
+    return record
+
+
+def with_record_cell(notebook: Path, folder: Path) -> Path:
+    """A copy of ``notebook`` in ``folder`` with a last cell that prints
+    :func:`kernel_record`."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    cell = nbformat.v4.new_code_cell(
+        "from filmgenre.reporting.pipeline import kernel_record\n_ = kernel_record()")
+    cell.metadata["tags"] = [RECORD_TAG]
+    nb.cells.append(cell)
+    target = Path(folder) / notebook.name
+    nbformat.write(nb, target)
+    return target
+
+
+def take_record(executed: Path, source: Path) -> dict | None:
+    """The record the appended cell printed, removed from the executed copy with its cell
+    (None when the run stopped before it); the copy names ``source`` as its input again."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata.setdefault("papermill", {})["input_path"] = str(source)
+    tagged = [c for c in nb.cells if RECORD_TAG in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        return None
+    record = None
+    for out in tagged[0].get("outputs", []):
+        for line in out.get("text", "").splitlines():
+            if line.startswith(_RECORD_MARK):
+                record = json.loads(line[len(_RECORD_MARK):])
+    nb.cells = [c for c in nb.cells if c is not tagged[0]]
+    nbformat.write(nb, executed)
+    return record
+
+
 def kernel_sockets(folder: str | os.PathLike[str]):
     """Kernel settings for one notebook: the kernel talks over Unix sockets in ``folder``
     (a folder of its own), not TCP ports. A TCP port is picked free by the manager and bound
@@ -323,7 +378,7 @@ def run_pipeline(
         sockets = tempfile.mkdtemp(prefix="fg-kernel-")  # short: a socket path has ~100 bytes
         try:
             papermill.execute_notebook(
-                str(nb),
+                str(with_record_cell(nb, Path(sockets))),
                 str(target),
                 parameters={k: v for k, v in parameters.items() if k in wanted},
                 kernel_name=kernel_name,
@@ -355,6 +410,7 @@ def run_pipeline(
             shutil.rmtree(sockets, ignore_errors=True)
             entry["seconds"] = time.perf_counter() - started
             if target.exists():
+                entry["kernel"] = take_record(target, nb)
                 entry["html"] = export_html(target).name  # relative: the run folder can move
             (run_dir / "status.json").write_text(json.dumps(status, indent=2))
             _write_index(run_dir, status)

@@ -2,7 +2,8 @@
 ``real_run``), with only parameters changed: what only real labels test. Their own genres
 (emotify's tags, read with ``genres auto``) reach training, evaluation and cross-validation,
 and notebook 09 indexes the run's own clips with the run's own final model; the synthetic
-smoke run covers every other model and notebook."""
+smoke run covers every other model and notebook. It runs under JAX with TensorFlow hidden
+(conftest's ``REAL_BACKEND``), as on a GPU machine with JAX's wheels only."""
 
 from __future__ import annotations
 
@@ -32,3 +33,20 @@ def test_real_labels_reach_every_notebook_of_the_run(real_run):
     indexed = store.summary(store.connect(real_run / "library" / "library.sqlite"))
     assert indexed["tracks"] == clips
     assert indexed["model"]["name"] == "mfcc_logreg_final" and "tenderness" in indexed["genres"]
+
+
+@pytest.mark.slow
+def test_every_kernel_of_the_real_run_ran_under_jax_without_tensorflow(real_run):
+    from conftest import REAL_BACKEND, REAL_NOTEBOOKS
+
+    status = json.loads((real_run / "status.json").read_text())
+    kernels = {e["name"]: e["kernel"] for e in status["notebooks"]}
+    assert set(kernels) == {f"{name}.ipynb" for name in REAL_NOTEBOOKS}
+    for name, record in kernels.items():
+        assert record["keras_backend"] in (REAL_BACKEND, None), (name, record)
+        assert "tensorflow" not in record["frameworks"], (name, record)
+    trained = [n for n, r in kernels.items() if r["keras_backend"] == REAL_BACKEND]
+    assert {"03_train_cnn.ipynb", "08_cross_validation.ipynb"} <= set(trained), kernels
+    assert json.loads((real_run / "versions.json").read_text())["keras_backend"] == REAL_BACKEND
+    model = json.loads((real_run / "models" / "study_cnn_logmel" / "config.json").read_text())
+    assert model["device"]["backend"] == REAL_BACKEND

@@ -44,7 +44,19 @@ def test_every_notebook_ran_into_the_report(smoke_run):
     params = yaml.safe_load((run / "parameters.yaml").read_text())
     assert params["profile"] == "smoke" and params["epochs"] == 2
     assert "keras" in json.loads((run / "versions.json").read_text())
-    assert json.loads((run / "status.json").read_text())["status"] == "ok"
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "ok"
+    # each kernel's record (the runner's appended cell, gone from the executed copy again):
+    # the default backend, and TensorFlow only in kernels that train or load Keras models
+    kernels = {e["name"]: e["kernel"] for e in status["notebooks"]}
+    assert set(kernels) == {nb.name for nb in NOTEBOOKS}
+    for name, record in kernels.items():
+        assert record["keras_backend"] in ("tensorflow", None), (name, record)
+        assert ("tensorflow" in record["frameworks"]) == (record["keras_backend"] is not None)
+        executed = nbformat.read(run / name, as_version=4)
+        assert "kernel_record" not in executed.cells[-1].source, name
+        assert executed.metadata["papermill"]["input_path"].endswith(f"notebooks/{name}")
+    assert kernels["03_train_cnn.ipynb"]["keras_backend"] == "tensorflow"
 
 
 @pytest.mark.slow
