@@ -161,3 +161,43 @@ def test_mood_words_are_measured_as_search_ranks_them():
         np.array([f"f{i // 2}" for i in range(n)]), listeners, tags, film_moods, n_boot=20)}
     assert va["dark"]["Spearman"] > 0.95 and va["dark"]["P@10"] == 1.0
     assert va["subdued"]["Spearman"] > 0.95
+
+
+def test_moods_by_genre_resample_films_and_find_a_planted_difference(tmp_path):
+    from filmgenre.evaluation.moods.genres import film_genre_moods, mood_genre_table
+
+    rng = np.random.default_rng(0)
+    films = np.repeat([f"f{i}" for i in range(30)], 4)  # 30 films of 4 cues
+    dark = np.repeat(np.arange(30) < 10, 4)  # the first 10 films are thrillers
+    rare = np.repeat(np.arange(30) < 2, 4)  # two films: too few to say anything
+    genres = pd.DataFrame({"Thriller": dark.astype(int), "Musical": rare.astype(int),
+                           "Drama": np.repeat(rng.random(30) < 0.5, 4).astype(int)})
+    film_noise = np.repeat(rng.normal(0, 0.3, 30), 4)  # a film's cues share its sound
+    moods = pd.DataFrame({"valence": -0.5 * dark + film_noise + rng.normal(0, 0.1, 120),
+                          "noise": film_noise})  # fmt: skip
+    table = mood_genre_table(moods, genres, films, n_boot=500, seed=1)
+    assert set(table["genre"]) == {"Thriller", "Drama"}  # Musical: 2 films, no row
+    row = table[(table["mood"] == "valence") & (table["genre"] == "Thriller")].iloc[0]
+    assert row["difference"] == pytest.approx(row["with"] - row["without"])
+    assert row["high"] < 0 and row["excludes_zero"] and row["films_with"] == 10
+    assert abs(row["difference"] + 0.5) < 0.35
+    # cues of one film move together: resampling cues as if each were a film of its own
+    # gives a narrower, overconfident interval
+    naive = mood_genre_table(moods[["valence"]], genres[["Thriller"]],
+                             np.arange(120).astype(str), n_boot=500, seed=1).iloc[0]
+    assert row["high"] - row["low"] > 1.3 * (naive["high"] - naive["low"])
+    assert table.index[0] == table["difference"].abs().idxmax()
+    with pytest.raises(ValueError, match="one of each per cue"):
+        mood_genre_table(moods, genres.iloc[:10], films)
+    # on an annotated collection: listeners' valence and arousal, the model's emotions
+    (tmp_path / "labels.csv").write_text("film,genres\n" + "".join(
+        f"f{i},\"{'Thriller, Drama' if i < 10 else 'Comedy'}\"\n" for i in range(30)))
+    va = study.MoodData("films", [f"{f}/c.mp3" for f in films], films, {},
+                        np.column_stack([moods["valence"], moods["noise"]]),
+                        extra={"ratings_file": tmp_path / "emotions.csv"})  # fmt: skip
+    emotions_ = np.tile(np.linspace(0, 1, len(EMOTIONS)), (120, 1))
+    both = film_genre_moods(va, emotions_, n_boot=200)
+    assert {"valence (listeners)", "arousal (listeners)", "tension (model)"} <= set(both["mood"])
+    assert set(both["genre"]) == {"Thriller", "Drama", "Comedy"}
+    assert film_genre_moods(study.MoodData("x", [], np.array([]), {}, np.zeros((0, 2))),
+                            np.zeros((0, 9))).empty  # no label table: no rows

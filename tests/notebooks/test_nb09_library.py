@@ -30,3 +30,14 @@ def test_the_run_is_indexed_and_its_search_quality_measured(smoke_run):
         "similarity space (learned)", "PCA of the model's input (before)"}
     assert sum(quality["ranking_chosen"].values()) == 3  # a choice in each fold
     assert "Search quality" in front
+    # ... and related the listeners' and the model's moods to the films' genres (a table of
+    # pairs with film intervals; the smoke run's 8 annotated films leave a few genres)
+    moods = json.loads((run / "library" / "moods.json").read_text())
+    by_genre = pd.DataFrame(moods["model"]["genres"])
+    from filmgenre.evaluation.moods.genres import COLUMNS
+
+    assert list(by_genre.columns) == list(COLUMNS) and len(by_genre)
+    assert (by_genre["films_with"] >= 3).all() and (by_genre["films_without"] >= 3).all()
+    assert ((by_genre["difference"] - (by_genre["with"] - by_genre["without"])).abs()
+            < 1e-9).all()  # fmt: skip
+    assert {"valence (listeners)", "tension (model)"} <= set(by_genre["mood"])

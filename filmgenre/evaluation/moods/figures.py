@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...data.emotions import DIMENSIONS, listener_ratings, split_half
 from ..calibration import cross_fit, sigmoid
+from .genres import film_genre_moods
 from .study import (
     GEMS_FAMILIES,
     VA_FAMILIES,
@@ -49,6 +50,7 @@ def study(gems: MoodData, va: MoodData, k: int = 5, repeats: int = 3, inner_k: i
         va_oof[:, column] = found["raw"][:, 0]
     # the film cues' emotions: the GEMS model of every emotify clip (it never saw them)
     va_gems = platt.apply(sigmoid(with_gems.blocks["gems"]))
+    by_genre = film_genre_moods(va, va_gems, n_boot, seed)
     return {
         "collections": {"gems": {"name": gems.name, "clips": len(gems.keys)},
                         "valence-arousal": {"name": va.name, "cues": len(va.keys),
@@ -59,6 +61,7 @@ def study(gems: MoodData, va: MoodData, k: int = 5, repeats: int = 3, inner_k: i
         "calibration": calibration_table(gems, result["raw"]).reset_index().to_dict("records"),
         "valence_arousal": rows,
         "valence_arousal_choices": va_choices,
+        "genres": by_genre.to_dict("records"),
         "oof": {"gems": {"keys": gems.keys, "moods": _moods(probabilities, None)},
                 "valence-arousal": {"keys": va.keys, "groups": list(map(str, va.groups)),
                                     "moods": _moods(va_gems, va_oof),
@@ -97,10 +100,23 @@ def tables(figures: dict) -> dict[str, pd.DataFrame]:
     va_chosen = {d: pd.DataFrame(c)["family"].value_counts().to_dict()
                  for d, c in figures["valence_arousal_choices"].items()}  # fmt: skip
     choices = pd.DataFrame({"GEMS": chosen.to_dict(), **va_chosen}).fillna(0).astype(int)
-    return {"GEMS emotions (emotify, clips cross-validated)": gems,
-            "valence and arousal (filmscore, folds by film)": va,
-            "calibration of the emotions": calibration,
-            "families chosen inside the outer folds": choices}
+    shown = {"GEMS emotions (emotify, clips cross-validated)": gems,
+             "valence and arousal (filmscore, folds by film)": va,
+             "calibration of the emotions": calibration,
+             "families chosen inside the outer folds": choices}
+    by_genre = pd.DataFrame(figures.get("genres", []))
+    if len(by_genre):
+        found = by_genre[by_genre["excludes_zero"]]
+        name = (f"moods and film genres: {len(found)} of {len(by_genre)} pairs whose film "
+                f"interval excludes 0 (about {len(by_genre) / 20:.0f} would by chance)")
+        shown[name] = pd.DataFrame({
+            "mood": found["mood"], "genre": found["genre"],
+            "with the genre": found["with"].round(3), "without": found["without"].round(3),
+            "difference [95%]": [_interval(d, [lo, hi]) for d, lo, hi in
+                                 zip(found["difference"], found["low"], found["high"],
+                                     strict=True)],
+            "films with": found["films_with"]}).set_index(["mood", "genre"])  # fmt: skip
+    return shown
 
 
 def describe(figures: dict) -> str:
