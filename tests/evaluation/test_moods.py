@@ -201,3 +201,30 @@ def test_moods_by_genre_resample_films_and_find_a_planted_difference(tmp_path):
     assert set(both["genre"]) == {"Thriller", "Drama", "Comedy"}
     assert film_genre_moods(study.MoodData("x", [], np.array([]), {}, np.zeros((0, 2))),
                             np.zeros((0, 9))).empty  # no label table: no rows
+
+
+@pytest.mark.slow
+def test_moods_as_inputs_of_the_genre_model_are_compared_on_the_same_folds(tiny_manifest):
+    """Emotions that carry the genres (planted: each film's genres plus noise) make the
+    mood families beat the MFCC anchor, and the nested choice with moods on offer takes
+    them; every row is scored on the same folds and paired with the first family (the
+    families here are the cheap MFCC ones; the default set is run on filmscore)."""
+    from filmgenre.evaluation.crossval.folds import CVConfig
+    from filmgenre.evaluation.moods.genres import MOOD_FAMILIES, moods_as_inputs
+
+    y = tiny_manifest.cues[list(tiny_manifest.genres)].to_numpy(float)
+    rng = np.random.default_rng(0)
+    planted = y[:, :9] + rng.normal(0, 0.1, (len(y), 9))
+    moods = {"moods_meandiff": MOOD_FAMILIES["moods_meandiff"]}  # a head without a grid: fast
+    out = moods_as_inputs(tiny_manifest, CVConfig(k=3, repeats=1, inner_k=2), n_boot=50,
+                          emotions=planted, without=("mfcc_meandiff",), with_moods=moods)
+    cue = out["cue"]
+    assert set(cue.index) == {"mfcc_meandiff", "moods_meandiff", "nested, without moods",
+                              "nested, moods on offer"}  # fmt: skip
+    auc = cue.iloc[:, 0].astype(float)  # over the genres with at least 3 films
+    assert auc["moods_meandiff"] > auc["mfcc_meandiff"] + 0.1
+    assert auc["nested, moods on offer"] > auc["nested, without moods"]
+    chosen = out["chosen with moods on offer"]["chosen"]
+    assert len(chosen) == 3 and chosen.isin(list(moods)).sum() >= 2
+    paired = out["paired with the first family"]
+    assert set(paired["b"]) == {"mfcc_meandiff"} and "moods_meandiff" in set(paired["a"])

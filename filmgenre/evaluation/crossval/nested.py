@@ -23,24 +23,27 @@ from ...data.dataset import Manifest
 from .. import metrics
 from .folds import CVConfig
 from .loops import CVResult, cross_validate_vectors, fold_fitter, fold_problem, oof_frame
-from .vectors import FAMILIES, SegmentVectors
+from .vectors import FAMILIES, Family, SegmentVectors
 
 
 def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray | SegmentVectors],
                           families: list[str], cv: CVConfig = CVConfig(),
                           inner_k: int | None = None, name: str = "nested selection",
-                          ensemble_sizes: tuple[int, ...] = (1,)) -> CVResult:  # fmt: skip
+                          ensemble_sizes: tuple[int, ...] = (1,),
+                          catalogue: dict[str, Family] | None = None) -> CVResult:  # fmt: skip
     """Out-of-fold predictions of "choose the best family by inner cross-validation, then
     fit it" (see the module docstring); repeats of the outer folds are averaged per cue.
 
     ``ensemble_sizes`` beyond 1 adds, in each outer fold, the mean of the ``k`` families
     with the best inner scores as a candidate scored on the same inner out-of-fold
     predictions; the choice between one family and an ensemble is then made inside the
-    fold too (a tie goes to fewer members)."""
+    fold too (a tie goes to fewer members). ``catalogue`` names the families (default
+    :data:`FAMILIES`; a layer above may add its own)."""
+    catalogue = FAMILIES if catalogue is None else catalogue
     started = time.perf_counter()
     inner_k = cv.inner_k if inner_k is None else inner_k
     cues, genres, y, group, fold_sets = fold_problem(manifest, cv)
-    fitters = {f: fold_fitter(FAMILIES[f], vectors[f], y, cues, group, cv) for f in families}
+    fitters = {f: fold_fitter(catalogue[f], vectors[f], y, cues, group, cv) for f in families}
     total, chosen = np.zeros(y.shape), []
     for r, folds in enumerate(fold_sets):
         for f in range(cv.k):
@@ -50,7 +53,8 @@ def nested_cross_validate(manifest: Manifest, vectors: dict[str, np.ndarray | Se
                                 by=cv.by, inner_k=cv.inner_k)  # fmt: skip
             inner_scores = {}
             for family in families:
-                result = cross_validate_vectors(family, inner, vectors[family][tr], inner_cv)
+                result = cross_validate_vectors(family, inner, vectors[family][tr], inner_cv,
+                                                catalogue[family])  # fmt: skip
                 inner_scores[family] = result.predictions[[f"p_{g}" for g in genres]].to_numpy()
             scores = {(k,): metrics.macro_roc_auc(y[tr], p) for k, p in inner_scores.items()}
             ranked = sorted(families, key=lambda k: (-scores[(k,)], families.index(k)))

@@ -14,8 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...data.dataset import Manifest
 from ...data.emotions import DIMENSIONS, EMOTIONS
 from ...genres import GENRES
+from ..crossval.folds import CVConfig
+from ..crossval.loops import cross_validate_vectors
+from ..crossval.nested import choices_table, nested_cross_validate
+from ..crossval.oof import level_tables, paired_with, score_levels
+from ..crossval.vectors import COMBINED, FAMILIES, Family, cue_vectors
 from .study import MoodData
 
 #: columns of :func:`mood_genre_table`
@@ -100,3 +106,67 @@ def film_genre_moods(va: MoodData, emotions: np.ndarray, n_boot: int = 1000, see
                          | {f"{e} (model)": emotions[:, i] for i, e in enumerate(EMOTIONS)})
     genres = genre_matrix(pd.read_csv(labels_file), films, GENRES)
     return mood_genre_table(moods, genres, films, n_boot, seed, min_films)
+
+
+#: genre families that read the nine emotions of the shipped mood model (``moods``): its
+#: emotion part learned from emotify's clips only, so no fold of a film collection leaks
+#: into them through it (its valence and arousal learned from filmscore: not used here)
+MOOD_FAMILIES: dict[str, Family] = {
+    "moods_logreg": Family(("moods",), description="the nine GEMS emotions of the mood "
+                           "model + logistic regression"),  # fmt: skip
+    "moods_meandiff": Family(("moods",), head="meandiff", grid=(0.0,),
+                             description="the nine GEMS emotions + genre mean difference"),
+    "combined_moods_logreg": Family((*COMBINED, "moods"), description="MFCC statistics + "
+                                    "both musicnn penultimates + the nine emotions + "
+                                    "logistic regression"),  # fmt: skip
+    "combined_moods_meandiff": Family((*COMBINED, "moods"), head="meandiff", grid=(0.0,),
+                                      description="MFCC statistics + both musicnn "
+                                      "penultimates + the nine emotions + mean difference"),
+}
+#: the families without moods they are compared with (the shipped family first)
+WITHOUT_MOODS = ("combined_meandiff", "combined_logreg", "mfcc_logreg")
+
+
+def emotions_of(manifest: Manifest, progress: bool | None = None) -> np.ndarray:
+    """(cues x 9) GEMS emotions the shipped mood model gives each cue of ``manifest``."""
+    from .model import load_moods
+
+    model, folder = load_moods("shipped")
+    if model is None:
+        raise FileNotFoundError("no mood model ships with this install")
+    blocks = {part: cue_vectors(manifest, [part], progress=progress) for part in model.parts}
+    return model.predict(blocks)[:, : len(EMOTIONS)]
+
+
+def moods_as_inputs(manifest: Manifest, cv: CVConfig = CVConfig(), n_boot: int = 1000,
+                    seed: int = 0, emotions: np.ndarray | None = None,
+                    without: tuple[str, ...] = WITHOUT_MOODS,
+                    with_moods: dict[str, Family] | None = None,
+                    progress: bool | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Do the emotions the mood model hears help the genre model? Every family of
+    ``without`` (registered families; the first is the one differences are paired with) and
+    ``with_moods`` (default :data:`MOOD_FAMILIES`) cross-validated on the same folds, the
+    choice of family nested inside each outer fold among those without moods and among
+    all; tables per level, paired film-bootstrap differences from the first family, and
+    which family each outer fold chose when moods were on offer. ``emotions``: the cues'
+    nine emotions (default :func:`emotions_of`)."""
+    emotions = emotions_of(manifest, progress) if emotions is None else emotions
+    with_moods = MOOD_FAMILIES if with_moods is None else with_moods
+    catalogue = {**{f: FAMILIES[f] for f in without}, **with_moods}
+    vectors = {}
+    for name, family in catalogue.items():
+        parts = [p for p in family.parts if p != "moods"]
+        blocks = [cue_vectors(manifest, parts, progress=progress)] if parts else []
+        vectors[name] = np.hstack(blocks + ([emotions] if "moods" in family.parts else []))
+    results = {name: cross_validate_vectors(name, manifest, vectors[name], cv, family)
+               for name, family in catalogue.items()}  # fmt: skip
+    for label, names in (("nested, without moods", list(without)),
+                         ("nested, moods on offer", list(catalogue))):  # fmt: skip
+        results[label] = nested_cross_validate(manifest, vectors, names, cv, name=label,
+                                               catalogue=catalogue)  # fmt: skip
+    levels = score_levels(results, manifest.genres, n_boot, seed)
+    tables = level_tables(levels, results, manifest.genres)
+    return {"cue": tables["cue"], "film (mean of cues)": tables["film (mean of cues)"],
+            "paired with the first family": paired_with(results, without[0],
+                                                        manifest.genres, n_boot, seed),
+            "chosen with moods on offer": choices_table(results["nested, moods on offer"])}
