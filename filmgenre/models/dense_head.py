@@ -27,13 +27,10 @@ EPSILON = 1e-7
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # the two-sided form, as Keras's: exp never overflows for large |z|
-    out = np.empty_like(z)
-    positive = z >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-z[positive]))
-    e = np.exp(z[~positive])
-    out[~positive] = e / (1.0 + e)
-    return out
+    # as evaluation.calibration.sigmoid (a layer above), in the head's float32: a very
+    # negative z overflows e^-z to infinity, which gives exactly 0, the right value
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 ACTIVATIONS = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0.0), "sigmoid": _sigmoid}

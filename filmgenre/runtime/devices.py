@@ -19,7 +19,7 @@ def set_seed(seed: int) -> None:
 def auto_precision() -> str:
     """The fastest safe policy here: ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on a
     CPU with native bfloat16 units (AVX-512 BF16 or AMX), else ``float32``."""
-    if device_summary()["gpus"]:
+    if has_accelerator():
         return "mixed_float16"
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -40,6 +40,12 @@ def accelerator_possible() -> bool:
     nvidia = any(dev.glob("nvidia[0-9]*")) and os.environ.get("CUDA_VISIBLE_DEVICES") not in (
         "", "-1")  # fmt: skip
     return nvidia or (dev / "kfd").exists() or any(dev.glob("accel[0-9]*"))
+
+
+def has_accelerator() -> bool:
+    """Whether the Keras backend has a GPU here (no framework is imported where
+    :func:`accelerator_possible` rules one out)."""
+    return accelerator_possible() and bool(device_summary()["gpus"])
 
 
 def device_summary() -> dict[str, object]:
@@ -71,11 +77,9 @@ def device_summary() -> dict[str, object]:
 def accelerator_memory() -> int | None:
     """Bytes of memory of the first GPU the Keras backend uses; None on a CPU. Where the
     backend does not say (TensorFlow), 16 GiB is assumed: the smallest card worth using."""
-    if not accelerator_possible():
+    if not has_accelerator():
         return None
     summary = device_summary()
-    if not summary["gpus"]:
-        return None
     if summary["backend"] == "jax":
         import jax
 

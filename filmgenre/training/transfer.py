@@ -85,10 +85,9 @@ def engine() -> str:
 def _auto_engine() -> str:
     """OpenVINO where it imports and Keras has no GPU, else Keras (asked once a process)."""
     from ..models import musicnn_openvino
-    from ..runtime.devices import accelerator_possible, device_summary
+    from ..runtime.devices import has_accelerator
 
-    cpu_only = not accelerator_possible() or not device_summary()["gpus"]
-    return "openvino" if cpu_only and musicnn_openvino.available() else "keras"
+    return "openvino" if not has_accelerator() and musicnn_openvino.available() else "keras"
 
 
 def embedder(model: str = "MTT_musicnn", precision: str = "float32"):

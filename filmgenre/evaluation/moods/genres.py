@@ -153,11 +153,12 @@ def moods_as_inputs(manifest: Manifest, cv: CVConfig = CVConfig(), n_boot: int =
     emotions = emotions_of(manifest, progress) if emotions is None else emotions
     with_moods = MOOD_FAMILIES if with_moods is None else with_moods
     catalogue = {**{f: FAMILIES[f] for f in without}, **with_moods}
-    vectors = {}
-    for name, family in catalogue.items():
-        parts = [p for p in family.parts if p != "moods"]
-        blocks = [cue_vectors(manifest, parts, progress=progress)] if parts else []
-        vectors[name] = np.hstack(blocks + ([emotions] if "moods" in family.parts else []))
+    # each part read from the caches once, whatever number of families share it
+    parts = dict.fromkeys(p for f in catalogue.values() for p in f.parts if p != "moods")
+    blocks = {"moods": emotions} | {p: cue_vectors(manifest, [p], progress=progress)
+                                    for p in parts}  # fmt: skip
+    vectors = {name: np.hstack([blocks[p] for p in family.parts])
+               for name, family in catalogue.items()}  # fmt: skip
     results = {name: cross_validate_vectors(name, manifest, vectors[name], cv, family)
                for name, family in catalogue.items()}  # fmt: skip
     for label, names in (("nested, without moods", list(without)),
