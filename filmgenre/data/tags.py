@@ -1,6 +1,7 @@
-"""The tags of the two pretrained musicnn taggers, in their output order: MagnaTagATune's
-(``MTT_musicnn``) and the Million Song Dataset's (``MSD_musicnn``). A leaf module with no
-imports, so the search path reads the words without loading anything."""
+"""The tags of the pretrained taggers the musicnn wheel ships, in their output order:
+MagnaTagATune's (``MTT_musicnn``, ``MTT_vgg``) and the Million Song Dataset's
+(``MSD_musicnn``, ``MSD_vgg``). A leaf module with no imports, so the search path reads the
+words without loading anything."""
 
 MTT_LABELS = (
     "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
@@ -19,4 +20,6 @@ MSD_LABELS = (
     "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock",
     "60s", "rnb", "indie pop", "sad", "House", "happy",
 )  # fmt: skip
-PRETRAINED = {"MTT_musicnn": MTT_LABELS, "MSD_musicnn": MSD_LABELS}
+#: every checkpoint of the wheel -> its tags (the VGG ones share their data set's tags)
+PRETRAINED = {"MTT_musicnn": MTT_LABELS, "MSD_musicnn": MSD_LABELS,
+              "MTT_vgg": MTT_LABELS, "MSD_vgg": MSD_LABELS}  # fmt: skip

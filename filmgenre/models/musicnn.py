@@ -1,10 +1,11 @@
-"""musicnn (Pons & Serra 2019) ported to Keras 3, with its pretrained weights.
+"""musicnn and its VGG baseline (Pons & Serra 2019) ported to Keras 3, with their weights.
 
 The ``musicnn`` wheel on PyPI carries TensorFlow-1 checkpoints of networks trained
-on MagnaTagATune (``MTT_musicnn``, 50 tags) and the Million Song Dataset
-(``MSD_musicnn``, 50 tags), but its code needs TensorFlow 1. This module rebuilds
-the same graph (``musicnn/models.py`` in the wheel) from Keras layers and copies
-every checkpoint variable into it, so the network runs under any Keras backend.
+on MagnaTagATune (``MTT_musicnn``, ``MTT_vgg``: 50 tags) and the Million Song Dataset
+(``MSD_musicnn``, ``MSD_vgg``: 50 tags), but its code needs TensorFlow 1. This module
+rebuilds the same graphs (``musicnn/models.py`` in the wheel: the musically motivated
+musicnn and a five-layer 3x3 VGG) from Keras layers and copies every checkpoint variable
+into them, so the networks run under any Keras backend.
 
 Input: log-compressed mel spectrogram, 16 kHz, n_fft 512, hop 256, 96 bands,
 ``log10(10000 * mel + 1)``, in patches of 187 frames (3 s), time first.
@@ -127,6 +128,57 @@ def build_musicnn(
     return keras.Model(inputs, outputs, name=name)
 
 
+def architecture(model: str) -> str:
+    """``"vgg"`` or ``"musicnn"``: which graph a checkpoint of the wheel belongs to."""
+    if model not in PRETRAINED:
+        raise KeyError(f"unknown musicnn model {model!r}; choose one of {sorted(PRETRAINED)}")
+    return "vgg" if model.endswith("_vgg") else "musicnn"
+
+
+#: each VGG checkpoint's max-pooling (window, stride) per layer, (time, frequency), as its
+#: saved graph (the checkpoint's ``.meta``) has them: the wheel's ``models.py`` gives MTT's
+#: for both, but ``MSD_vgg`` was trained pooling 4x in time, then 4x in frequency, first
+VGG_POOLS = {
+    "MTT_vgg": (((4, 1), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 2), (2, 2)),
+                ((4, 4), (4, 4))),
+    "MSD_vgg": (((4, 1), (4, 1)), ((1, 4), (1, 4)), ((2, 2), (2, 2)), ((2, 2), (2, 2)),
+                ((4, 4), (4, 4))),
+}  # fmt: skip
+
+
+def build_vgg(
+    pools=VGG_POOLS["MTT_vgg"],
+    n_outputs: int = 50,
+    frames: int = PATCH_FRAMES,
+    n_mels: int = N_MELS,
+    filters: int = 128,
+    output_activation: str | None = "sigmoid",
+    name: str = "vgg",
+):
+    """The wheel's VGG: five 3x3 convolutions of ``filters`` channels, each batch-normalised
+    and max-pooled (``pools``: (window, stride) per layer, :data:`VGG_POOLS`), the last
+    pooling (``pool5``: 2 x 1 x 128 for a 3 s patch with either checkpoint's pools, 256
+    values flattened) into a dense tag layer. Layer names follow the checkpoint's (``1CNN``
+    ... ``5CNN``, ``batch_normalization_<i>``, ``dense``); ``pool5`` is the embedding."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(frames, n_mels), name="patch")
+    x = layers.Reshape((frames, n_mels, 1))(inputs)
+    x = layers.BatchNormalization(name="batch_normalization")(x)
+    for i, (window, stride) in enumerate(pools, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{i}CNN")(x)
+        x = layers.BatchNormalization(name=f"batch_normalization_{i}")(x)
+        x = layers.MaxPooling2D(window, strides=stride, name=f"pool{i}_map")(x)
+        if i < len(pools):
+            x = layers.Dropout(0.25)(x)
+    x = layers.Flatten(name="pool5")(x)  # time, frequency, channel: TF-1's flatten order
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(n_outputs, activation=output_activation, name="dense",
+                           dtype="float32")(x)  # fmt: skip
+    return keras.Model(inputs, outputs, name=name)
+
+
 #: checkpoint name of each Keras BatchNormalization layer that was renamed for clarity
 _BN_ALIASES = {"penultimate": "batch_normalization_10"}
 
@@ -173,14 +225,18 @@ def read_checkpoint(model: str = "MTT_musicnn") -> dict[str, np.ndarray]:
 
 
 def load_pretrained(model: str = "MTT_musicnn", output_activation: str | None = "sigmoid"):
-    """The pretrained tagger as a Keras model, every checkpoint variable copied in.
+    """The pretrained tagger (musicnn or VGG, by the checkpoint's name) as a Keras model,
+    every checkpoint variable copied in.
 
     Fails loudly when a checkpoint variable finds no layer or a layer no variable.
     """
     weights = read_checkpoint(model)
-    net = build_musicnn(
-        n_outputs=len(PRETRAINED[model]), output_activation=output_activation, name=model
-    )
+    n_outputs = len(PRETRAINED[model])
+    if architecture(model) == "vgg":
+        net = build_vgg(VGG_POOLS[model], n_outputs, output_activation=output_activation,
+                        name=model)  # fmt: skip
+    else:
+        net = build_musicnn(n_outputs, output_activation=output_activation, name=model)
     used: set[str] = set()
     unset = []
     for layer in net.layers:
@@ -238,6 +294,8 @@ def musicnn_tagger(
     import keras
     from keras import layers
 
+    if architecture(pretrained) != "musicnn":
+        raise ValueError(f"fine-tuning starts from a musicnn checkpoint, not {pretrained!r}")
     if tuple(input_shape) != (PATCH_FRAMES, N_MELS):
         raise ValueError(f"musicnn takes ({PATCH_FRAMES}, {N_MELS}) patches, not {input_shape}")
     base = load_pretrained(pretrained)

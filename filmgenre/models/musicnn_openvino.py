@@ -1,4 +1,5 @@
-"""musicnn's embedding pass compiled by OpenVINO for the CPU, from the same checkpoint.
+"""musicnn's (and its VGG's) embedding pass compiled by OpenVINO for the CPU, from the same
+checkpoint.
 
 The Keras port (:mod:`.musicnn`) runs the two pretrained networks at about 45 patches/s on
 two AVX-512 cores under TensorFlow, and they were 80% of an index build. OpenVINO's CPU
@@ -105,15 +106,56 @@ def graph(weights: dict[str, np.ndarray]):
     return ov.Model([taggram, penultimate, pool], [patch], "musicnn")
 
 
+def vgg_graph(weights: dict[str, np.ndarray], pools) -> object:
+    """A VGG checkpoint's embedding graph (outputs taggram, pool5: ``VGG_EMBEDDING_LAYERS``
+    of ``training.transfer``), ``pools`` its (window, stride) per layer."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    used: set[str] = set()
+
+    def array(name: str) -> np.ndarray:
+        used.add(name)
+        return np.asarray(weights[name], np.float32)
+
+    def batch_norm(x, name: str):
+        gamma, beta, mean, variance = (array(f"{name}/{n}") for n in (
+            "gamma", "beta", "moving_mean", "moving_variance"))  # fmt: skip
+        scale = gamma / np.sqrt(variance + BN_EPSILON)
+        return ops.add(ops.multiply(x, ops.constant(scale.reshape(1, -1, 1, 1))),
+                       ops.constant((beta - mean * scale).reshape(1, -1, 1, 1)))  # fmt: skip
+
+    patch = ops.parameter([-1, PATCH_FRAMES, N_MELS], np.float32, name="patch")
+    x = ops.unsqueeze(patch, ops.constant(np.array([1], np.int64)))  # (n, 1, frames, mels)
+    x = batch_norm(x, "batch_normalization")
+    for i, (window, stride) in enumerate(pools, start=1):
+        kernel = np.ascontiguousarray(array(f"{i}CNN/kernel").transpose(3, 2, 0, 1))
+        x = ops.convolution(x, ops.constant(kernel), [1, 1], [1, 1], [1, 1], [1, 1])
+        x = ops.relu(ops.add(x, ops.constant(array(f"{i}CNN/bias").reshape(1, -1, 1, 1))))
+        x = batch_norm(x, f"batch_normalization_{i}")
+        x = ops.max_pool(x, list(stride), [1, 1], [0, 0], [0, 0], list(window)).output(0)
+    # TF-1 flattened (time, frequency, channel)
+    x = ops.transpose(x, ops.constant(np.array([0, 2, 3, 1], np.int64)))
+    pool5 = ops.reshape(x, ops.constant(np.array([0, -1], np.int64)), True)
+    taggram = ops.sigmoid(ops.add(
+        ops.matmul(pool5, ops.constant(array("dense/kernel")), False, False),
+        ops.constant(array("dense/bias")[None])))  # fmt: skip
+    unused = sorted(set(weights) - used)
+    if unused:
+        raise ValueError(f"the OpenVINO graph leaves checkpoint variables unused: {unused}")
+    return ov.Model([taggram, pool5], [patch], "vgg")
+
+
 Forward = Callable[[np.ndarray], list[np.ndarray]]
 
 
 def compile_pass(model: str, precision: str = "float32", threads: int | None = None) -> Forward:
     """The embedding pass of checkpoint ``model`` compiled for this CPU: a function from
-    (n, frames, mels) float32 patches to [taggram, penultimate, pool]."""
+    (n, frames, mels) float32 patches to its embedding layers ([taggram, penultimate, pool]
+    for musicnn, [taggram, pool5] for a VGG)."""
     import openvino as ov
 
-    from .musicnn import read_checkpoint
+    from .musicnn import VGG_POOLS, architecture, read_checkpoint
 
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {sorted(PRECISIONS)}")
@@ -123,7 +165,10 @@ def compile_pass(model: str, precision: str = "float32", threads: int | None = N
               "ENABLE_CPU_PINNING": False}  # fmt: skip
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
-    compiled = ov.Core().compile_model(graph(read_checkpoint(model)), "CPU", config)
+    weights = read_checkpoint(model)
+    network = vgg_graph(weights, VGG_POOLS[model]) if architecture(model) == "vgg" else graph(
+        weights)  # fmt: skip
+    compiled = ov.Core().compile_model(network, "CPU", config)
     request = compiled.create_infer_request()
     outputs = compiled.outputs
 

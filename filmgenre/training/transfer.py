@@ -59,6 +59,15 @@ def load_patches(
 #: probabilities; ``penultimate``: the 200-d dense layer; ``pool``: mean+max of the mid-end
 #: over time (1506-d)
 EMBEDDING_LAYERS = {"taggram": "dense_1", "penultimate": "penultimate", "pool": "pool"}
+#: the VGG checkpoints' (``MTT_vgg``, ``MSD_vgg``): ``taggram``, its 50 tags; ``pool5``, the
+#: last pooling flattened (256-d), the layer under the tags and the extractor's deepest
+VGG_EMBEDDING_LAYERS = {"taggram": "dense", "pool5": "pool5"}
+
+
+def embedding_layers(model: str) -> dict[str, str]:
+    """The embedding layers of checkpoint ``model`` (name -> Keras layer), in output order."""
+    return VGG_EMBEDDING_LAYERS if musicnn.architecture(model) == "vgg" else EMBEDDING_LAYERS
+
 
 #: precisions musicnn's pass runs at: "float32" is what every shipped model was trained on;
 #: "bfloat16" is 1.5x faster on CPUs with bfloat16 units, within the tolerance that
@@ -91,7 +100,7 @@ def _auto_engine() -> str:
 
 
 def embedder(model: str = "MTT_musicnn", precision: str = "float32"):
-    """The pretrained Keras network with one output per :data:`EMBEDDING_LAYERS` entry
+    """The pretrained Keras network with one output per :func:`embedding_layers` entry
     (``bfloat16``: built under Keras's ``mixed_bfloat16`` policy)."""
     import keras
 
@@ -103,7 +112,7 @@ def embedder(model: str = "MTT_musicnn", precision: str = "float32"):
             net = musicnn.load_pretrained(model)
         finally:
             keras.config.set_dtype_policy(policy)
-        outputs = [net.get_layer(name).output for name in EMBEDDING_LAYERS.values()]
+        outputs = [net.get_layer(name).output for name in embedding_layers(model).values()]
         _EMBEDDERS[model, precision] = keras.Model(net.input, outputs)
     return _EMBEDDERS[model, precision]
 
@@ -122,8 +131,9 @@ def _embedding_file(cache: Path, model: str, layer: str, features_file: str,
 def patch_embeddings(features_file: str, model: str, layer: str, cache: Path,
                      precision: str = "float32") -> np.ndarray:  # fmt: skip
     """(patches x dims) embedding of one cue; every layer of a pass is cached at once."""
-    if layer not in EMBEDDING_LAYERS:
-        raise ValueError(f"unknown musicnn layer {layer!r}; choose one of {list(EMBEDDING_LAYERS)}")
+    if layer not in embedding_layers(model):
+        raise ValueError(f"unknown {model} layer {layer!r}; choose one of "
+                         f"{list(embedding_layers(model))}")  # fmt: skip
     target = _embedding_file(cache, model, layer, features_file, precision)
     if not target.exists():
         embed_many([features_file], model, cache, precision=precision)
@@ -132,7 +142,7 @@ def patch_embeddings(features_file: str, model: str, layer: str, cache: Path,
 
 def _store(cache: Path, model: str, features_file: str, outputs: list[np.ndarray],
            precision: str) -> None:  # fmt: skip
-    for name, out in zip(EMBEDDING_LAYERS, outputs, strict=True):
+    for name, out in zip(embedding_layers(model), outputs, strict=True):
         file = _embedding_file(cache, model, name, features_file, precision)
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -185,7 +195,7 @@ def limit_threads(n: int | None) -> None:
 
 def forward_pass(model: str, precision: str = "float32"):
     """The network's forward pass as one compiled function for any number of patches
-    (outputs as :data:`EMBEDDING_LAYERS`): OpenVINO's (:mod:`filmgenre.models.musicnn_openvino`);
+    (outputs as :func:`embedding_layers`): OpenVINO's (:mod:`filmgenre.models.musicnn_openvino`);
     under Keras with TensorFlow a ``tf.function`` with an unknown batch size
     (``predict_on_batch`` traced again for every new batch size, and TensorFlow warned
     about it); other backends ``predict_on_batch``. OpenVINO's imports no Keras."""
@@ -222,7 +232,7 @@ ROUND_PATCHES = 1024
 
 def embed_many(features_files: list[str], model: str, cache: Path, batch_size: int | None = None,
                precision: str = "float32") -> list[dict[str, np.ndarray]]:  # fmt: skip
-    """Every :data:`EMBEDDING_LAYERS` output of many cues, from the cache where it is there;
+    """Every :func:`embedding_layers` output of many cues, from the cache where it is there;
     the cues not cached yet share batches (one call per ``batch_size`` patches, default
     :func:`pass_batch`, across cues: a 15 s cue has 5 patches, and a ``predict`` per cue
     cost as much as its compute) and are cached."""
@@ -232,7 +242,7 @@ def embed_many(features_files: list[str], model: str, cache: Path, batch_size: i
     pending: list[tuple[int, np.ndarray]] = []  # (row, its patches) not cached yet
     for i, f in enumerate(features_files):
         files = {name: _embedding_file(cache, model, name, f, precision)
-                 for name in EMBEDDING_LAYERS}  # fmt: skip
+                 for name in embedding_layers(model)}  # fmt: skip
         if all(file.exists() for file in files.values()):
             out[i] = {name: np.load(file) for name, file in files.items()}
             continue
@@ -252,13 +262,14 @@ def _embed_round(pending: list[tuple[int, np.ndarray]], files: list[str], model:
     x = np.concatenate([patches for _, patches in pending])
     parts = [[np.asarray(o, np.float32) for o in forward(x[s : s + batch_size])]
              for s in range(0, len(x), batch_size)]  # fmt: skip
-    layers = [np.concatenate([p[k] for p in parts]) for k in range(len(EMBEDDING_LAYERS))]
+    names = embedding_layers(model)
+    layers = [np.concatenate([p[k] for p in parts]) for k in range(len(names))]
     start = 0
     for row, patches in pending:
         outputs = [layer[start : start + len(patches)] for layer in layers]
         start += len(patches)
         _store(cache, model, files[row], outputs, precision)
-        out[row] = dict(zip(EMBEDDING_LAYERS, outputs, strict=True))
+        out[row] = dict(zip(names, outputs, strict=True))
 
 
 def load_embeddings(

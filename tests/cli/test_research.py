@@ -12,16 +12,18 @@ from filmgenre.cli import main
 from filmgenre.models import musicnn
 
 
-def test_weights_caches_both_checkpoints_for_backends_without_tensorflow(tmp_path, monkeypatch,
+def test_weights_caches_every_checkpoint_for_backends_without_tensorflow(tmp_path, monkeypatch,
                                                                           capsys):  # fmt: skip
     monkeypatch.setenv("FILMGENRE_DATA", str(tmp_path / "data"))
     assert main(["weights"]) == 0
     printed = capsys.readouterr().out
-    for model in ("MTT_musicnn", "MSD_musicnn"):
+    tag_layers = {"MTT_musicnn": ("dense_1", 200), "MSD_musicnn": ("dense_1", 200),
+                  "MTT_vgg": ("dense", 256), "MSD_vgg": ("dense", 256)}  # fmt: skip
+    for model, (layer, inputs) in tag_layers.items():
         cache = tmp_path / "data" / "interim" / "pretrained" / f"{model}.npz"
         assert f"{model}: {cache}" in printed and cache.is_file()
         with np.load(cache) as arrays:
-            assert arrays["dense_1__kernel"].shape == (200, 50)
+            assert arrays[f"{layer}__kernel"].shape == (inputs, 50)
     # without the cache and without TensorFlow, the error says what to run and copy
     monkeypatch.setenv("FILMGENRE_DATA", str(tmp_path / "elsewhere"))
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # import fails, as where absent

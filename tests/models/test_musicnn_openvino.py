@@ -1,6 +1,7 @@
 """musicnn's OpenVINO pass against the Keras port on real recordings: float32 equal to
-rounding, bfloat16 within the stated tolerance, for both checkpoints; which engine runs
-where; a precision other than the index's rescores the index, recorded in its meta."""
+rounding, bfloat16 within the stated tolerance, for every checkpoint (musicnn and VGG);
+which engine runs where; a precision other than the index's rescores the index, recorded in
+its meta."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from filmgenre.training import transfer
 #: engine may give on real music: float32 is rounding; bfloat16 keeps 8 bits of mantissa
 #: (2^-8 = 0.4%), and a tag probability moves by at most 0.02
 RELATIVE_TOLERANCE = {"float32": 1e-5, "bfloat16": 0.03}
+#: a VGG's pool5 sits under five 3x3 convolutions of 128 channels, each input rounded to
+#: bfloat16: 6% of its largest value on these clips (its tags stay within TAG_TOLERANCE)
+VGG_BFLOAT16_TOLERANCE = 0.1
 TAG_TOLERANCE = {"float32": 1e-5, "bfloat16": 0.02}
 
 pytestmark = pytest.mark.skipif(not musicnn_openvino.available(),
@@ -32,19 +36,23 @@ def real_patches(realaudio) -> np.ndarray:
     return np.concatenate([musicnn.patches(s)[:3] for s in spec]).astype(np.float32)
 
 
-@pytest.mark.parametrize("model", ["MTT_musicnn", "MSD_musicnn"])
+@pytest.mark.parametrize("model", ["MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg"])
 def test_openvino_gives_the_keras_layers_within_the_stated_tolerance(model, real_patches):
     reference = [np.asarray(o, np.float32)
                  for o in transfer.embedder(model).predict(real_patches, verbose=0)]  # fmt: skip
     for precision in transfer.PRECISIONS:
         got = musicnn_openvino.compile_pass(model, precision)(real_patches)
-        for name, want, have in zip(transfer.EMBEDDING_LAYERS, reference, got, strict=True):
+        layers = transfer.embedding_layers(model)
+        for name, want, have in zip(layers, reference, got, strict=True):
             assert have.shape == want.shape
             gap = np.abs(have - want).max()
             if name == "taggram":
                 assert gap <= TAG_TOLERANCE[precision], (model, precision, name, gap)
             relative = gap / np.abs(want).max()
-            assert relative <= RELATIVE_TOLERANCE[precision], (model, precision, name, relative)
+            allowed = RELATIVE_TOLERANCE[precision]
+            if precision == "bfloat16" and musicnn.architecture(model) == "vgg":
+                allowed = VGG_BFLOAT16_TOLERANCE
+            assert relative <= allowed, (model, precision, name, relative)
         top = np.argsort(-reference[0].mean(0))[:5]  # the clips' five strongest tags stay
         assert set(np.argsort(-got[0].mean(0))[:5]) == set(top), (model, precision)
 

@@ -93,6 +93,24 @@ def test_patches_and_embeddings_are_cached_per_cue(musicnn_inputs):
     assert_allclose(emb, again)
 
 
+def test_vgg_embeddings_are_cached_like_musicnns(musicnn_inputs):
+    """A VGG checkpoint's two layers come from one pass, cached per cue; the cue vector of
+    ``musicnn:MTT_vgg:pool5`` is their mean and spread (512-d)."""
+    from filmgenre.evaluation.crossval import vectors
+
+    emb, _, cues = transfer.load_embeddings(musicnn_inputs, "train", "MTT_vgg", "pool5",
+                                            progress=False)  # fmt: skip
+    assert emb.shape == (len(cues), 512) and np.isfinite(emb).all()
+    tags = transfer.patch_embeddings(cues["features"].iloc[0], "MTT_vgg", "taggram",
+                                     transfer.default_cache_dir())  # fmt: skip
+    assert tags.shape[1] == 50 and ((tags > 0) & (tags < 1)).all()
+    joined = vectors.cue_vectors(musicnn_inputs, ["musicnn:MTT_vgg:pool5"], progress=False)
+    assert_allclose(joined[musicnn_inputs.cues["split"].to_numpy() == "train"], emb)
+    with pytest.raises(ValueError, match="choose one of \\['taggram', 'pool5'\\]"):
+        transfer.patch_embeddings(cues["features"].iloc[0], "MTT_vgg", "penultimate",
+                                  transfer.default_cache_dir())  # fmt: skip
+
+
 def test_segment_vectors_are_the_patches_the_cue_vector_summarises(musicnn_inputs):
     """A segment-level family's rows are each cue's 3 s patch embeddings: as many as the
     cue has patches, and their mean is the mean half of the cue-level vector."""

@@ -18,7 +18,8 @@ Two kinds of model run through the same folds:
   loop (:func:`cross_validate_keras`), one fold held out for early stopping.
 
 The package's modules, each one job, each importing only those listed after it:
-:mod:`.study` (a whole study, step by step, as notebook 08 runs it),
+:mod:`.study` (a whole study, step by step, as notebook 08 runs it), :mod:`.additions`
+(families with an input against the same without it, nested both ways),
 :mod:`.final` (final models), :mod:`.nested` (the whole selection cross-validated),
 :mod:`.oof` (levels, tables, paired, leakage),
 :mod:`.loops` (running folds), :mod:`.heads` (per-genre heads), :mod:`.vectors` (cue

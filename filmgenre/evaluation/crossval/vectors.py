@@ -10,12 +10,12 @@ import numpy as np
 from ...data.dataset import Manifest
 from ...data.features import load_summaries
 
-#: cue-vector parts: ``mfcc_stats`` or ``musicnn:<checkpoint>:<layer>``
-MUSICNN_PARTS = tuple(
-    f"musicnn:{m}:{layer}"
-    for m in ("MTT_musicnn", "MSD_musicnn")
-    for layer in ("taggram", "penultimate", "pool")
-)
+#: cue-vector parts of the wheel's checkpoints: ``musicnn:<checkpoint>:<layer>``
+MUSICNN_PARTS = (
+    *(f"musicnn:{m}:{layer}" for m in ("MTT_musicnn", "MSD_musicnn")
+      for layer in ("taggram", "penultimate", "pool")),
+    *(f"musicnn:{m}:{layer}" for m in ("MTT_vgg", "MSD_vgg") for layer in ("taggram", "pool5")),
+)  # fmt: skip
 
 
 def cue_vectors(manifest: Manifest, parts: list[str] | tuple[str, ...],
@@ -25,8 +25,9 @@ def cue_vectors(manifest: Manifest, parts: list[str] | tuple[str, ...],
     ``mfcc_stats`` is the mean and spread of the MFCCs and their deltas (160-d);
     ``mir_stats`` tempo, pulse, key and mode, chroma, contrast, tonnetz, onset rate and
     loudness dynamics (64-d, :mod:`filmgenre.data.mir`, decoded from the cues' audio files);
-    ``musicnn:<checkpoint>:<layer>`` the mean and spread over 3 s patches of a
-    pretrained musicnn layer (its musicnn input is extracted first where not cached).
+    ``musicnn:<checkpoint>:<layer>`` the mean and spread over 3 s patches of a layer of a
+    pretrained checkpoint of the musicnn wheel (musicnn or VGG; its input is extracted
+    first where not cached).
     """
     from ...data import mir, musicnn_input
     from ...training import transfer
@@ -75,6 +76,8 @@ class Family:
 
 
 COMBINED = ("mfcc_stats", "musicnn:MTT_musicnn:penultimate", "musicnn:MSD_musicnn:penultimate")
+#: the wheel's two VGG checkpoints' ``pool5`` (256-d each, the layer under their tags)
+VGG_POOL5 = ("musicnn:MTT_vgg:pool5", "musicnn:MSD_vgg:pool5")
 
 #: the cue-vector families every real-data cross-validation can run, by name
 FAMILIES: dict[str, Family] = {
@@ -190,6 +193,29 @@ FAMILIES: dict[str, Family] = {
         pooled_counterpart="combined_logreg",
         description="film level: mean and spread over a film's cues of the combined vector "
         "+ logistic regression over films",
+    ),  # fmt: skip
+    # the wheel's VGG checkpoints (Pons & Serra's baseline to musicnn), alone and joined
+    **{
+        f"vgg_{m[:3]}_{layer}_logreg": Family(
+            (f"musicnn:{m}:{layer}",),
+            description=f"VGG ({m[:3]}) {layer} embedding + logistic regression",
+        )
+        for m in ("MTT_vgg", "MSD_vgg")
+        for layer in ("taggram", "pool5")
+    },
+    "vgg_both_pool5_meandiff": Family(
+        VGG_POOL5, head="meandiff", grid=(0.0,),
+        description="VGG MTT + MSD pool5 embeddings + genre mean difference (C -> 0)",
+    ),  # fmt: skip
+    "combined_vgg_logreg": Family(
+        (*COMBINED, *VGG_POOL5),
+        description="MFCC statistics + both musicnn penultimates + both VGG pool5 "
+        "embeddings + logistic regression",
+    ),  # fmt: skip
+    "combined_vgg_meandiff": Family(
+        (*COMBINED, *VGG_POOL5), head="meandiff", grid=(0.0,),
+        description="MFCC statistics + both musicnn penultimates + both VGG pool5 "
+        "embeddings + genre mean difference (C -> 0)",
     ),  # fmt: skip
     "mfcc_film_logreg": Family(
         ("mfcc_stats",), level="film", grid=(1e-3, 1e-2, 1e-1),

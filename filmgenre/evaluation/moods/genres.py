@@ -17,11 +17,9 @@ import pandas as pd
 from ...data.dataset import Manifest
 from ...data.emotions import DIMENSIONS, EMOTIONS
 from ...genres import GENRES
+from ..crossval.additions import with_and_without
 from ..crossval.folds import CVConfig
-from ..crossval.loops import cross_validate_vectors
-from ..crossval.nested import choices_table, nested_cross_validate
-from ..crossval.oof import level_tables, paired_with, score_levels
-from ..crossval.vectors import COMBINED, FAMILIES, Family, cue_vectors
+from ..crossval.vectors import COMBINED, Family, cue_vectors
 from .study import MoodData
 
 #: columns of :func:`mood_genre_table`
@@ -143,31 +141,11 @@ def moods_as_inputs(manifest: Manifest, cv: CVConfig = CVConfig(), n_boot: int =
                     without: tuple[str, ...] = WITHOUT_MOODS,
                     with_moods: dict[str, Family] | None = None,
                     progress: bool | None = None) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """Do the emotions the mood model hears help the genre model? Every family of
-    ``without`` (registered families; the first is the one differences are paired with) and
-    ``with_moods`` (default :data:`MOOD_FAMILIES`) cross-validated on the same folds, the
-    choice of family nested inside each outer fold among those without moods and among
-    all; tables per level, paired film-bootstrap differences from the first family, and
-    which family each outer fold chose when moods were on offer. ``emotions``: the cues'
-    nine emotions (default :func:`emotions_of`)."""
+    """Do the emotions the mood model hears help the genre model? The families of ``without``
+    against those of ``with_moods`` (default :data:`MOOD_FAMILIES`) as
+    :func:`~filmgenre.evaluation.crossval.additions.with_and_without` compares them (rows
+    ``nested, without moods`` and ``nested, moods on offer``). ``emotions``: the cues' nine
+    emotions (default :func:`emotions_of`)."""
     emotions = emotions_of(manifest, progress) if emotions is None else emotions
-    with_moods = MOOD_FAMILIES if with_moods is None else with_moods
-    catalogue = {**{f: FAMILIES[f] for f in without}, **with_moods}
-    # each part read from the caches once, whatever number of families share it
-    parts = dict.fromkeys(p for f in catalogue.values() for p in f.parts if p != "moods")
-    blocks = {"moods": emotions} | {p: cue_vectors(manifest, [p], progress=progress)
-                                    for p in parts}  # fmt: skip
-    vectors = {name: np.hstack([blocks[p] for p in family.parts])
-               for name, family in catalogue.items()}  # fmt: skip
-    results = {name: cross_validate_vectors(name, manifest, vectors[name], cv, family)
-               for name, family in catalogue.items()}  # fmt: skip
-    for label, names in (("nested, without moods", list(without)),
-                         ("nested, moods on offer", list(catalogue))):  # fmt: skip
-        results[label] = nested_cross_validate(manifest, vectors, names, cv, name=label,
-                                               catalogue=catalogue)  # fmt: skip
-    levels = score_levels(results, manifest.genres, n_boot, seed)
-    tables = level_tables(levels, results, manifest.genres)
-    return {"cue": tables["cue"], "film (mean of cues)": tables["film (mean of cues)"],
-            "paired with the first family": paired_with(results, without[0],
-                                                        manifest.genres, n_boot, seed),
-            "chosen with moods on offer": choices_table(results["nested, moods on offer"])}
+    return with_and_without(manifest, without, MOOD_FAMILIES if with_moods is None else with_moods,
+                            cv, n_boot, seed, {"moods": emotions}, "moods", progress)
