@@ -155,7 +155,7 @@ def cross_validate_keras(
     """Out-of-fold predictions of a registered Keras model trained with the project's loop
     (``train.train_model``) on each fold; models land in ``out_dir/<label>/fold<k>``."""
     from ...models.registry import MODELS
-    from ...training.loop import TrainConfig, train_model
+    from ...training.loop import TrainConfig
 
     config = config or TrainConfig()
     label = label or (f"{name}_{feature_kind}" if MODELS[name][1] == "tiles" else name)
@@ -163,19 +163,12 @@ def cross_validate_keras(
     genres = manifest.genres
     started = time.perf_counter()
     total, fold_sets = np.zeros((len(cues), len(genres))), cv.fold_sets(cues, genres)
-    key = cues["film"].astype(str) + "\0" + cues["cue"].astype(str)
     for r, folds in enumerate(fold_sets):
         for f in range(cv.k):
-            result = train_model(name, fold_manifest(manifest, folds, f), Path(out_dir) / label,
-                                 feature_kind, config=config, label=f"repeat{r}_fold{f}",
-                                 **model_kwargs)  # fmt: skip
-            test = result.predictions[result.predictions["split"] == "test"]
-            where = pd.Index(key).get_indexer(
-                test["film"].astype(str) + "\0" + test["cue"].astype(str)
-            )
-            if (where < 0).any() or len(set(where)) != len(where):
-                raise RuntimeError(f"{label}: fold {f} predicted cues the manifest lacks")
-            total[where] += test[[f"p_{g}" for g in genres]].to_numpy()
+            where, scores = keras_fold_scores(name, fold_manifest(manifest, folds, f), manifest,
+                                              Path(out_dir) / label, feature_kind, config,
+                                              f"repeat{r}_fold{f}", **model_kwargs)  # fmt: skip
+            total[where] += scores
     info = {
         "name": label,
         "kind": "keras",
@@ -186,6 +179,24 @@ def cross_validate_keras(
         "seconds": round(time.perf_counter() - started, 2),
     }
     return CVResult(label, oof_frame(cues, total / len(fold_sets), genres, fold_sets[0]), info)
+
+
+def keras_fold_scores(name: str, fold: Manifest, manifest: Manifest, out_dir: Path,
+                      feature_kind: str, config, run_label: str,
+                      **model_kwargs) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Train a Keras model on one fold's manifest (splits set, :func:`fold_manifest`) and
+    return its test cues' rows in ``manifest`` (renumbered from 0) and their scores."""
+    from ...training.loop import train_model
+
+    result = train_model(name, fold, out_dir, feature_kind, config=config, label=run_label,
+                         **model_kwargs)  # fmt: skip
+    test = result.predictions[result.predictions["split"] == "test"]
+    cues = manifest.cues.reset_index(drop=True)
+    key = cues["film"].astype(str) + "\0" + cues["cue"].astype(str)
+    where = pd.Index(key).get_indexer(test["film"].astype(str) + "\0" + test["cue"].astype(str))
+    if (where < 0).any() or len(set(where)) != len(where):
+        raise RuntimeError(f"{out_dir.name}: {run_label} predicted cues the manifest lacks")
+    return where, test[[f"p_{g}" for g in manifest.genres]].to_numpy()
 
 
 def average(results: list[CVResult], name: str) -> CVResult:
