@@ -252,4 +252,17 @@ DEFAULTS: dict[str, object] = {
     "mood_limit": None,  # None: every clip and film; a number keeps that many of each (smoke)
     "mood_repeats": 3,
     "mood_boot": 1000,
+    # 10 what limits the figure: learning curves, the VGG checkpoints, moods as inputs
+    "curve_sizes": [10, 20, 30, 45, None],
+    "curve_resamples": 5,
+    "curve_families": ["combined_meandiff"],
+    # CNNs from scratch per fold, size and draw cost an hour and more on a CPU: the real
+    # profile runs them
+    "curve_keras_models": [],
+    "curve_keras_sizes": [10, 20, 30, None],
+    "curve_keras_resamples": 1,
+    "curve_target": 0.756,
+    "inputs_without": ["combined_meandiff", "combined_logreg", "mfcc_logreg"],
+    "vgg_families": ["vgg_MTT_pool5_logreg", "vgg_MSD_pool5_logreg", "vgg_MTT_taggram_logreg",
+                     "vgg_both_pool5_meandiff", "combined_vgg_meandiff", "combined_vgg_logreg"],
 }

@@ -55,6 +55,11 @@ PROFILES: dict[str, dict] = {
         "mood_boot": 50,
         "cv_epochs": 1,
         "cv_patience": 1,
+        # 10: three sizes, two draws, one family; one VGG family against one without
+        "curve_sizes": [3, 6, None],
+        "curve_resamples": 2,
+        "inputs_without": ["mfcc_meandiff"],
+        "vgg_families": ["vgg_both_pool5_meandiff"],
         "progress": False,
     },
     # the long run, for a GPU or a patient CPU (about 1.5 hours on 2 cores)
@@ -94,6 +99,11 @@ PROFILES: dict[str, dict] = {
         "cv_epochs": 12,
         "cv_patience": 4,
         "cv_augment_variants": 2,
+        # 10: the anchor's curve too, both CNNs from scratch, and the musicnn-only family
+        "curve_families": ["combined_meandiff", "mfcc_logreg"],
+        "curve_keras_models": [["study_cnn", "mfcc"], ["resnet_cnn", "logmel"]],
+        "inputs_without": ["combined_meandiff", "combined_logreg", "mfcc_logreg",
+                           "musicnn_both_penultimate_meandiff"],
     },
 }
 

@@ -262,3 +262,45 @@ def plot_cue_panels(rows: pd.DataFrame, y: np.ndarray, s: np.ndarray,
     fig.suptitle(title or "Per-cue predictions (orange = the film's genres)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_learning_curve(table: pd.DataFrame, fits: pd.DataFrame | None = None,
+                        target: float | None = None, unit: str = "films") -> plt.Figure:
+    """Macro ROC-AUC against the number of ``unit`` learned from (log axis), per cue and per
+    film, each learner with its 95% intervals; ``fits`` (an extrapolation table) adds each
+    learner's fitted cue-level curve, dotted beyond the largest size measured, up to where
+    it reaches ``target`` (a grey line)."""
+    from ..evaluation.crossval.curve import CURVES
+
+    levels = list(dict.fromkeys(table["level"]))
+    fig, axes = plt.subplots(1, len(levels), figsize=(5.5 * len(levels), 4), sharey=True,
+                             squeeze=False)  # fmt: skip
+    learners = list(dict.fromkeys(table["learner"]))
+    colours = dict(zip(learners, distinct_colours(len(learners)), strict=True))
+    for ax, level in zip(axes[0], levels, strict=True):
+        for name in learners:
+            rows = table[(table["learner"] == name) & (table["level"] == level)]
+            if rows.empty:
+                continue
+            n, auc = rows[unit].to_numpy(float), rows["macro_roc_auc"].to_numpy(float)
+            err = [auc - rows["low"].to_numpy(float), rows["high"].to_numpy(float) - auc]
+            ax.errorbar(n, auc, yerr=err, fmt="o-", capsize=3, color=colours[name], label=name)
+            fit = None if fits is None else fits[(fits["learner"] == name)
+                                                 & (fits["level"] == level)]  # fmt: skip
+            if fit is not None and len(fit) and fit.iloc[0]["parameters"] is not None:
+                reach = fit.iloc[0].filter(like=f"{unit} to reach")
+                reach = float(reach.iloc[0]) if len(reach) else 0.0
+                end = min(max(n.max() * 1.5, reach if np.isfinite(reach) else 0), 1e5)
+                grid = np.geomspace(n.max(), end, 50)
+                fn = CURVES[fit.iloc[0]["curve"]][0]
+                ax.plot(grid, fn(grid, *fit.iloc[0]["parameters"]), ":", color=colours[name])
+        if target is not None:
+            ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:.3f}")
+        ax.axhline(0.5, color="lightgrey", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{unit} learned from (each fold's, drawn at random)")
+        ax.set_title(f"per {level}")
+    axes[0][0].set_ylabel("macro ROC-AUC, out of fold (95% interval)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

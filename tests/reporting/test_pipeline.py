@@ -29,6 +29,7 @@ def test_notebooks_are_numbered_clean_and_parameterised():
         "07_evaluation.ipynb",
         "08_cross_validation.ipynb",
         "09_library_search.ipynb",
+        "10_what_limits_the_figure.ipynb",
     ]
     for path in NOTEBOOKS:
         raw = json.loads(path.read_text())["cells"]  # nbformat.read adds missing ids, warning

@@ -116,6 +116,12 @@ class CurveResult:
     seconds: dict[str, float]
     unit: str = "films"
 
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """``cue`` and ``film`` (the mean of its cues' scores); ``cue`` alone where every
+        group is one cue (a collection of clips), as the two would be the same."""
+        return ("cue", "film") if len(np.unique(self.group)) < len(self.group) else ("cue",)
+
 
 def learning_curve(cues: pd.DataFrame, genres: tuple[str, ...], learners: dict[str, Learner],
                    cv: CVConfig, sizes: tuple[int | None, ...] = (10, 20, 30, 45, None),
@@ -186,31 +192,35 @@ def curve_samples(result: CurveResult, n_boot: int = 1000, seed: int = 0
     with replacement and one of the draws of training films (the same for every size, so a
     resample's curve is one curve), at the cue level and the film level."""
     draws, cue_rows = _draws(result.group, n_boot, seed)
-    out: dict[str, dict[str, np.ndarray]] = {"cue": {}, "film": {}}
+    out: dict[str, dict[str, np.ndarray]] = {level: {} for level in result.levels}
     for name, by_size in result.scores.items():
         cue = np.zeros((n_boot, len(result.sizes)))
         film = np.zeros_like(cue)
         for i, per_draw in by_size.items():
-            levels = [_film_level(result.y, s, result.group) for s in per_draw]
+            levels = [_film_level(result.y, s, result.group) for s in per_draw] if (
+                "film" in out) else []  # fmt: skip
             for b in range(n_boot):
                 k = b % len(per_draw)
                 cue[b, i] = metrics.macro_roc_auc(result.y[cue_rows[b]], per_draw[k][cue_rows[b]])
-                labels, mean = levels[k]
-                film[b, i] = metrics.macro_roc_auc(labels[draws[b]], mean[draws[b]])
-        out["cue"][name], out["film"][name] = cue, film
+                if "film" in out:
+                    labels, mean = levels[k]
+                    film[b, i] = metrics.macro_roc_auc(labels[draws[b]], mean[draws[b]])
+        out["cue"][name] = cue
+        if "film" in out:
+            out["film"][name] = film
     return out
 
 
 def point_figures(result: CurveResult) -> dict[str, dict[str, np.ndarray]]:
     """``{level: {learner: per-size figure}}``: the mean over draws of the macro ROC-AUC."""
-    out: dict[str, dict[str, np.ndarray]] = {"cue": {}, "film": {}}
+    out: dict[str, dict[str, np.ndarray]] = {level: {} for level in result.levels}
     for name, by_size in result.scores.items():
-        cue, film = [], []
-        for i in range(len(result.sizes)):
-            cue.append(np.mean([metrics.macro_roc_auc(result.y, s) for s in by_size[i]]))
-            film.append(np.mean([metrics.macro_roc_auc(*_film_level(result.y, s, result.group))
-                                 for s in by_size[i]]))  # fmt: skip
-        out["cue"][name], out["film"][name] = np.array(cue), np.array(film)
+        out["cue"][name] = np.array([np.mean([metrics.macro_roc_auc(result.y, s) for s in
+                                              by_size[i]]) for i in range(len(result.sizes))])
+        if "film" in out:
+            out["film"][name] = np.array([np.mean([metrics.macro_roc_auc(*_film_level(
+                result.y, s, result.group)) for s in by_size[i]])
+                for i in range(len(result.sizes))])  # fmt: skip
     return out
 
 
@@ -271,10 +281,12 @@ def choose_curve(n: np.ndarray, auc: np.ndarray) -> tuple[str, dict[str, float]]
     return min(errors, key=errors.get), errors
 
 
-def curve_table(result: CurveResult, n_boot: int = 1000, seed: int = 0,
-                level: float = 0.95) -> pd.DataFrame:  # fmt: skip
-    """One row per learner, level and size: the figure and its interval."""
-    points, samples = point_figures(result), curve_samples(result, n_boot, seed)
+def curve_table(result: CurveResult, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                samples: dict | None = None) -> pd.DataFrame:  # fmt: skip
+    """One row per learner, level and size: the figure and its interval (``samples``: the
+    :func:`curve_samples` of ``result`` where already drawn)."""
+    points = point_figures(result)
+    samples = samples or curve_samples(result, n_boot, seed)
     rows = []
     for lvl, by_learner in points.items():
         for name, figure in by_learner.items():
@@ -296,9 +308,9 @@ def _quantiles(values: np.ndarray, level: float) -> tuple[float, float]:
     return float(v[at[0]]), float(v[at[1]])
 
 
-def extrapolation(result: CurveResult, target: float = STUDY_FIGURE, n_boot: int = 1000,
-                  seed: int = 0, level: float = 0.95,
-                  levels: tuple[str, ...] = ("cue",)) -> pd.DataFrame:  # fmt: skip
+def extrapolation(result: CurveResult, target: float | None = STUDY_FIGURE, n_boot: int = 1000,
+                  seed: int = 0, level: float = 0.95, levels: tuple[str, ...] = ("cue",),
+                  samples: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """Per learner (and level of ``levels``: the study's figure is per cue): the chosen
     curve, its parameters, how well its fit to the other sizes predicted the largest, and
     the films at which ``target`` would be reached, with an interval over the resamples of
@@ -310,15 +322,101 @@ def extrapolation(result: CurveResult, target: float = STUDY_FIGURE, n_boot: int
             n = np.asarray(result.films[name])
             kind, errors = choose_curve(n, figure)
             params = fit_curve(kind, n, figure)
-            reach = np.array([films_to_reach(kind, fit_curve(kind, n, curve), target)
-                              for curve in samples[lvl][name]])  # fmt: skip
-            low, high = _quantiles(reach, level)
-            rows.append({"learner": name, "level": lvl, "curve": kind,
-                         "parameters": None if params is None else np.round(params, 4).tolist(),
-                         "error predicting the largest size": errors[kind],
-                         "error of the other curve": min(e for k, e in errors.items() if k != kind),
-                         "at largest size": figure[-1],
-                         f"{result.unit} to reach {target}": films_to_reach(kind, params, target),
-                         "low": low, "high": high,
-                         "resamples never reaching it": float(np.mean(np.isinf(reach)))})
-    return pd.DataFrame(rows)  # fmt: skip
+            row = {"learner": name, "level": lvl, "curve": kind,
+                   "parameters": None if params is None else np.round(params, 4).tolist(),
+                   "error predicting the largest size": errors[kind],
+                   "error of the other curve": min(e for k, e in errors.items() if k != kind),
+                   "at largest size": figure[-1]}
+            if target is not None:
+                reach = np.array([films_to_reach(kind, fit_curve(kind, n, curve), target)
+                                  for curve in samples[lvl][name]])  # fmt: skip
+                low, high = _quantiles(reach, level)
+                row |= {f"{result.unit} to reach {target}": films_to_reach(kind, params, target),
+                        "low": low, "high": high,
+                        "resamples never reaching it": float(np.mean(np.isinf(reach)))}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- a whole study, as notebook 10 runs it --------------------------------------------------
+
+
+def film_curves(manifest: Manifest, cv: CVConfig, families: list[str],
+                keras_models: list[list[str]] | None = None, out_dir: Path | None = None,
+                config=None, sizes: tuple[int | None, ...] = (10, 20, 30, 45, None),
+                keras_sizes: tuple[int | None, ...] = (10, 20, 30, None), resamples: int = 5,
+                keras_resamples: int = 1, seed: int = 0,
+                progress: bool | None = None) -> list[CurveResult]:  # fmt: skip
+    """The learning curves of a collection: each cue-vector family of ``families`` (its
+    vectors read once) and each ``[model, features]`` of ``keras_models`` trained from
+    scratch per fold, size and draw (models under ``out_dir``; fewer sizes and draws, as a
+    CNN costs minutes a fold on a CPU)."""
+    from .vectors import FAMILIES, cue_vectors
+
+    cues = manifest.cues.reset_index(drop=True)
+    y = cues[list(manifest.genres)].to_numpy(float)
+    group = cues["film"].astype(str).to_numpy()
+    vector_learners = {name: VectorLearner(FAMILIES[name], cue_vectors(
+        manifest, list(FAMILIES[name].parts), progress=progress), y, group, cues, cv)
+        for name in families}  # fmt: skip
+    results = [learning_curve(cues, manifest.genres, vector_learners, cv, sizes, resamples,
+                              seed, progress=progress)]  # fmt: skip
+    keras_learners = {f"{name} ({kind}) from scratch": KerasLearner(
+        name, manifest, Path(out_dir or ".") / "curve", kind, config)
+        for name, kind in keras_models or []}  # fmt: skip
+    if keras_learners:
+        results.append(learning_curve(cues, manifest.genres, keras_learners, cv, keras_sizes,
+                                      keras_resamples, seed, progress=progress))  # fmt: skip
+    return results
+
+
+def clip_curves(groups: np.ndarray, labels: np.ndarray, tags: tuple[str, ...],
+                blocks: dict[str, np.ndarray], families: list[str], cv: CVConfig,
+                sizes: tuple[int | None, ...] = (10, 20, 30, 45, None), resamples: int = 5,
+                seed: int = 0, progress: bool | None = None) -> CurveResult:  # fmt: skip
+    """The same curves on a collection of clips with listeners' tags (emotify's emotions):
+    a check of the method where the figure is higher and more clips exist per fold.
+    ``blocks``: cue-vector parts by name, one row per clip."""
+    from .vectors import FAMILIES
+
+    cues = pd.DataFrame(labels, columns=list(tags)).assign(film=np.asarray(groups, str))
+    learners = {name: VectorLearner(FAMILIES[name], np.hstack(
+        [blocks[p] for p in FAMILIES[name].parts]), labels.astype(float), cues["film"].to_numpy(),
+        cues, cv) for name in families}  # fmt: skip
+    return learning_curve(cues, tags, learners, cv, sizes, resamples, seed, unit="clips",
+                          progress=progress)  # fmt: skip
+
+
+def curve_tables(results: list[CurveResult], target: float | None = STUDY_FIGURE,
+                 n_boot: int = 1000, seed: int = 0) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """The figure at each size (cue and film level) and the fitted cue-level curves with the
+    extrapolation to ``target`` (None: none), every learner of ``results`` in one table each."""
+    fits = "fitted curves" if target is None else f"to reach {target} per cue (an extrapolation)"
+    samples = [curve_samples(r, n_boot, seed) for r in results]
+    return {"learning curve": pd.concat([curve_table(r, n_boot, seed, samples=s)
+                                         for r, s in zip(results, samples, strict=True)],
+                                        ignore_index=True),
+            fits: pd.concat([extrapolation(r, target, n_boot, seed, samples=s)
+                             for r, s in zip(results, samples, strict=True)],
+                            ignore_index=True)}  # fmt: skip
+
+
+def save_tables(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write named tables as JSON records (a named index as a ``model`` field; an infinite
+    number of films as ``"inf"``: strict JSON has no infinity)."""
+    import json
+
+    def clean(value):
+        if isinstance(value, float) and np.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+
+    def rows(t: pd.DataFrame) -> list[dict]:
+        t = t if isinstance(t.index, pd.RangeIndex) else t.reset_index(names="model")
+        return [{k: clean(v) for k, v in row.items()} for row in t.to_dict("records")]
+
+    records = {name: rows(t) for name, t in tables.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=1, default=str))
+    return path
