@@ -34,26 +34,49 @@ def available() -> bool:
     return True
 
 
+class _Checkpoint:
+    """A checkpoint's arrays handed to an OpenVINO graph as it is written, each marked used,
+    so a graph that leaves one unused fails (as a port with a misplaced layer would)."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.weights, self.used = weights, set()
+
+    def array(self, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        self.used.add(name)
+        a = np.asarray(self.weights[name], np.float32)
+        return a if shape is None else a.reshape(shape)
+
+    def batch_norm(self, x, name: str, shape: tuple[int, ...]):
+        """Keras's inference-mode batch normalisation, folded into a scale and a shift."""
+        import openvino.opset13 as ops
+
+        gamma, beta, mean, variance = (self.array(f"{name}/{n}") for n in (
+            "gamma", "beta", "moving_mean", "moving_variance"))  # fmt: skip
+        scale = gamma / np.sqrt(variance + BN_EPSILON)
+        shift = beta - mean * scale
+        return ops.add(ops.multiply(x, ops.constant(scale.reshape(shape))),
+                       ops.constant(shift.reshape(shape)))  # fmt: skip
+
+    def dense(self, x, name: str):
+        import openvino.opset13 as ops
+
+        return ops.add(ops.matmul(x, ops.constant(self.array(f"{name}/kernel")), False, False),
+                       ops.constant(self.array(f"{name}/bias")[None]))  # fmt: skip
+
+    def check_all_used(self) -> None:
+        unused = sorted(set(self.weights) - self.used)
+        if unused:
+            raise ValueError(f"the OpenVINO graph leaves checkpoint variables unused: {unused}")
+
+
 def graph(weights: dict[str, np.ndarray]):
     """The embedding graph (outputs taggram, penultimate, pool: :data:`EMBEDDING_LAYERS` of
     ``training.transfer``) as an OpenVINO model, every array of ``weights`` used once."""
     import openvino as ov
     import openvino.opset13 as ops
 
-    used: set[str] = set()
-
-    def array(name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-        used.add(name)
-        a = np.asarray(weights[name], np.float32)
-        return a if shape is None else a.reshape(shape)
-
-    def batch_norm(x, name: str, shape: tuple[int, ...]):
-        gamma, beta, mean, variance = (array(f"{name}/{n}") for n in (
-            "gamma", "beta", "moving_mean", "moving_variance"))  # fmt: skip
-        scale = gamma / np.sqrt(variance + BN_EPSILON)
-        shift = beta - mean * scale
-        return ops.add(ops.multiply(x, ops.constant(scale.reshape(shape))),
-                       ops.constant(shift.reshape(shape)))  # fmt: skip
+    checkpoint = _Checkpoint(weights)
+    array, batch_norm = checkpoint.array, checkpoint.batch_norm
 
     def conv(x, name: str, kernel, begin: list[int], end: list[int], channels_shape):
         ones = [1] * len(begin)
@@ -93,16 +116,10 @@ def graph(weights: dict[str, np.ndarray]):
     stacked = ops.concat([ops.unsqueeze(ops.reduce_max(midend, over_time, False), last),
                           ops.unsqueeze(ops.reduce_mean(midend, over_time, False), last)], 2)
     pool = ops.reshape(stacked, ops.constant(np.array([0, -1], np.int64)), True)  # interleaved
-    x = batch_norm(pool, "batch_normalization_9", (1, -1))
-    x = ops.relu(ops.add(ops.matmul(x, ops.constant(array("dense/kernel")), False, False),
-                         ops.constant(array("dense/bias")[None])))  # fmt: skip
+    x = ops.relu(checkpoint.dense(batch_norm(pool, "batch_normalization_9", (1, -1)), "dense"))
     penultimate = batch_norm(x, "batch_normalization_10", (1, -1))
-    taggram = ops.sigmoid(ops.add(
-        ops.matmul(penultimate, ops.constant(array("dense_1/kernel")), False, False),
-        ops.constant(array("dense_1/bias")[None])))  # fmt: skip
-    unused = sorted(set(weights) - used)
-    if unused:
-        raise ValueError(f"the OpenVINO graph leaves checkpoint variables unused: {unused}")
+    taggram = ops.sigmoid(checkpoint.dense(penultimate, "dense_1"))
+    checkpoint.check_all_used()
     return ov.Model([taggram, penultimate, pool], [patch], "musicnn")
 
 
@@ -112,37 +129,23 @@ def vgg_graph(weights: dict[str, np.ndarray], pools) -> object:
     import openvino as ov
     import openvino.opset13 as ops
 
-    used: set[str] = set()
-
-    def array(name: str) -> np.ndarray:
-        used.add(name)
-        return np.asarray(weights[name], np.float32)
-
-    def batch_norm(x, name: str):
-        gamma, beta, mean, variance = (array(f"{name}/{n}") for n in (
-            "gamma", "beta", "moving_mean", "moving_variance"))  # fmt: skip
-        scale = gamma / np.sqrt(variance + BN_EPSILON)
-        return ops.add(ops.multiply(x, ops.constant(scale.reshape(1, -1, 1, 1))),
-                       ops.constant((beta - mean * scale).reshape(1, -1, 1, 1)))  # fmt: skip
+    checkpoint = _Checkpoint(weights)
+    channels = (1, -1, 1, 1)
 
     patch = ops.parameter([-1, PATCH_FRAMES, N_MELS], np.float32, name="patch")
     x = ops.unsqueeze(patch, ops.constant(np.array([1], np.int64)))  # (n, 1, frames, mels)
-    x = batch_norm(x, "batch_normalization")
+    x = checkpoint.batch_norm(x, "batch_normalization", channels)
     for i, (window, stride) in enumerate(pools, start=1):
-        kernel = np.ascontiguousarray(array(f"{i}CNN/kernel").transpose(3, 2, 0, 1))
+        kernel = np.ascontiguousarray(checkpoint.array(f"{i}CNN/kernel").transpose(3, 2, 0, 1))
         x = ops.convolution(x, ops.constant(kernel), [1, 1], [1, 1], [1, 1], [1, 1])
-        x = ops.relu(ops.add(x, ops.constant(array(f"{i}CNN/bias").reshape(1, -1, 1, 1))))
-        x = batch_norm(x, f"batch_normalization_{i}")
+        x = ops.relu(ops.add(x, ops.constant(checkpoint.array(f"{i}CNN/bias", channels))))
+        x = checkpoint.batch_norm(x, f"batch_normalization_{i}", channels)
         x = ops.max_pool(x, list(stride), [1, 1], [0, 0], [0, 0], list(window)).output(0)
     # TF-1 flattened (time, frequency, channel)
     x = ops.transpose(x, ops.constant(np.array([0, 2, 3, 1], np.int64)))
     pool5 = ops.reshape(x, ops.constant(np.array([0, -1], np.int64)), True)
-    taggram = ops.sigmoid(ops.add(
-        ops.matmul(pool5, ops.constant(array("dense/kernel")), False, False),
-        ops.constant(array("dense/bias")[None])))  # fmt: skip
-    unused = sorted(set(weights) - used)
-    if unused:
-        raise ValueError(f"the OpenVINO graph leaves checkpoint variables unused: {unused}")
+    taggram = ops.sigmoid(checkpoint.dense(pool5, "dense"))
+    checkpoint.check_all_used()
     return ov.Model([taggram, pool5], [patch], "vgg")
 
 
