@@ -287,7 +287,8 @@ def plot_learning_curve(table: pd.DataFrame, fits: pd.DataFrame | None = None,
             ax.errorbar(n, auc, yerr=err, fmt="o-", capsize=3, color=colours[name], label=name)
             fit = None if fits is None else fits[(fits["learner"] == name)
                                                  & (fits["level"] == level)]  # fmt: skip
-            if fit is not None and len(fit) and fit.iloc[0]["parameters"] is not None:
+            fitted = fit is not None and len(fit) and fit.iloc[0]["curve"] in CURVES
+            if fitted and isinstance(fit.iloc[0]["parameters"], list):
                 reach = fit.iloc[0].filter(like=f"{unit} to reach")
                 reach = float(reach.iloc[0]) if len(reach) else 0.0
                 end = min(max(n.max() * 1.5, reach if np.isfinite(reach) else 0), 1e5)

@@ -67,12 +67,12 @@ def test_the_figure_grows_with_films_where_there_is_signal():
     learner = curve.VectorLearner(FAMILIES["mfcc_meandiff"], x, y, table["film"].to_numpy(),
                                   table, cv)  # fmt: skip
     result = curve.learning_curve(table, GENRES, {"meandiff": learner}, cv,
-                                  sizes=(3, 10, None), resamples=4, progress=False)  # fmt: skip
+                                  sizes=(3, 10, 25, None), resamples=4, progress=False)  # fmt: skip
     rows = curve.curve_table(result, n_boot=200).query("level == 'cue'")
     auc = rows["macro_roc_auc"].to_numpy()
-    assert auc[0] < auc[1] < auc[2] and auc[2] > 0.75, auc
+    assert auc[0] < auc[1] < auc[3] and auc[3] > 0.75, auc
     assert ((rows["low"] <= rows["macro_roc_auc"]) & (rows["macro_roc_auc"] <= rows["high"])).all()
-    assert rows["films"].tolist() == [3.0, 10.0, 60.0]
+    assert rows["films"].tolist() == [3.0, 10.0, 25.0, 60.0]
     # a target the curve passes is reached within the films it was measured on
     reached = curve.extrapolation(result, target=float(auc[1]), n_boot=100)
     assert reached.iloc[0]["films to reach " + str(float(auc[1]))] <= 60
@@ -89,6 +89,14 @@ def test_fitted_curves_give_back_their_parameters_and_where_they_reach_a_target(
     assert fn(reach, *truth) == pytest.approx(0.756, abs=1e-4)
     # asked which curve extrapolates its own data better, it names itself
     assert curve.choose_curve(n, fn(n, *truth))[0] == kind
+
+
+def test_no_curve_is_chosen_from_too_few_sizes_to_check_it():
+    n, auc = np.array([10.0, 30, 44]), np.array([0.50, 0.50, 0.53])
+    assert curve.fit_curve("power law a - b n^-c", n, auc) is None  # 3 points, 3 parameters
+    assert curve.choose_curve(n, auc)[0] is None  # neither fits the 2 smaller sizes' check
+    assert curve.choose_curve(np.array([10.0, 20, 30, 44]), np.array([0.5, 0.52, 0.55, 0.56])
+                              )[0] == "log-linear a + b ln n"  # fmt: skip
 
 
 def test_a_curve_that_levels_off_below_the_target_never_reaches_it():

@@ -245,10 +245,14 @@ CURVES = {
 
 
 def fit_curve(kind: str, n: np.ndarray, auc: np.ndarray) -> np.ndarray | None:
-    """Least-squares parameters of curve ``kind`` through (n, auc); None where it fails."""
+    """Least-squares parameters of curve ``kind`` through (n, auc); None where it fails or
+    where there are no more points than parameters (a curve through every point says
+    nothing about the next)."""
     from scipy.optimize import curve_fit
 
     fn, start, bounds = CURVES[kind]
+    if len(n) <= len(start):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -271,14 +275,16 @@ def films_to_reach(kind: str, params: np.ndarray | None, target: float) -> float
     return float(np.exp(exponent)) if exponent < 700 else float("inf")
 
 
-def choose_curve(n: np.ndarray, auc: np.ndarray) -> tuple[str, dict[str, float]]:
+def choose_curve(n: np.ndarray, auc: np.ndarray) -> tuple[str | None, dict[str, float]]:
     """The curve of :data:`CURVES` whose fit to every size but the largest predicts the
-    largest best (the question asked of it is an extrapolation); the errors of each."""
+    largest best (the question asked of it is an extrapolation), None where no curve can be
+    fitted to the smaller sizes (too few of them); the errors of each."""
     errors = {}
     for kind, (fn, _, _) in CURVES.items():
         params = fit_curve(kind, n[:-1], auc[:-1])
         errors[kind] = float("inf") if params is None else float(abs(fn(n[-1], *params) - auc[-1]))
-    return min(errors, key=errors.get), errors
+    best = min(errors, key=errors.get)
+    return (best if np.isfinite(errors[best]) else None), errors
 
 
 def curve_table(result: CurveResult, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
@@ -321,6 +327,10 @@ def extrapolation(result: CurveResult, target: float | None = STUDY_FIGURE, n_bo
         for name, figure in points[lvl].items():
             n = np.asarray(result.films[name])
             kind, errors = choose_curve(n, figure)
+            if kind is None:
+                rows.append({"learner": name, "level": lvl,
+                             "curve": f"none: {len(n)} sizes are too few to check one"})
+                continue
             params = fit_curve(kind, n, figure)
             row = {"learner": name, "level": lvl, "curve": kind,
                    "parameters": None if params is None else np.round(params, 4).tolist(),
