@@ -25,10 +25,14 @@ def table(frame: pd.DataFrame, digits: int = 3) -> None:
 
 
 def tables(named: dict[str, pd.DataFrame], digits: int = 3) -> None:
-    """Several tables, each under its name (the measurements that return a dict of them)."""
+    """Several tables, each under its name (the measurements that return a dict of them); a
+    table of paired differences as :func:`paired` words it."""
     for name, frame in named.items():
         print(name)
-        table(frame, digits)
+        if "interval_excludes_zero" in frame.columns:
+            paired(frame)
+        else:
+            table(frame, digits)
 
 
 def paired(frame: pd.DataFrame | list[dict]) -> None:

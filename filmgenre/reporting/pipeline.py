@@ -55,8 +55,9 @@ PROFILES: dict[str, dict] = {
         "mood_boot": 50,
         "cv_epochs": 1,
         "cv_patience": 1,
-        # 10: three sizes, two draws, one family; one VGG family against one without
-        "curve_sizes": [3, 6, None],
+        # 10: four sizes (a curve is checked on the three smaller), two draws, one family;
+        # one VGG family against one without
+        "curve_sizes": [2, 4, 6, None],
         "curve_resamples": 2,
         "inputs_without": ["mfcc_meandiff"],
         "vgg_families": ["vgg_both_pool5_meandiff"],

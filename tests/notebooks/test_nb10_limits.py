@@ -13,10 +13,10 @@ import pytest
 def test_the_learning_curve_and_the_inputs_compared(smoke_run):
     limits = json.loads((smoke_run / "crossval" / "limits.json").read_text())
     curve = pd.DataFrame(limits["learning curve"])
-    # the smoke profile: sizes 3, 6 and all of a fold's 12 training films, cue and film level
+    # the smoke profile: sizes 2, 4, 6 and all of a fold's 12 training films, cue and film level
     cue = curve.query("level == 'cue' and learner == 'combined_meandiff'")
-    assert cue["size"].astype(str).tolist() == ["3", "6", "all"]
-    assert cue["films"].tolist() == [3.0, 6.0, 12.0]
+    assert cue["size"].astype(str).tolist() == ["2", "4", "6", "all"]
+    assert cue["films"].tolist() == [2.0, 4.0, 6.0, 12.0]
     assert set(curve["level"]) == {"cue", "film"}
     auc = curve["macro_roc_auc"]
     assert ((curve["low"] <= auc) & (auc <= curve["high"])).all()
