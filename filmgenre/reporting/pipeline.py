@@ -105,6 +105,10 @@ PROFILES: dict[str, dict] = {
         "curve_keras_models": [["study_cnn", "mfcc"], ["resnet_cnn", "logmel"]],
         "inputs_without": ["combined_meandiff", "combined_logreg", "mfcc_logreg",
                            "musicnn_both_penultimate_meandiff"],
+        "vgg_families": ["vgg_MTT_pool5_logreg", "vgg_MSD_pool5_logreg",
+                         "vgg_MTT_taggram_logreg", "vgg_MSD_taggram_logreg",
+                         "vgg_both_pool5_meandiff", "combined_vgg_meandiff",
+                         "combined_vgg_logreg"],
     },
 }
 
