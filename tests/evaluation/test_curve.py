@@ -106,25 +106,28 @@ def test_a_curve_that_levels_off_below_the_target_never_reaches_it():
 
 
 @pytest.mark.slow
-def test_a_keras_model_learns_from_the_drawn_films_and_stops_on_the_next_fold(tiny_manifest,
-                                                                             tmp_path):  # fmt: skip
+def test_keras_models_learn_from_the_drawn_films_and_stop_on_the_next_fold(tiny_manifest,
+                                                                           tmp_path):  # fmt: skip
     from filmgenre.training import loop as train
 
     cv = folds.CVConfig(k=4)
     config = train.TrainConfig(epochs=1, batch_size=16, verbose=0)
-    learner = curve.KerasLearner("tile_mlp", tiny_manifest, tmp_path, "mfcc", config)
+    results = curve.film_curves(tiny_manifest, cv, [], [["tile_mlp", "mfcc"],
+                                                        ["tile_mlp", "logmel"]],
+                                tmp_path, config, keras_sizes=(3,), progress=False)  # fmt: skip
     cues = tiny_manifest.cues.reset_index(drop=True)
-    result = curve.learning_curve(cues, tiny_manifest.genres, {"tile_mlp": learner}, cv,
-                                  sizes=(3,), resamples=1, progress=False)  # fmt: skip
-    scores = result.scores["tile_mlp"][0][0]
-    assert scores.shape == (len(cues), len(tiny_manifest.genres)) and (scores > 0).all()
     fold_of = cv.fold_sets(cues, tiny_manifest.genres)[0]
-    trained = sorted((tmp_path / "models").iterdir())
-    assert len(trained) == cv.k
-    for f, run in enumerate(trained):  # each fold's model: 3 training films, the next fold stops it
-        info = json.loads((run / "config.json").read_text())
-        assert info["trained_on"]["n_films"] == 3
-        predicted = pd.read_csv(run / "predictions.csv")
-        assert set(predicted.query("split == 'val'")["film"]) == set(
-            cues["film"][fold_of == (f + 1) % cv.k])
-        assert set(predicted.query("split == 'test'")["film"]) == set(cues["film"][fold_of == f])
+    for kind in ("mfcc", "logmel"):
+        scores = results[1].scores[f"tile_mlp ({kind}) from scratch"][0][0]
+        assert scores.shape == (len(cues), len(tiny_manifest.genres)) and (scores > 0).all()
+        # each model's fits in a folder of its own: one learner never overwrites another's
+        trained = sorted((tmp_path / "curve" / f"tile_mlp_{kind}" / "models").iterdir())
+        assert len(trained) == cv.k
+        for f, run in enumerate(trained):  # 3 training films; the next fold stops it
+            info = json.loads((run / "config.json").read_text())
+            assert info["trained_on"]["n_films"] == 3 and info["feature_kind"] == kind
+            predicted = pd.read_csv(run / "predictions.csv")
+            assert set(predicted.query("split == 'val'")["film"]) == set(
+                cues["film"][fold_of == (f + 1) % cv.k])
+            assert set(predicted.query("split == 'test'")["film"]) == set(
+                cues["film"][fold_of == f])

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ...data.dataset import Manifest
+from ...training.settings import TrainConfig
 from .. import metrics
 from .folds import CVConfig, fold_manifest
 from .loops import fold_fitter, keras_fold_scores
@@ -72,13 +73,14 @@ class VectorLearner:
 @dataclass
 class KerasLearner:
     """A registered Keras model trained with the project's loop; the fold after the test
-    fold stops it early, so its films are not in the pool it learns from."""
+    fold stops it early, so its films are not in the pool it learns from. Its fits are saved
+    as ``out_dir/models/curve<k>``: give each learner a folder of its own."""
 
     name: str
     manifest: Manifest
     out_dir: Path
     feature_kind: str = "mfcc"
-    config: object = None
+    config: TrainConfig | None = None
     model_kwargs: dict = field(default_factory=dict)
     fits: int = field(default=0, init=False)
 
@@ -371,8 +373,9 @@ def film_curves(manifest: Manifest, cv: CVConfig, families: list[str],
         for name in families}  # fmt: skip
     results = [learning_curve(cues, manifest.genres, vector_learners, cv, sizes, resamples,
                               seed, progress=progress)]  # fmt: skip
+    # each model's fits in a folder of its own (``curve/<model>_<features>/models/curve<k>``)
     keras_learners = {f"{name} ({kind}) from scratch": KerasLearner(
-        name, manifest, Path(out_dir or ".") / "curve", kind, config)
+        name, manifest, Path(out_dir or ".") / "curve" / f"{name}_{kind}", kind, config)
         for name, kind in keras_models or []}  # fmt: skip
     if keras_learners:
         results.append(learning_curve(cues, manifest.genres, keras_learners, cv, keras_sizes,
