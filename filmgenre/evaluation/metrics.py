@@ -127,14 +127,19 @@ def per_genre_metrics(
     )
 
 
+def film_draws(films: np.ndarray, n_boot: int = 1000, seed: int = 0
+               ) -> tuple[np.ndarray, list[np.ndarray]]:  # fmt: skip
+    """``n_boot`` bootstrap samples that draw films with replacement: the films drawn
+    (n_boot x films, indices into the sorted distinct films) and each sample's cue indices."""
+    unique, inverse = np.unique(np.asarray(films), return_inverse=True)
+    members = [np.flatnonzero(inverse == i) for i in range(len(unique))]
+    draws = np.random.default_rng(seed).integers(0, len(unique), size=(n_boot, len(unique)))
+    return draws, [np.concatenate([members[d] for d in row]) for row in draws]
+
+
 def film_resamples(films: np.ndarray, n_boot: int = 1000, seed: int = 0) -> list[np.ndarray]:
     """Cue indices of ``n_boot`` bootstrap samples that draw films with replacement."""
-    films = np.asarray(films)
-    unique, inverse = np.unique(films, return_inverse=True)
-    members = [np.flatnonzero(inverse == i) for i in range(len(unique))]
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(unique), size=(n_boot, len(unique)))
-    return [np.concatenate([members[d] for d in row]) for row in draws]
+    return film_draws(films, n_boot, seed)[1]
 
 
 def bootstrap(

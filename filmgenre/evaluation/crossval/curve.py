@@ -20,6 +20,7 @@ that curve levels off below the target.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,8 +134,6 @@ def learning_curve(cues: pd.DataFrame, genres: tuple[str, ...], learners: dict[s
     ``resamples`` draws, and scored on the fold's test cues (see the module's docstring).
     ``cues``: a ``film`` column (the group: a film, or a clip with ``unit="clips"``) and a
     0/1 column per genre, the cues in the learners' order; folds as ``cv`` deals them."""
-    import time
-
     from tqdm.auto import tqdm
 
     cues = cues.reset_index(drop=True)
@@ -170,14 +169,6 @@ def learning_curve(cues: pd.DataFrame, genres: tuple[str, ...], learners: dict[s
     return CurveResult(y, group, list(sizes), films, scores, seconds, unit)
 
 
-def _draws(group: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Film draws (n_boot x films, indices into the sorted films) and each draw's cues."""
-    unique, inverse = np.unique(group, return_inverse=True)
-    members = [np.flatnonzero(inverse == i) for i in range(len(unique))]
-    draws = np.random.default_rng(seed).integers(0, len(unique), size=(n_boot, len(unique)))
-    return draws, [np.concatenate([members[d] for d in row]) for row in draws]
-
-
 def _film_level(y: np.ndarray, s: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each film's labels and the mean of its cues' scores, films in sorted order."""
     _, inverse = np.unique(group, return_inverse=True)
@@ -193,7 +184,7 @@ def curve_samples(result: CurveResult, n_boot: int = 1000, seed: int = 0
     """``{level: {learner: (n_boot x sizes) macro ROC-AUC}}``: each resample draws films
     with replacement and one of the draws of training films (the same for every size, so a
     resample's curve is one curve), at the cue level and the film level."""
-    draws, cue_rows = _draws(result.group, n_boot, seed)
+    draws, cue_rows = metrics.film_draws(result.group, n_boot, seed)
     out: dict[str, dict[str, np.ndarray]] = {level: {} for level in result.levels}
     for name, by_size in result.scores.items():
         cue = np.zeros((n_boot, len(result.sizes)))
@@ -322,8 +313,10 @@ def extrapolation(result: CurveResult, target: float | None = STUDY_FIGURE, n_bo
     """Per learner (and level of ``levels``: the study's figure is per cue): the chosen
     curve, its parameters, how well its fit to the other sizes predicted the largest, and
     the films at which ``target`` would be reached, with an interval over the resamples of
-    films and draws (the curve refitted on each; infinite where it levels off below)."""
-    points, samples = point_figures(result), curve_samples(result, n_boot, seed)
+    films and draws (the curve refitted on each; infinite where it levels off below).
+    ``target`` None: the fits and their errors only; ``samples`` as :func:`curve_table`."""
+    points = point_figures(result)
+    samples = samples or curve_samples(result, n_boot, seed)
     rows = []
     for lvl in levels:
         for name, figure in points[lvl].items():
