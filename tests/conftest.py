@@ -24,6 +24,17 @@ if "FILMGENRE_DATA" not in os.environ:
     os.environ["FILMGENRE_DATA"] = str(scratch.scratch_dir("filmgenre-test-data-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+#: One compute thread a process for the whole session (workers, the background runs and
+#: their kernels, every subprocess): the suite runs five to twelve busy processes on two
+#: cores, where the thread pools of TensorFlow, XLA and BLAS each spinning on both cores
+#: only take turns (measured in one run: the real-recordings run 154 -> 83 CPU s, the smoke
+#: run 288 -> 216, pytest 651 -> 547 s); the parallelism under test is between processes
+THREADS_PER_PROCESS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+                       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                       "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}  # fmt: skip
+for _name, _value in THREADS_PER_PROCESS.items():
+    os.environ.setdefault(_name, _value)
+
 from filmgenre.config import project_root, shared_dir  # noqa: E402
 from filmgenre.data import assemble, dataset, synth  # noqa: E402
 from filmgenre.predict import shipped_models  # noqa: E402

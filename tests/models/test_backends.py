@@ -80,7 +80,9 @@ def test_models_train_and_musicnn_agrees_under_another_backend(backend, tiny_man
     np.save(tmp_path / "patches.npy", patches)
     env, extra = {**os.environ, "KERAS_BACKEND": backend}, []
     if backend == "jax":
-        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        # the session's XLA flags (conftest.THREADS_PER_PROCESS) and two CPU devices
+        flags = os.environ.get("XLA_FLAGS", "")
+        env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=2".strip()
         tiny_manifest.save(tmp_path / "dataset")
         extra = [str(tmp_path / "dataset")]
     proc = subprocess.run([sys.executable, "-c", SCRIPT, backend, str(tmp_path), *extra],
