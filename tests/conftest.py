@@ -98,8 +98,11 @@ REAL_CLIPS_PER_GENRE = 8
 #: length of a film cue; the run checks where labels go, not how well a minute is heard)
 REAL_CLIP_SECONDS = 15.0
 #: the notebooks the real-recordings run executes: what only real labels test (their own
-#: genres, crossval, the index of a run's own model); the synthetic run covers the rest
-REAL_NOTEBOOKS = ("01_dataset_assembly", "03_train_cnn", "07_evaluation",
+#: genres, crossval, the index of a run's own model), and every notebook that trains Keras
+#: models, so that each runs under :data:`REAL_BACKEND` (02 and 10 import no Keras: the smoke
+#: run's kernel records say so); the synthetic run covers the rest
+REAL_NOTEBOOKS = ("01_dataset_assembly", "03_train_cnn", "04_train_dense_baseline",
+                  "05_modern_cnn_and_pooling", "06_transfer_musicnn", "07_evaluation",
                   "08_cross_validation", "09_library_search")  # fmt: skip
 _LAUNCHED: list[subprocess.Popen] = []
 
@@ -150,6 +153,8 @@ def _real_command(folder: Path) -> tuple[list[str], Path] | None:
         "binary_ensemble": "false", "feature_kinds": '["logmel"]',
         "cv_families": '["mfcc_logreg", "musicnn_MTT_penultimate_logreg"]',
         "cv_keras_models": "[]",
+        # one modern CNN and one learned pooling under JAX (each model compiles anew there)
+        "modern_models": '["resnet_cnn"]', "sequence_poolers": '["attention_pooling"]',
         "library_dir": "run",  # the run's folder (these clips), not all of ../shared
         # the run's own final model, whose genres are emotify's tags
         "library_model": str(folder / "reports" / "real" / "models" / "mfcc_logreg_final"),
